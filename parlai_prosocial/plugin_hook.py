@@ -1,0 +1,117 @@
+"""
+Make the stock ``parlai`` command see this plugin.
+
+ParlAI resolves ``-t NAME`` to ``parlai.tasks.NAME``, ``-m NAME`` to ``parlai.agents.NAME``,
+``zoo:NAME/...`` to ``parlai.zoo.NAME`` and ``-o NAME`` to files inside the ``parlai`` package; it
+reads no entry points. The ``parlai_prosocial.pth`` file installed next to this package calls
+:func:`install` at interpreter start-up (so also in the workers that ``multiprocessing_train``
+spawns), which puts one import finder in front of ``sys.meta_path``. The finder
+
+* aliases the few names listed in ``ALIASES`` (``parlai.tasks.prosocial`` ->
+  ``parlai_prosocial.tasks.prosocial``) to the very same module objects, so a class has one identity
+  whichever name imported it;
+* applies the fixes in :mod:`parlai_prosocial.parlai_fixes` right after ParlAI imports the module
+  they fix, so they cost nothing to processes that never import ParlAI.
+
+Nothing here imports ParlAI or torch: this runs in every Python process of the environment.
+"""
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+
+#: ParlAI module name -> our module name. The names must not exist in ParlAI itself
+#: (``tests/test_plugin_hook.py`` checks it), so no ParlAI module is ever shadowed.
+ALIASES = {
+    'parlai.tasks.prosocial': 'parlai_prosocial.tasks.prosocial',
+}
+
+#: ParlAI module -> function of :mod:`parlai_prosocial.parlai_fixes` run once it is imported.
+FIXES = {
+    'parlai.core.opt': 'find_our_opt_presets',
+    'parlai.nn.lr_scheduler': 'reduce_on_plateau_without_verbose',
+}
+
+
+def _aliased_name(fullname):
+    """
+    Our module name for ``fullname``, for an alias or any submodule of one, else None.
+    """
+    for parlai_name, our_name in ALIASES.items():
+        if fullname == parlai_name or fullname.startswith(parlai_name + '.'):
+            return our_name + fullname[len(parlai_name) :]
+    return None
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, target):
+        self.target = target
+
+    def create_module(self, spec):
+        return importlib.import_module(self.target)
+
+    def exec_module(self, module):
+        # the target module was fully executed by import_module in create_module
+        pass
+
+
+class _FixingLoader(importlib.abc.Loader):
+    def __init__(self, loader, fix_name):
+        self.loader = loader
+        self.fix_name = fix_name
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        from parlai_prosocial import parlai_fixes
+
+        getattr(parlai_fixes, self.fix_name)(module)
+
+
+class PluginFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if not fullname.startswith('parlai.'):
+            return None
+        our_name = _aliased_name(fullname)
+        if our_name is not None:
+            our_spec = importlib.util.find_spec(our_name)
+            if our_spec is None:
+                return None
+            return importlib.util.spec_from_loader(
+                fullname,
+                _AliasLoader(our_name),
+                is_package=our_spec.submodule_search_locations is not None,
+            )
+        if fullname in FIXES:
+            spec = self._spec_from_other_finders(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _FixingLoader(spec.loader, FIXES[fullname])
+            return spec
+        return None
+
+    def _spec_from_other_finders(self, fullname, path, target):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+
+
+def install():
+    """
+    Put the finder first on ``sys.meta_path``; calling it again does nothing.
+    """
+    if not any(isinstance(f, PluginFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, PluginFinder())
+    already_imported = [name for name in FIXES if name in sys.modules]
+    if already_imported:
+        # only possible when the hook is installed by hand after ParlAI was imported
+        from parlai_prosocial import parlai_fixes
+
+        for name in already_imported:
+            getattr(parlai_fixes, FIXES[name])(sys.modules[name])
