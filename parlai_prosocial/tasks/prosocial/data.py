@@ -36,6 +36,8 @@ THREE_WAY_SAFETY = {
     '__needs_intervention__': '__needs_intervention__',
 }
 
+THREE_WAY_LABELS = ('__casual__', '__needs_caution__', '__needs_intervention__')
+
 SPLIT_FILES = {'train': 'train.json', 'valid': 'valid.json', 'test': 'test.json'}
 
 

@@ -1,0 +1,173 @@
+"""
+ProsocialDialog teachers (Kim et al., 2022), in every format the paper trains on.
+
+* ``prosocial`` / ``prosocial:response``: the problematic speaker's turn -> the prosocial reply,
+  multi-turn episodes (Prost "Response only").
+* ``prosocial:rot_response``: -> RoTs ``__endrots__`` reply (Prost "RoT & Response").
+* ``prosocial:safety``: -> Canary's target, ``__casual__`` or the label token and the RoTs.
+* ``prosocial:safety_classification``: -> the safety label, with ``label_candidates``; five
+  released levels, or ``--safety-schema three`` for the paper's three-way schema.
+
+Dialogue-reply teachers give one episode per dialogue, with ParlAI's usual history. The two safety
+teachers predict a label, not a reply, so ParlAI's history would insert the previous *label* as if
+it were the bot's turn; they give one example per turn whose text is the whole dialogue so far
+(earlier turns and their prosocial replies, newline-separated as ParlAI's history does).
+
+Every message keeps the annotations: ``rots``, ``safety_label``, ``safety_annotations`` (the
+three votes), ``safety_annotation_reasons`` (the rationales), ``source``, ``etc``, ``response``,
+``dialogue_id`` and ``response_id``.
+"""
+
+import copy
+import functools
+import os
+
+from parlai.core.teachers import DialogTeacher
+
+from parlai_prosocial.formats import rot_response_target, safety_target
+
+from .build import DATA_DIR_ENV, datafile
+from .data import SAFETY_LABELS, THREE_WAY_LABELS, THREE_WAY_SAFETY, read_dialogues
+
+_ANNOTATION_FIELDS = (
+    'response',
+    'rots',
+    'safety_label',
+    'safety_annotations',
+    'safety_annotation_reasons',
+    'source',
+    'etc',
+    'dialogue_id',
+    'response_id',
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _dialogues(path, mtime_ns, size):
+    # keyed on mtime and size so an edited file is read again; shared by every teacher copy
+    return read_dialogues(path)
+
+
+def load_dialogues(path):
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return read_dialogues(path)  # raises the error that names the missing file
+    return _dialogues(path, stat.st_mtime_ns, stat.st_size)
+
+
+class ResponseTeacher(DialogTeacher):
+    """
+    Prosocial reply generation; one episode per dialogue.
+    """
+
+    #: False: every turn is its own episode with the dialogue so far as its text.
+    multi_turn_episodes = True
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        super().add_cmdline_args(parser, partial_opt)
+        group = parser.add_argument_group('ProsocialDialog')
+        group.add_argument(
+            '--prosocial-data-dir',
+            type=str,
+            default=os.environ.get(DATA_DIR_ENV),
+            help='read {train,valid,test}.json from this directory (HF JSON Lines or the direct '
+            'download layout) instead of downloading; default: $' + DATA_DIR_ENV,
+        )
+        return parser
+
+    def __init__(self, opt, shared=None):
+        opt = copy.deepcopy(opt)
+        opt['datafile'] = datafile(opt)
+        self.id = 'prosocial'
+        if shared is None:
+            # read and check the whole file now, so bad data fails before training starts
+            load_dialogues(opt['datafile'])
+        super().__init__(opt, shared)
+
+    def target(self, turn):
+        return turn['response']
+
+    def extra_fields(self, turn):
+        return {}
+
+    def setup_data(self, path):
+        for dialogue in load_dialogues(path):
+            history = []
+            for turn in dialogue:
+                text = turn['context']
+                if not self.multi_turn_episodes:
+                    text = '\n'.join(history + [turn['context']])
+                    history += [turn['context'], turn['response']]
+                message = {'text': text, 'labels': [self.target(turn)]}
+                message.update({field: turn[field] for field in _ANNOTATION_FIELDS})
+                message.update(self.extra_fields(turn))
+                new_episode = turn is dialogue[0] or not self.multi_turn_episodes
+                yield message, new_episode
+
+    def num_episodes(self):
+        dialogues = load_dialogues(self.opt['datafile'])
+        if self.multi_turn_episodes:
+            return len(dialogues)
+        return self.num_examples()
+
+    def num_examples(self):
+        return sum(len(d) for d in load_dialogues(self.opt['datafile']))
+
+
+class RotResponseTeacher(ResponseTeacher):
+    """
+    Prost "RoT & Response": the RoTs, ``__endrots__``, then the reply.
+    """
+
+    def target(self, turn):
+        return rot_response_target(turn['rots'], turn['response'])
+
+
+class _SafetyTeacher(ResponseTeacher):
+    multi_turn_episodes = False
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        super().add_cmdline_args(parser, partial_opt)
+        parser.add_argument(
+            '--safety-schema',
+            choices=['five', 'three'],
+            default='five',
+            help='five: the released labels; three: casual / needs caution / needs '
+            'intervention (paper §2.3; the three caution levels become __needs_caution__)',
+        )
+        return parser
+
+    def safety_label(self, turn):
+        if self.opt.get('safety_schema', 'five') == 'three':
+            return THREE_WAY_SAFETY[turn['safety_label']]
+        return turn['safety_label']
+
+
+class SafetyTeacher(_SafetyTeacher):
+    """
+    Canary: the safety label token, then the RoTs joined by commas (none for casual).
+    """
+
+    def target(self, turn):
+        return safety_target(self.safety_label(turn), turn['rots'])
+
+
+class SafetyClassificationTeacher(_SafetyTeacher):
+    """
+    The safety label alone, with the label set as ``label_candidates``.
+    """
+
+    def target(self, turn):
+        return self.safety_label(turn)
+
+    def extra_fields(self, turn):
+        if self.opt.get('safety_schema', 'five') == 'three':
+            return {'label_candidates': list(THREE_WAY_LABELS)}
+        return {'label_candidates': list(SAFETY_LABELS)}
+
+
+class DefaultTeacher(ResponseTeacher):
+    pass
