@@ -1,0 +1,87 @@
+"""
+The fixes applied to ParlAI modules on import (parlai_prosocial.parlai_fixes).
+"""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from parlai.core.opt import Opt
+from parlai.nn.lr_scheduler import ParlAILRScheduler, ReduceOnPlateauLRScheduler
+
+from parlai_prosocial.parlai_fixes import OUR_OPT_PRESETS
+
+
+def _optimizer():
+    return torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+
+
+def test_reduce_on_plateau_builds_and_decays():
+    scheduler = ReduceOnPlateauLRScheduler(
+        _optimizer(), patience=0, decay=0.5, warmup_updates=0, warmup_rate=1e-4
+    )
+    optimizer = scheduler.scheduler.optimizer
+    scheduler.valid_step({'loss': 1.0})
+    scheduler.valid_step({'loss': 2.0})  # worse, patience 0: decay
+    assert optimizer.param_groups[0]['lr'] == pytest.approx(0.5)
+
+
+def test_default_scheduler_of_parlai_is_the_fixed_one():
+    opt = Opt(
+        lr_scheduler='reduceonplateau',
+        lr_scheduler_patience=3,
+        lr_scheduler_decay=0.5,
+        warmup_updates=-1,
+        warmup_rate=1e-4,
+        invsqrt_lr_decay_gamma=-1,
+        max_lr_steps=-1,
+    )
+    scheduler = ParlAILRScheduler.lr_scheduler_factory(opt, _optimizer(), states={})
+    assert isinstance(scheduler, ReduceOnPlateauLRScheduler)
+
+
+def test_unfixed_parlai_still_crashes_so_the_fix_is_needed():
+    # without our finder, ParlAI's own module passes verbose=True, which torch 2.x rejects
+    code = (
+        "import sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'PluginFinder']\n"
+        "import torch\n"
+        "from parlai.nn.lr_scheduler import ReduceOnPlateauLRScheduler\n"
+        "opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])\n"
+        "ReduceOnPlateauLRScheduler(opt, 1, 0.5, 0, 1e-4)\n"
+    )
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "unexpected keyword argument 'verbose'" in result.stderr
+
+
+def test_our_presets_are_found_by_name():
+    opt = Opt.load_init('prosocial/tiny_generator')
+    assert opt['model'] == 'transformer/generator'
+
+
+def test_a_users_preset_of_the_same_name_wins_and_unknown_names_still_fail(
+    tmp_path, monkeypatch
+):
+    # ParlAI's PyPI wheel ships no .opt presets, so the user's folder is the one to shadow ours
+    users = tmp_path / '.parlai' / 'opt_presets' / 'prosocial'
+    users.mkdir(parents=True)
+    (users / 'tiny_generator.opt').write_text('{"model": "users_own"}')
+    monkeypatch.setenv('HOME', str(tmp_path))
+    assert Opt.load_init('prosocial/tiny_generator')['model'] == 'users_own'
+    with pytest.raises(FileNotFoundError):
+        Opt.load_init('prosocial/no_such_preset')
+
+
+def test_every_preset_we_ship_is_valid_json():
+    import glob
+    import json
+    import os
+
+    presets = glob.glob(os.path.join(OUR_OPT_PRESETS, '**', '*.opt'), recursive=True)
+    assert presets
+    for path in presets:
+        with open(path) as f:
+            assert isinstance(json.load(f), dict), path

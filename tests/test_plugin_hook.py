@@ -1,0 +1,146 @@
+"""
+The stock ``parlai`` command finds our names: in this process, in a new process, in a process
+that multiprocessing *spawns* (so nothing is inherited), and after both a normal (wheel) and an
+editable install into a fresh virtualenv.
+"""
+
+import importlib
+import importlib.machinery
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+
+import pytest
+
+import parlai.agents
+import parlai.tasks
+import parlai.zoo
+from parlai_prosocial.plugin_hook import ALIASES
+
+from conftest import REPO
+
+
+@pytest.mark.parametrize('parlai_name', sorted(ALIASES))
+def test_aliases_never_shadow_a_parlai_module(parlai_name):
+    package_name, _, leaf = parlai_name.rpartition('.')
+    package = importlib.import_module(package_name)
+    assert importlib.machinery.PathFinder.find_spec(leaf, package.__path__) is None
+
+
+@pytest.mark.parametrize('parlai_name', sorted(ALIASES))
+def test_alias_is_the_very_same_module(parlai_name):
+    ours = importlib.import_module(ALIASES[parlai_name])
+    assert importlib.import_module(parlai_name) is ours
+
+
+def test_submodules_and_classes_have_one_identity():
+    from parlai.core.loader import load_teacher_module
+    from parlai_prosocial.tasks.prosocial import agents
+
+    import parlai.tasks.prosocial.agents as via_parlai
+
+    assert via_parlai is agents
+    assert load_teacher_module('prosocial:rot_response') is agents.RotResponseTeacher
+    assert load_teacher_module('prosocial') is agents.DefaultTeacher
+
+
+def test_parlais_own_prosocial_dialog_task_is_untouched():
+    from parlai.core.loader import load_teacher_module
+
+    teacher = load_teacher_module('prosocial_dialog')
+    assert teacher.__module__ == 'parlai.tasks.prosocial_dialog.agents'
+
+
+# Runs in a new interpreter; spawns a worker the way multiprocessing_train does (spawn start
+# method: a fresh interpreter that inherits no imports and no registries from its parent).
+SPAWN_SCRIPT = textwrap.dedent(
+    '''
+    import multiprocessing
+
+
+    def resolve(queue):
+        from parlai.core.loader import load_teacher_module
+        from parlai.core.opt import Opt
+
+        teacher = load_teacher_module('prosocial:rot_response')
+        preset = Opt.load_init('prosocial/tiny_generator')
+        queue.put((teacher.__module__ + ':' + teacher.__name__, preset['model']))
+
+
+    if __name__ == '__main__':
+        context = multiprocessing.get_context('spawn')
+        queue = context.Queue()
+        worker = context.Process(target=resolve, args=(queue,))
+        worker.start()
+        print(queue.get(timeout=300))
+        worker.join()
+        assert worker.exitcode == 0, worker.exitcode
+    '''
+)
+
+
+def _check_resolves_everywhere(python, cwd, data_dir, run_parlai):
+    script = os.path.join(cwd, 'spawn_worker.py')
+    with open(script, 'w') as f:
+        f.write(SPAWN_SCRIPT)
+    spawned = subprocess.run(
+        [python, script], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+    assert spawned.returncode == 0, spawned.stderr[-3000:]
+    assert (
+        "('parlai_prosocial.tasks.prosocial.agents:RotResponseTeacher', "
+        "'transformer/generator')" in spawned.stdout
+    )
+    shown = run_parlai(
+        ['display_data', '-t', 'prosocial:rot_response', '-n', '1'],
+        cwd=cwd,
+        env_extra={'PROSOCIAL_DATA_DIR': data_dir},
+        python=python,
+    )
+    assert "I'm going to call 911 just for fun tonight." in shown.stdout
+    assert '__endrots__' in shown.stdout
+
+
+def test_in_this_environment(tmp_path, sample_data_dir, run_parlai):
+    _check_resolves_everywhere(sys.executable, str(tmp_path), sample_data_dir, run_parlai)
+
+
+def _fresh_venv_seeing_our_dependencies(path):
+    """
+    A new virtualenv whose sys.path reaches this environment's packages (ParlAI, torch) through a
+    plain path entry: that adds the directory but runs none of its .pth files, so our own
+    installation there is invisible and only the one under test is active.
+    """
+    subprocess.run([sys.executable, '-m', 'venv', path], check=True)
+    python = os.path.join(path, 'bin', 'python')
+    venv_site = subprocess.run(
+        [python, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with open(os.path.join(venv_site, 'zz_outer_environment.pth'), 'w') as f:
+        f.write(sysconfig.get_paths()['purelib'] + '\n')
+    return python
+
+
+@pytest.mark.parametrize('editable', [False, True], ids=['wheel', 'editable'])
+def test_after_a_fresh_install(tmp_path, sample_data_dir, run_parlai, editable):
+    python = _fresh_venv_seeing_our_dependencies(str(tmp_path / 'venv'))
+    install = [python, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation']
+    install += ['-e', REPO] if editable else [REPO]
+    result = subprocess.run(install, capture_output=True, text=True, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    where = subprocess.run(
+        [python, '-c', 'import parlai_prosocial; print(parlai_prosocial.__file__)'],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+    ).stdout
+    expected_root = REPO if editable else str(tmp_path / 'venv')
+    assert where.startswith(expected_root), where
+    work = tmp_path / 'work'
+    work.mkdir()
+    _check_resolves_everywhere(python, str(work), sample_data_dir, run_parlai)
