@@ -218,3 +218,13 @@ def write_sample(directory, layout='hf', sample=SAMPLE):
             else:
                 raise ValueError(f'unknown layout {layout!r}: use "hf" or "parlai"')
     return directory
+
+
+if __name__ == '__main__':
+    import argparse
+
+    parser = argparse.ArgumentParser(description='Write the bundled ProsocialDialog sample.')
+    parser.add_argument('directory')
+    parser.add_argument('--layout', choices=['hf', 'parlai'], default='hf')
+    args = parser.parse_args()
+    print(write_sample(args.directory, args.layout))
