@@ -159,11 +159,18 @@ def _hf_column_rows(data, path):
 
 
 def _jsonl_rows(path):
-    with open(path, encoding='utf-8') as f:
-        for line_number, line in enumerate(f, start=1):
+    # bytes, decoded line by line, so a line that is not UTF-8 is reported with its number
+    with open(path, 'rb') as f:
+        for line_number, raw_line in enumerate(f, start=1):
+            where = f'{path}: line {line_number}'
+            try:
+                line = raw_line.decode('utf-8')
+            except UnicodeDecodeError as e:
+                raise ProsocialDataError(
+                    f'{where}: not UTF-8 text ({e.reason} at byte {e.start} of the line)'
+                ) from None
             if not line.strip():
                 continue
-            where = f'{path}: line {line_number}'
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
@@ -179,6 +186,10 @@ def _load_json(path):
             raise ProsocialDataError(
                 f'{path}: line {e.lineno}: not valid JSON ({e.msg}); is the file truncated?'
             ) from None
+        except UnicodeDecodeError as e:
+            raise ProsocialDataError(
+                f'{path}: not UTF-8 text ({e.reason} at byte {e.start}), so not a JSON file'
+            ) from None
 
 
 def read_dialogues(path):
@@ -187,8 +198,9 @@ def read_dialogues(path):
     """
     if not os.path.isfile(path):
         raise ProsocialDataError(f'{path}: no such file')
-    with open(path, encoding='utf-8') as f:
-        head = f.read(1 << 16).lstrip()
+    with open(path, 'rb') as f:
+        # only tells the layouts apart; the readers below report bytes that are not UTF-8
+        head = f.read(1 << 16).decode('utf-8', errors='replace').lstrip()
     if not head:
         raise ProsocialDataError(f'{path}: the file is empty')
     if head.startswith('['):
