@@ -285,6 +285,17 @@ def test_duplicate_dialogue_and_response_id(tmp_path):
     assert message == f'{path}: line 5: field "response_id" repeats turn 0 of dialogue 1'
 
 
+def test_missing_turn_in_a_dialogue(tmp_path):
+    # line 4 is turn 0 of dialogue 1 (two turns): renumbering it 2 leaves turn 0 missing
+    write_sample(tmp_path, 'hf')
+    path = edit_hf_row(tmp_path, 4, lambda row: row.__setitem__('response_id', 2))
+    message = error_of(tmp_path)
+    assert message == (
+        f'{path}: line 4: field "response_id" of dialogue 1 numbers its turns [1, 2], '
+        'expected 0..1: a turn is missing'
+    )
+
+
 def test_row_that_is_not_an_object(tmp_path):
     write_sample(tmp_path, 'hf')
     path = train_file(tmp_path)

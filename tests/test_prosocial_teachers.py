@@ -9,6 +9,7 @@ independently of the teachers' code. Also: the episode boundaries that ParlAI's 
 """
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,8 @@ from parlai.core.params import ParlaiParser
 from parlai.core.teachers import create_task_agent_from_taskname
 from parlai.scripts.verify_data import VerifyData
 
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE, write_sample
+from parlai_prosocial.tasks.prosocial.data import read_dialogues
+from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, write_sample
 
 LAYOUTS = ['hf', 'parlai']
 DATATYPES = [
@@ -423,3 +425,23 @@ def test_verify_data_every_teacher(teacher_key, split, sample_dirs, capsys):
         assert counts['label_candidates_with_missing_label'] == 0
     else:
         assert counts['missing_label_candidates'] == counts['exs']
+
+
+def test_first_row_longer_than_any_read_buffer_is_still_json_lines(tmp_path):
+    # the layout is told from the whole first line, however long a row is
+    rows = list(hf_rows(SAMPLE['test']))
+    rows[0]['response'] = 'word ' * 40000
+    path = tmp_path / 'test.json'
+    path.write_text(''.join(json.dumps(row) + '\n' for row in rows))
+    (dialogue,) = read_dialogues(str(path))
+    assert dialogue[0]['response'] == rows[0]['response']
+
+
+def test_hf_viewer_column_export_reads_like_the_rows(tmp_path):
+    rows = list(hf_rows(SAMPLE['train']))
+    columns = {field: [row[field] for row in rows] for field in rows[0]}
+    (tmp_path / 'columns.json').write_text(json.dumps(columns, indent=4))
+    (tmp_path / 'rows.json').write_text(''.join(json.dumps(row) + '\n' for row in rows))
+    from_columns = read_dialogues(str(tmp_path / 'columns.json'))
+    assert from_columns == read_dialogues(str(tmp_path / 'rows.json'))
+    assert [len(d) for d in from_columns] == [len(d) for d in SAMPLE['train']]

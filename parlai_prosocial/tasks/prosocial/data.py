@@ -99,12 +99,14 @@ def _turn(row, **ids):
 def _dialogues_from_hf_rows(rows):
     """
     ``rows`` yields (location, row); rows are grouped by ``dialogue_id`` in order of first
-    appearance and ordered by ``response_id`` inside a dialogue.
+    appearance and ordered by ``response_id``, which must number a dialogue's turns 0..n-1.
     """
     fields = OrderedDict(list(_TURN_FIELDS.items()) + list(_HF_ID_FIELDS.items()))
     dialogues = OrderedDict()
+    first_row_of = {}
     for where, row in rows:
         row = _checked(row, fields, where)
+        first_row_of.setdefault(row['dialogue_id'], where)
         turns = dialogues.setdefault(row['dialogue_id'], {})
         if row['response_id'] in turns:
             raise ProsocialDataError(
@@ -114,7 +116,14 @@ def _dialogues_from_hf_rows(rows):
         turns[row['response_id']] = _turn(
             row, dialogue_id=row['dialogue_id'], response_id=row['response_id']
         )
-    return [[turns[i] for i in sorted(turns)] for turns in dialogues.values()]
+    for dialogue_id, turns in dialogues.items():
+        if sorted(turns) != list(range(len(turns))):
+            raise ProsocialDataError(
+                f'{first_row_of[dialogue_id]}: field "response_id" of dialogue {dialogue_id} '
+                f'numbers its turns {sorted(turns)}, expected 0..{len(turns) - 1}: '
+                'a turn is missing'
+            )
+    return [[turns[i] for i in range(len(turns))] for turns in dialogues.values()]
 
 
 def _dialogues_from_parlai_layout(data, path):
@@ -192,24 +201,33 @@ def _load_json(path):
             ) from None
 
 
+def _first_line(path):
+    """
+    The first non-blank line, only to tell the layouts apart (the readers report bad bytes).
+    """
+    with open(path, 'rb') as f:
+        for raw_line in f:
+            if raw_line.strip():
+                return raw_line.decode('utf-8', errors='replace').strip()
+    return ''
+
+
 def read_dialogues(path):
     """
     All dialogues of one ProsocialDialog file, in file order.
     """
     if not os.path.isfile(path):
         raise ProsocialDataError(f'{path}: no such file')
-    with open(path, 'rb') as f:
-        # only tells the layouts apart; the readers below report bytes that are not UTF-8
-        head = f.read(1 << 16).decode('utf-8', errors='replace').lstrip()
-    if not head:
+    first = _first_line(path)
+    if not first:
         raise ProsocialDataError(f'{path}: the file is empty')
-    if head.startswith('['):
+    if first.startswith('['):
         return _dialogues_from_parlai_layout(_load_json(path), path)
     try:
-        first = json.loads(head.split('\n', 1)[0])
+        first_row = json.loads(first)
     except json.JSONDecodeError:
-        first = None
-    if isinstance(first, dict) and not all(isinstance(v, list) for v in first.values()):
+        first_row = None
+    if isinstance(first_row, dict) and not all(isinstance(v, list) for v in first_row.values()):
         return _dialogues_from_hf_rows(_jsonl_rows(path))
     # the HF viewer's column export: one (possibly pretty-printed) JSON object
     data = _load_json(path)
