@@ -1,0 +1,195 @@
+"""
+Reading Topical-Chat conversation files (Gopalakrishnan et al., 2019) into validated conversations.
+
+The release (github.com/alexa/Topical-Chat, ``conversations/``) has five files, each one JSON
+object keyed by conversation id::
+
+    {"t_<uuid>": {"article_url": str, "config": "A".."D",
+                  "content": [{"message": str, "agent": "agent_1" | "agent_2",
+                               "sentiment": str, "knowledge_source": [str, ...],
+                               "turn_rating": str}, ...],
+                  "conversation_rating": {"agent_1": str, "agent_2": str}}, ...}
+
+A conversation becomes a dict with ``conversation_id``, ``article_url``, ``config``,
+``conversation_rating`` (None when a file has none; the fields the teacher relies on are required)
+and ``turns``, the turns in file order with the same field names.
+
+What is checked, and what is left as it is:
+
+* structure and types: every field named above (``conversation_rating`` only if present) must be
+  there with the right type, else :class:`TopicalChatDataError` names the file, the conversation id,
+  the turn and the field. Nothing is skipped or repaired.
+* turn order: the turns must alternate ``agent_1``, ``agent_2``, ``agent_1``, ... starting with
+  ``agent_1``; all 2,156 conversations of the released valid and test files do, and the teacher's
+  text/label pairing relies on it.
+* values: any string is accepted for ``sentiment``, ``turn_rating`` (the release has ``""`` for
+  unrated turns), ``config`` and ``message``.
+* messages: 6,832 of the 46,903 messages of the released valid/test files end in spaces or a
+  newline, and a few hold a newline or a tab inside (``"... a \\n playing card company"``);
+  ParlAI joins the dialogue history with newlines, so an inner newline would read as a turn
+  boundary. :func:`clean_message` strips the ends and turns every whitespace run holding a
+  newline, carriage return or tab into one space; other spaces (the double spaces after full
+  stops) are kept.
+"""
+
+import json
+import os
+import re
+
+AGENTS = ('agent_1', 'agent_2')
+
+#: split -> eval set -> file names, in reading order (the ``both`` set reads freq, then rare)
+SPLIT_FILES = {
+    'train': {'both': ('train.json',), 'freq': ('train.json',), 'rare': ('train.json',)},
+    'valid': {
+        'both': ('valid_freq.json', 'valid_rare.json'),
+        'freq': ('valid_freq.json',),
+        'rare': ('valid_rare.json',),
+    },
+    'test': {
+        'both': ('test_freq.json', 'test_rare.json'),
+        'freq': ('test_freq.json',),
+        'rare': ('test_rare.json',),
+    },
+}
+
+ALL_FILES = ('train.json', 'valid_freq.json', 'valid_rare.json', 'test_freq.json', 'test_rare.json')
+
+EVAL_SETS = ('both', 'freq', 'rare')
+
+
+class TopicalChatDataError(ValueError):
+    """
+    A Topical-Chat file that cannot be read as it is.
+    """
+
+
+def _is_str(value):
+    return isinstance(value, str)
+
+
+def _is_str_list(value):
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# field -> (check, what the check wants)
+_CONVERSATION_FIELDS = {
+    'article_url': (_is_str, 'a string'),
+    'config': (_is_str, 'a string'),
+    'content': (lambda v: isinstance(v, list) and len(v) > 0, 'a non-empty list of turns'),
+}
+_TURN_FIELDS = {
+    'message': (_is_str, 'a string'),
+    'agent': (lambda v: v in AGENTS, '"agent_1" or "agent_2"'),
+    'sentiment': (_is_str, 'a string'),
+    'knowledge_source': (_is_str_list, 'a list of strings'),
+    'turn_rating': (_is_str, 'a string'),
+}
+
+_BREAKING_WHITESPACE = re.compile(r'\s*[\n\r\t]\s*')
+
+
+def clean_message(message):
+    """
+    ``message`` without surrounding whitespace and with no newline, carriage return or tab inside.
+    """
+    return _BREAKING_WHITESPACE.sub(' ', message.strip())
+
+
+def _checked(obj, fields, where):
+    if not isinstance(obj, dict):
+        raise TopicalChatDataError(f'{where}: expected a JSON object, got {type(obj).__name__}')
+    for field, (is_valid, wanted) in fields.items():
+        if field not in obj:
+            raise TopicalChatDataError(f'{where}: missing field "{field}"')
+        if not is_valid(obj[field]):
+            raise TopicalChatDataError(
+                f'{where}: field "{field}" is {_short(obj[field])}, expected {wanted}'
+            )
+    return obj
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + '...'
+
+
+def _conversation(conversation_id, raw, path):
+    where = f'{path}: conversation {conversation_id}'
+    raw = _checked(raw, _CONVERSATION_FIELDS, where)
+    rating = raw.get('conversation_rating')
+    if rating is not None and not isinstance(rating, dict):
+        raise TopicalChatDataError(
+            f'{where}: field "conversation_rating" is {_short(rating)}, expected a JSON object'
+        )
+    turns = []
+    for index, turn in enumerate(raw['content']):
+        turn_where = f'{where}, turn {index}'
+        turn = _checked(turn, _TURN_FIELDS, turn_where)
+        expected_agent = AGENTS[index % 2]
+        if turn['agent'] != expected_agent:
+            raise TopicalChatDataError(
+                f'{turn_where}: field "agent" is {turn["agent"]!r}, expected {expected_agent!r} '
+                '(turns must alternate, starting with agent_1)'
+            )
+        turns.append(
+            {
+                'message': clean_message(turn['message']),
+                'agent': turn['agent'],
+                'sentiment': turn['sentiment'],
+                'knowledge_source': list(turn['knowledge_source']),
+                'turn_rating': turn['turn_rating'],
+            }
+        )
+    return {
+        'conversation_id': conversation_id,
+        'article_url': raw['article_url'],
+        'config': raw['config'],
+        'conversation_rating': dict(rating) if rating is not None else None,
+        'turns': turns,
+    }
+
+
+def read_conversations(path):
+    """
+    All conversations of one Topical-Chat file, in file order.
+    """
+    if not os.path.isfile(path):
+        raise TopicalChatDataError(f'{path}: no such file')
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    if not text.strip():
+        raise TopicalChatDataError(f'{path}: the file is empty')
+    if text.startswith('version https://git-lfs.github.com/spec/'):
+        raise TopicalChatDataError(
+            f'{path}: this is a Git LFS pointer, not the data; fetch the file itself '
+            '(git lfs pull, or the raw download URL)'
+        )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TopicalChatDataError(
+            f'{path}: line {e.lineno}, column {e.colno}: not valid JSON ({e.msg}); '
+            'is the file truncated?'
+        ) from None
+    if not isinstance(data, dict):
+        raise TopicalChatDataError(
+            f'{path}: expected a JSON object keyed by conversation id, got {type(data).__name__}'
+        )
+    return [_conversation(cid, raw, path) for cid, raw in data.items()]
+
+
+def split_files(split, eval_set='both'):
+    """
+    The file names of ``split`` (train / valid / test); ``eval_set`` (both / freq / rare) chooses
+    the frequent-topic file, the rare-topic one or both for valid and test and is ignored for train.
+    """
+    if split not in SPLIT_FILES:
+        raise ValueError(f'unknown split {split!r}: use one of {", ".join(SPLIT_FILES)}')
+    if eval_set not in EVAL_SETS:
+        raise ValueError(f'unknown eval set {eval_set!r}: use one of {", ".join(EVAL_SETS)}')
+    return SPLIT_FILES[split][eval_set]
+
+
+def split_paths(data_dir, split, eval_set='both'):
+    return tuple(os.path.join(data_dir, name) for name in split_files(split, eval_set))
