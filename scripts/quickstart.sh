@@ -4,7 +4,7 @@
 # `parlai` command, and evaluate it with the paper's metrics. Output goes to quickstart/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install.sh .venv
+scripts/install.sh .venv --editable   # editable: the tests run against this checkout
 . .venv/bin/activate
 
 out=quickstart
