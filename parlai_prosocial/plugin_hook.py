@@ -25,6 +25,7 @@ import sys
 #: (``tests/test_plugin_hook.py`` checks it), so no ParlAI module is ever shadowed.
 ALIASES = {
     'parlai.tasks.prosocial': 'parlai_prosocial.tasks.prosocial',
+    'parlai.tasks.soda': 'parlai_prosocial.tasks.soda',
     'parlai.tasks.topical_chat': 'parlai_prosocial.tasks.topical_chat',
 }
 

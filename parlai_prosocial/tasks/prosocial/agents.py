@@ -171,3 +171,6 @@ class SafetyClassificationTeacher(_SafetyTeacher):
 
 class DefaultTeacher(ResponseTeacher):
     pass
+
+
+from .cosmo import CosmoTeacher  # noqa: E402,F401

@@ -1,0 +1,240 @@
+"""
+``prosocial:cosmo``: ProsocialDialog in COSMO's input format (SODA paper, App. C and §4).
+
+App. C: "We randomly sample names from our name database (§2.3) to construct the situation
+descriptions and perspective instructions for ProsocialDialog. The situation descriptions are made
+from the RoTs in ProsocialDialog (e.g., "Cosmo is trying to gently convince a friend it's wrong to
+think all men are violent."); the instructions are built as we did for SODA (§4)."
+
+So every prosocial reply becomes one example (its own episode)::
+
+    {A} is trying to gently convince a friend {rot} <sep> Imagine you are {A} and speak to {B}
+    <sep> context_1 <turn> reply_1 <turn> ... <turn> context_t      ->  reply_t
+
+* ``A`` (the prosocial speaker) and ``B`` (the friend, who says the problematic turns) are two
+  different names drawn per dialogue by a generator seeded with ``--cosmo-names-seed``, the split
+  and the dialogue id, so the same dialogue always gets the same names. The paper draws from the
+  top-1K US SSN names of 1990-2021 (§2.3), which are not bundled: ``NAMES`` is a shorter list of
+  common US given names; ``--cosmo-names-file`` (one name a line) supplies the real list.
+* ``{rot}``: one RoT of the turn (drawn by the same generator when there are several), its first
+  letter lowercased (unless it is "I" or an acronym) and ending in a full stop, as in the paper's
+  example. A turn without RoTs (a casual turn) keeps the situation of the latest earlier turn that
+  had some; before any, there is no situation (the input starts with the instruction).
+* Only the prosocial replies are targets: the model plays the one who convinces, as the situation
+  says; the problematic turns are context only.
+
+The narrative and the instruction are dropped in training as for ``soda``
+(``--cosmo-drop-narrative`` 0.3, ``--cosmo-drop-instruction`` 0.5, ``--cosmo-drop-seed``; never in
+valid/test): the data is small and held in memory by ``DialogTeacher``, so the decision is made as
+each example is handed out, keyed on (seed, split, dialogue, turn, how many times this example has
+been handed out), hence reproducible and different on each pass.
+
+The messages keep ProsocialDialog's annotations (``rots``, ``safety_label``, ...,
+``dialogue_id``, ``response_id``) and add ``situation``, ``instruction``, ``speaker`` and
+``listener`` (the full, undropped parts).
+"""
+
+import copy
+import random
+
+from parlai.core.message import Message
+from parlai.core.teachers import DialogTeacher
+
+from parlai_prosocial.tasks.soda.cosmo_format import (
+    SEP,
+    add_cosmo_format_args,
+    cosmo_input,
+    cosmo_instruction,
+    drop_rates,
+)
+
+from .build import datafile
+
+#: Common US given names (all genders) of SSA's 1990-2021 baby-name lists; a stand-in for the
+#: paper's top-1K list, which ``--cosmo-names-file`` can supply.
+NAMES = (
+    'Aaliyah', 'Aaron', 'Abigail', 'Adrian', 'Aiden', 'Alexis', 'Alyssa', 'Amanda', 'Andrew',
+    'Angel', 'Anthony', 'Ashley', 'Austin', 'Ava', 'Avery', 'Benjamin', 'Brandon', 'Brianna',
+    'Brittany', 'Caleb', 'Cameron', 'Carlos', 'Charlotte', 'Chloe', 'Christian', 'Christopher',
+    'Daniel', 'David', 'Destiny', 'Diego', 'Dylan', 'Elijah', 'Elizabeth', 'Emily', 'Emma',
+    'Ethan', 'Evelyn', 'Gabriel', 'Grace', 'Hailey', 'Hannah', 'Isaac', 'Isabella', 'Jacob',
+    'Jada', 'Jasmine', 'Jayden', 'Jessica', 'Jordan', 'Jose', 'Joshua', 'Juan', 'Julia',
+    'Justin', 'Kayla', 'Kevin', 'Kimberly', 'Lauren', 'Liam', 'Logan', 'Lucas', 'Luis',
+    'Madison', 'Malik', 'Maria', 'Mason', 'Matthew', 'Maya', 'Megan', 'Mia', 'Michael',
+    'Morgan', 'Natalie', 'Nathan', 'Nevaeh', 'Nicholas', 'Noah', 'Olivia', 'Priya', 'Rachel',
+    'Riley', 'Ryan', 'Samantha', 'Samuel', 'Sarah', 'Sofia', 'Stephanie', 'Taylor', 'Tyler',
+    'Victoria', 'William', 'Xavier', 'Zoe',
+)
+
+
+def rot_clause(rot):
+    """
+    A RoT as the end of "... is trying to gently convince a friend": first letter lowercased
+    (unless the first word is "I" or an acronym), ending in punctuation.
+    """
+    rot = rot.strip()
+    if not rot:
+        return rot
+    first_word = rot.split()[0]
+    keep_case = first_word in ('I', "I'm", "I've", "I'd", "I'll") or (
+        len(first_word) > 1 and first_word[1].isupper()
+    )
+    if not keep_case:
+        rot = rot[0].lower() + rot[1:]
+    if rot[-1] not in '.!?':
+        rot += '.'
+    return rot
+
+
+def situation(name, rot):
+    return f'{name} is trying to gently convince a friend {rot_clause(rot)}'
+
+
+def read_names(path):
+    with open(path, encoding='utf-8') as f:
+        names = [line.strip() for line in f if line.strip()]
+    if len(set(names)) < 2:
+        raise ValueError(f'{path}: a names file needs at least two different names, one a line')
+    return tuple(dict.fromkeys(names))
+
+
+def cosmo_examples(dialogue, names, seed, split):
+    """
+    The COSMO examples of one ProsocialDialog dialogue (turns as ``data.read_dialogues`` gives
+    them): one dict per turn with the text, the reply and the parts it is made of.
+    """
+    rng = random.Random(f'{seed}|{split}|{dialogue[0]["dialogue_id"]}')
+    speaker, listener = rng.sample(names, 2)
+    instruction = cosmo_instruction(speaker, listener)
+    narrative = ''
+    history = []
+    examples = []
+    for turn in dialogue:
+        if turn['rots']:
+            narrative = situation(speaker, rng.choice(turn['rots']))
+        history.append(turn['context'])
+        examples.append(
+            {
+                'text': cosmo_input(narrative, instruction, history),
+                'labels': [turn['response']],
+                'situation': narrative,
+                'instruction': instruction,
+                'speaker': speaker,
+                'listener': listener,
+            }
+        )
+        history.append(turn['response'])
+    return examples
+
+
+def drop_parts(text, narrative, instruction, drop_narrative, drop_instruction):
+    """
+    ``text`` (built by ``cosmo_input`` with ``narrative`` and ``instruction``) without the parts
+    to drop, exactly as if they had been left out when building it.
+    """
+    if narrative:
+        prefix = f'{narrative} {SEP} '
+        assert text.startswith(prefix)
+        if drop_narrative:
+            text = text[len(prefix) :]
+    if instruction:
+        prefix = f'{instruction} {SEP} '
+        start = 0 if (drop_narrative or not narrative) else len(f'{narrative} {SEP} ')
+        assert text[start:].startswith(prefix)
+        if drop_instruction:
+            text = text[:start] + text[start + len(prefix) :]
+    return text
+
+
+class CosmoTeacher(DialogTeacher):
+    """
+    ProsocialDialog's prosocial replies as COSMO examples, one per episode.
+    """
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        from .agents import ResponseTeacher  # agents imports this module at its end
+
+        ResponseTeacher.add_cmdline_args(parser, partial_opt)  # --prosocial-data-dir and ParlAI's
+        group = parser.add_argument_group('ProsocialDialog as COSMO input')
+        group.add_argument(
+            '--cosmo-names-file',
+            type=str,
+            default=None,
+            help='names to draw the two speakers from, one a line (the paper: the top-1K US SSN '
+            'names 1990-2021); default: a bundled list of common US given names',
+        )
+        group.add_argument(
+            '--cosmo-names-seed', type=int, default=0, help='seed of the names and RoT draws'
+        )
+        add_cosmo_format_args(parser)
+        return parser
+
+    def __init__(self, opt, shared=None):
+        from .agents import load_dialogues
+
+        opt = copy.deepcopy(opt)
+        opt['datafile'] = datafile(opt)
+        self.id = 'prosocial:cosmo'
+        self.split = opt['datatype'].split(':')[0]
+        self.names = read_names(opt['cosmo_names_file']) if opt.get('cosmo_names_file') else NAMES
+        self.names_seed = opt.get('cosmo_names_seed') or 0
+        self.drop_narrative, self.drop_instruction = drop_rates(opt)
+        self.drop_seed = opt.get('cosmo_drop_seed') or 0
+        self._handed_out = shared['cosmo_handed_out'] if shared else {}
+        if shared is None:
+            load_dialogues(opt['datafile'])  # read and check the whole file now
+        super().__init__(opt, shared)
+
+    def share(self):
+        shared = super().share()
+        shared['cosmo_handed_out'] = self._handed_out
+        return shared
+
+    def setup_data(self, path):
+        from .agents import _ANNOTATION_FIELDS, load_dialogues
+
+        for dialogue in load_dialogues(path):
+            examples = cosmo_examples(dialogue, self.names, self.names_seed, self.split)
+            for turn, example in zip(dialogue, examples):
+                example.update({field: turn[field] for field in _ANNOTATION_FIELDS})
+                yield example, True
+
+    def num_examples(self):
+        from .agents import load_dialogues
+
+        return sum(len(d) for d in load_dialogues(self.opt['datafile']))
+
+    def num_episodes(self):
+        return self.num_examples()
+
+    def next_example(self):
+        # DialogTeacher's stream mode calls next_example again from inside itself: drop once
+        if getattr(self, '_in_next_example', False):
+            return super().next_example()
+        self._in_next_example = True
+        try:
+            action, epoch_done = super().next_example()
+        finally:
+            self._in_next_example = False
+        if (self.drop_narrative or self.drop_instruction) and 'text' in action:
+            key = (action['dialogue_id'], action['response_id'])
+            handed_out = self._handed_out.get(key, 0)
+            self._handed_out[key] = handed_out + 1
+            rng = random.Random(f'{self.drop_seed}|{self.split}|{key[0]}|{key[1]}|{handed_out}')
+            drop_narrative = rng.random() < self.drop_narrative
+            drop_instruction = rng.random() < self.drop_instruction
+            if drop_narrative or drop_instruction:
+                action = Message(action).copy()
+                action.force_set(
+                    'text',
+                    drop_parts(
+                        action['text'],
+                        action['situation'],
+                        action['instruction'],
+                        drop_narrative,
+                        drop_instruction,
+                    ),
+                )
+        return action, epoch_done
+
