@@ -2,7 +2,8 @@
 Fixes applied to ParlAI 1.7.2 modules right after they are imported (see ``plugin_hook``).
 
 ParlAI's repository is archived, so these cannot go upstream. Each fix takes the freshly imported
-module and changes it in place; each has a test in ``tests/test_parlai_fixes.py``.
+module and changes it in place; each has a test in ``tests/test_parlai_fixes.py`` (the distributed
+training ones in ``tests/test_distributed_cpu.py``).
 """
 
 import os
@@ -47,3 +48,189 @@ def reduce_on_plateau_without_verbose(lr_scheduler_module):
         )
 
     scheduler_class.__init__ = __init__
+
+
+# --- Distributed training without GPUs ---------------------------------------------------------
+#
+# ParlAI's ``multiprocessing_train`` and (SLURM) ``distributed_train`` assume one GPU per worker:
+# NCCL backend, ``rank % torch.cuda.device_count()`` as device, ``.cuda()`` buffers. The fixes
+# below add a CPU path (gloo backend, CPU tensors) that is taken only when CUDA is unavailable or
+# ``--no-cuda`` is set; with GPUs every call goes to ParlAI's unchanged code.
+
+
+def _cpu_only(opt=None):
+    """
+    Whether a distributed run must go without GPUs: none usable, or ``--no-cuda``.
+    """
+    import torch
+
+    return not torch.cuda.is_available() or bool(opt and opt.get('no_cuda'))
+
+
+def _on_gloo(group=None):
+    """
+    Whether we are inside a process group that our CPU path created (gloo keeps CPU tensors).
+    """
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_backend(group) == 'gloo'
+
+
+def distributed_on_cpu(distributed_module):
+    """
+    ``parlai.utils.distributed``: run the process group on CPU with gloo when there are no GPUs.
+
+    * ``distributed_context`` computes ``gpu = rank % torch.cuda.device_count()``
+      (ZeroDivisionError without GPUs), hard-codes the ``nccl`` backend and calls
+      ``torch.cuda.init()``. On CPU we use device -1 (ParlAI's "no GPU"), gloo, and no CUDA calls.
+    * ParlAI's agents wrap the model in ``DistributedDataParallel(device_ids=[opt['gpu']])``,
+      which torch refuses for a CPU module; inside the CPU context ``device_ids=[-1]`` is dropped.
+    * All workers meet at a barrier before ``destroy_process_group``, so none tears the group
+      down while another still talks to it: 2-worker CPU runs without it were seen to abort or
+      hang at the end. (Skipped after an exception: a failed worker must not wait for the
+      others; they then get gloo's "Connection closed by peer" and stop too.)
+    * ``all_gather_list`` puts its buffers on the GPU with ``.cuda()``; on a gloo group it now
+      gathers with ``all_gather_object`` on CPU. ``sync_object`` and ``sync_parameters`` only
+      use ``all_gather_list`` and ``all_reduce`` of the (CPU) parameters, so they follow.
+    """
+    import contextlib
+    import copy
+
+    import torch
+    import torch.distributed as dist
+
+    logging = distributed_module.logging
+    parlai_distributed_context = distributed_module.distributed_context
+    parlai_all_gather_list = distributed_module.all_gather_list
+    parlai_ddp = torch.nn.parallel.DistributedDataParallel
+
+    class CpuDistributedDataParallel(parlai_ddp):
+        def __init__(self, module, device_ids=None, *args, **kwargs):
+            if device_ids == [-1]:
+                device_ids = None  # what torch wants for a CPU module
+            super().__init__(module, device_ids, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def ddp_accepting_cpu_device():
+        torch.nn.parallel.DistributedDataParallel = CpuDistributedDataParallel
+        try:
+            yield
+        finally:
+            torch.nn.parallel.DistributedDataParallel = parlai_ddp
+
+    @contextlib.contextmanager
+    def distributed_context(
+        rank, opt, rank_offset=0, gpu=None, init_method="tcp://localhost:61337"
+    ):
+        if not _cpu_only(opt):
+            with parlai_distributed_context(
+                rank, opt, rank_offset, gpu, init_method=init_method
+            ) as opt:
+                yield opt
+            return
+        # ParlAI's distributed_context with the GPU parts removed
+        opt = copy.deepcopy(opt)
+        rank = rank + rank_offset
+        opt['rank'] = rank
+        opt['gpu'] = -1  # also when SLURM passes its local id: there is no GPU to pick
+        if 'override' not in opt:
+            opt['override'] = {}
+        opt['override']['gpu'] = -1
+        if opt.get('verbose') or rank != 0:
+            print_prefix = 'rank:{:3d} |'.format(rank)
+        else:
+            print_prefix = None
+        suppress_output = not opt.get('verbose') and rank != 0
+        with distributed_module.override_print(suppress_output, print_prefix):
+            dist.init_process_group(
+                backend='gloo',
+                init_method=init_method,
+                world_size=opt['distributed_world_size'],
+                rank=rank,
+            )
+            logging.info('Distributed group initialized (gloo, CPU)')
+            torch.manual_seed(42)
+            distributed_module.sync_object(None)
+            finished = False
+            try:
+                with ddp_accepting_cpu_device():
+                    yield opt
+                finished = True
+            finally:
+                if finished:
+                    dist.barrier()
+                dist.destroy_process_group()
+
+    def all_gather_list(data):
+        if not _on_gloo():
+            return parlai_all_gather_list(data)
+        gathered = [None] * dist.get_world_size()
+        dist.all_gather_object(gathered, data)
+        return gathered
+
+    distributed_context.__doc__ = parlai_distributed_context.__doc__
+    all_gather_list.__doc__ = parlai_all_gather_list.__doc__
+    distributed_module.distributed_context = distributed_context
+    distributed_module.all_gather_list = all_gather_list
+    distributed_module.CpuDistributedDataParallel = CpuDistributedDataParallel
+
+
+def join_on_cpu(fsdp_module):
+    """
+    ``parlai.utils.fsdp``: the train loop's and evaluator's ``join_device`` is ``opt['gpu']``,
+    which is -1 on CPU; torch's ``Join`` then makes ``torch.zeros(1, device=-1)`` at the end of
+    training ("Device index must not be negative"). On a gloo group the device is the CPU.
+    """
+    import torch
+
+    for cls in (fsdp_module.JoinableTrainLoop, fsdp_module.JoinableEvaluator):
+        parlai_join_device = cls.join_device.fget
+
+        def join_device(self, parlai_join_device=parlai_join_device):
+            device = parlai_join_device(self)
+            if device == -1 and _on_gloo(self.join_process_group):
+                return torch.device('cpu')
+            return device
+
+        cls.join_device = property(join_device, doc=cls.join_device.__doc__)
+
+
+def build_dict_for_workers(opt):
+    """
+    Build the dictionary a ``TrainLoop`` with ``opt`` would build (``--dict-file``, else
+    ``MODEL_FILE.dict``), unless it exists or the model has none; ``opt`` is left unchanged.
+    """
+    import copy
+
+    from parlai.scripts.build_dict import build_dict
+
+    if 'dict_file' not in opt or not (opt.get('dict_file') or opt.get('model_file')):
+        return
+    dict_opt = copy.deepcopy(opt)
+    if not dict_opt.get('dict_file'):
+        dict_opt['dict_file'] = opt['model_file'] + '.dict'
+    build_dict(dict_opt, skip_if_built=True)
+
+
+def build_dict_before_spawning(mp_train_module):
+    """
+    ``parlai.scripts.multiprocessing_train`` without GPUs: build the dictionary in the parent.
+
+    Every worker's ``TrainLoop`` builds the dictionary if its file is missing, and ParlAI refuses
+    that once distributed ("Dictionaries should be pre-built before distributed train"). On CPU
+    we build it once, before the workers start, so the user needs no ``parlai build_dict`` step.
+    Also, the default ``--distributed-world-size`` is the number of GPUs, 0 here: ask for one.
+    """
+    parlai_launch_and_train = mp_train_module.launch_and_train
+
+    def launch_and_train(opt, port=None):
+        if _cpu_only(opt):
+            if (opt.get('distributed_world_size') or 0) < 1:
+                raise ValueError(
+                    'No GPUs: give the number of CPU workers with --distributed-world-size N'
+                )
+            build_dict_for_workers(opt)
+        return parlai_launch_and_train(opt, port)
+
+    launch_and_train.__doc__ = parlai_launch_and_train.__doc__
+    mp_train_module.launch_and_train = launch_and_train

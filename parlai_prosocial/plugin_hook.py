@@ -33,6 +33,9 @@ ALIASES = {
 FIXES = {
     'parlai.core.opt': 'find_our_opt_presets',
     'parlai.nn.lr_scheduler': 'reduce_on_plateau_without_verbose',
+    'parlai.utils.distributed': 'distributed_on_cpu',
+    'parlai.utils.fsdp': 'join_on_cpu',
+    'parlai.scripts.multiprocessing_train': 'build_dict_before_spawning',
 }
 
 

@@ -1,0 +1,399 @@
+"""
+Distributed training without GPUs: ``parlai multiprocessing_train`` and SLURM's
+``distributed_train`` on CPU workers (gloo), through the fixes in ``parlai_prosocial.parlai_fixes``
+(``distributed_on_cpu``, ``join_on_cpu``, ``build_dict_before_spawning``).
+
+The end-to-end runs check what both workers did, not just the exit code: the data was split
+between them, each logged its own lines, the model saved by rank 0 evaluates, and the run neither
+hung (timeout) nor aborted at teardown. The unit tests take each fix alone.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+import parlai.utils.distributed as distributed_utils
+import parlai.utils.fsdp as fsdp_utils
+from parlai.scripts.multiprocessing_train import setup_args as mp_train_setup_args
+
+from parlai_prosocial import parlai_fixes
+from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+
+WORLD = 2
+EPOCHS = 4
+BATCHSIZE = 4  # prosocial/tiny_generator's
+TURNS = {split: sum(len(dialogue) for dialogue in SAMPLE[split]) for split in SAMPLE}
+TIMEOUT = 300  # seconds; a hang fails the test instead of blocking the suite
+
+# what a worker dying at teardown (or a crashed peer) leaves in the output
+TEARDOWN_FAILURES = [
+    'Traceback',
+    'Connection closed by peer',
+    'Connection reset by peer',
+    'terminate called',
+    'Aborted',
+    'ProcessExitedException',
+    'ProcessRaisedException',
+]
+
+
+def free_port():
+    # ParlAI's own choice when --port is not given: bind port 0, read the port the OS picked
+    return distributed_utils.find_free_port()
+
+
+def run(cmds, cwd, env_extra, timeout=TIMEOUT):
+    """
+    Start every command at once (each in its own process group), wait for all of them; on
+    timeout kill those groups (workers included) and fail. Returns [(returncode, output)].
+    """
+    # one thread per worker: torch would give every worker all the cores
+    env = dict(os.environ, OMP_NUM_THREADS='1', **env_extra)
+    procs = [
+        subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=dict(env, **extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        for cmd, extra in cmds
+    ]
+    deadline = time.monotonic() + timeout
+    results = []
+    try:
+        for proc in procs:
+            out, _ = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+            results.append((proc.returncode, out))
+    except subprocess.TimeoutExpired:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f'distributed run did not finish in {timeout}s (hang): {cmds}')
+    return results
+
+
+def assert_clean(returncode, out):
+    assert returncode == 0, out[-5000:]
+    for failure in TEARDOWN_FAILURES:
+        assert failure not in out, f'{failure!r} in output:\n{out[-5000:]}'
+
+
+def parlai(*args):
+    return [sys.executable, '-m', 'parlai'] + [str(a) for a in args]
+
+
+def train_args(model_file, port):
+    return [
+        '-o', 'prosocial/tiny_generator',
+        '-t', 'prosocial:rot_response',
+        '-mf', model_file,
+        '--distributed-world-size', WORLD,
+        '--num-epochs', EPOCHS,
+        '--validation-every-n-epochs', 2,
+        '--port', port,
+        '--verbose',  # every rank logs, with a "rank:  N |" prefix
+    ]
+
+
+def final_total_exs(out):
+    """
+    ``total_exs`` of the last training log entry (the examples of all workers together).
+    """
+    logs = re.findall(r'total_exs:(\d+) ', out)
+    assert logs, out[-3000:]
+    return int(logs[-1])
+
+
+def check_both_workers_trained(out, model_file, cwd, env):
+    for rank in range(WORLD):
+        prefix = f'rank:{rank:3d} |'
+        assert f'{prefix} ' in out and re.search(
+            re.escape(prefix) + r'.*Distributed group initialized \(gloo, CPU\)', out
+        ), f'rank {rank} did not join:\n{out[-3000:]}'
+        assert re.search(re.escape(prefix) + r'.*num_epochs completed:%s' % float(EPOCHS), out)
+        assert re.search(re.escape(prefix) + r'.*running eval: test', out)
+
+    # the data was seen EPOCHS times in all, split between the workers: each update of one
+    # worker takes at most BATCHSIZE examples, so one worker alone could not have seen them all
+    total_exs = final_total_exs(out)
+    assert total_exs == EPOCHS * TURNS['train']
+    stats = json.load(open(model_file + '.trainstats'))
+    assert stats['total_epochs'] == EPOCHS  # summed over the workers by ParlAI
+    updates = stats['train_reports'][-1]['total_train_updates']
+    assert updates * BATCHSIZE < total_exs <= updates * BATCHSIZE * WORLD
+    # evaluation is sharded (example i goes to rank i % WORLD) and the counts summed once
+    assert stats['valid_reports'][-1]['exs'] == TURNS['valid']
+    assert stats['final_valid_report']['exs'] == TURNS['valid']
+    assert stats['final_test_report']['exs'] == TURNS['test']
+
+    # rank 0 saved a plain (not DistributedDataParallel) model that evaluates on its own
+    for suffix in ('', '.dict', '.opt'):
+        assert os.path.isfile(model_file + suffix), suffix
+    report = os.path.join(cwd, 'eval_report.json')
+    [(returncode, eval_out)] = run(
+        [(parlai('eval_model', '-mf', model_file, '-t', 'prosocial:rot_response',
+                 '--datatype', 'test', '--metrics', 'ppl,f1', '--report-filename', report), {})],
+        cwd,
+        env,
+    )
+    assert returncode == 0, eval_out[-3000:]
+    metrics = json.load(open(report))['report']
+    assert metrics['exs'] == TURNS['test'] and metrics['ppl'] > 1
+
+
+# --- end to end ----------------------------------------------------------------------------------
+
+
+def test_multiprocessing_train_on_cpu(tmp_path, sample_data_dir):
+    model_file = str(tmp_path / 'model')
+    env = {'PROSOCIAL_DATA_DIR': sample_data_dir}
+    started = time.monotonic()
+    [(returncode, out)] = run(
+        [(parlai('multiprocessing_train', *train_args(model_file, free_port())), {})],
+        str(tmp_path),
+        env,
+    )
+    print(f'multiprocessing_train, {WORLD} CPU workers: {time.monotonic() - started:.1f}s')
+    assert_clean(returncode, out)
+    # the dictionary was built once, by the parent, before any worker started
+    assert out.count('dictionary built with') == 1
+    assert out.index('dictionary built with') < out.index('Distributed group initialized')
+    check_both_workers_trained(out, model_file, str(tmp_path), env)
+
+
+def test_distributed_train_under_slurm_on_cpu(tmp_path, sample_data_dir):
+    # SLURM faked for one host: its environment variables and an `scontrol` that names it
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'scontrol').write_text('#!/bin/sh\necho localhost\n')
+    (bin_dir / 'scontrol').chmod(0o755)
+    model_file = str(tmp_path / 'model')
+    env = {'PROSOCIAL_DATA_DIR': sample_data_dir}
+    # SLURM starts every worker itself, so the dictionary is built beforehand, as ParlAI says
+    [(returncode, out)] = run(
+        [(parlai('build_dict', '-t', 'prosocial:rot_response', '--dict-file',
+                 model_file + '.dict', '--dict-tokenizer', 're', '--dict-lower', 'true'), {})],
+        str(tmp_path),
+        env,
+    )
+    assert returncode == 0, out[-3000:]
+    port = free_port()
+    slurm = {
+        'PATH': f'{bin_dir}{os.pathsep}{os.environ["PATH"]}',
+        'SLURM_JOB_NODELIST': 'localhost',
+    }
+    # `distributed_train` is not registered as a `parlai` command: SLURM runs the module
+    cmd = [sys.executable, '-u', '-m', 'parlai.scripts.distributed_train']
+    cmd += [str(a) for a in train_args(model_file, port)]
+    started = time.monotonic()
+    results = run(
+        [
+            (cmd, dict(slurm, SLURM_PROCID=str(rank), SLURM_LOCALID=str(rank)))
+            for rank in range(WORLD)
+        ],
+        str(tmp_path),
+        env,
+    )
+    print(f'distributed_train, {WORLD} CPU workers: {time.monotonic() - started:.1f}s')
+    for returncode, out in results:
+        assert_clean(returncode, out)
+    check_both_workers_trained(''.join(out for _, out in results), model_file, str(tmp_path), env)
+
+
+# --- each fix alone --------------------------------------------------------------------------------
+
+WORKERS_SCRIPT = textwrap.dedent(
+    '''
+    import json, sys
+    import torch
+    import torch.multiprocessing as mp
+    import parlai.utils.distributed as du
+
+    def worker(rank, port, out_dir):
+        # gpu=rank: what SLURM passes (its local id); there is no such GPU here
+        opt = {'distributed_world_size': 2}
+        init = f'tcp://127.0.0.1:{port}'
+        with du.distributed_context(rank, opt, gpu=rank, init_method=init) as wopt:
+            model = torch.nn.Linear(3, 2)
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.fill_(rank + 1.0)  # different on each worker until synced
+            synced = du.sync_parameters(model)
+            weight = model.weight.sum().item()
+            # as ParlAI's agents wrap the model: device_ids=[opt['gpu']]
+            ddp = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[wopt['gpu']], broadcast_buffers=False
+            )
+            ddp(torch.full((1, 3), rank + 1.0)).sum().backward()
+            result = dict(
+                rank=wopt['rank'],
+                gpu=wopt['gpu'],
+                override_gpu=wopt['override']['gpu'],
+                backend=torch.distributed.get_backend(),
+                gathered=du.all_gather_list({'rank': rank, 'big': 'x' * 1000 * rank}),
+                synced_object=du.sync_object(f'from rank {rank}'),
+                synced=synced,
+                weight=weight,
+                grads=du.all_gather_list(model.weight.grad.tolist()),
+            )
+        result['destroyed'] = not torch.distributed.is_initialized()
+        result['ddp_restored'] = (
+            torch.nn.parallel.DistributedDataParallel
+            is torch.nn.parallel.distributed.DistributedDataParallel
+        )
+        with open(f'{out_dir}/{rank}.json', 'w') as f:
+            json.dump(result, f)
+
+    if __name__ == '__main__':
+        mp.spawn(worker, (int(sys.argv[1]), sys.argv[2]), nprocs=2)
+    '''
+)
+
+
+def test_two_cpu_workers_sync_gather_and_wrap_ddp(tmp_path):
+    script = tmp_path / 'workers.py'
+    script.write_text(WORKERS_SCRIPT)
+    [(returncode, out)] = run(
+        [([sys.executable, str(script), str(free_port()), str(tmp_path)], {})], str(tmp_path), {}
+    )
+    assert_clean(returncode, out)
+    results = [json.load(open(tmp_path / f'{rank}.json')) for rank in range(2)]
+    for rank, result in enumerate(results):
+        assert result['rank'] == rank
+        assert result['gpu'] == result['override_gpu'] == -1
+        assert result['backend'] == 'gloo'
+        assert result['gathered'] == [{'rank': 0, 'big': ''}, {'rank': 1, 'big': 'x' * 1000}]
+        assert result['synced_object'] == 'from rank 0'
+        assert result['synced'] is True
+        assert result['weight'] == 6.0  # rank 0's 2x3 ones
+        assert result['destroyed'] and result['ddp_restored']
+    # DDP averaged the gradients of the two different inputs: the same on both workers
+    assert results[0]['grads'] == results[1]['grads']
+    assert results[0]['grads'][0] == results[0]['grads'][1]
+
+
+def test_device_count_zero_gives_a_cpu_worker(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
+    opt = {'distributed_world_size': 1}
+    init = f'tcp://127.0.0.1:{free_port()}'
+    with distributed_utils.distributed_context(0, opt, init_method=init) as worker_opt:
+        assert worker_opt['gpu'] == -1 and worker_opt['override']['gpu'] == -1
+        assert torch.distributed.get_backend() == 'gloo'
+        assert distributed_utils.all_gather_list('only') == ['only']
+        assert distributed_utils.sync_object(7) == 7
+        assert distributed_utils.sync_parameters(torch.nn.Linear(2, 2))
+    assert not torch.distributed.is_initialized()
+    assert 'gpu' not in opt  # the caller's opt is untouched, as in ParlAI
+
+
+def test_no_cuda_takes_the_cpu_path_even_with_gpus(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 8)
+    opt = {'distributed_world_size': 1, 'no_cuda': True}
+    init = f'tcp://127.0.0.1:{free_port()}'
+    with distributed_utils.distributed_context(0, opt, init_method=init) as worker_opt:
+        assert worker_opt['gpu'] == -1
+        assert torch.distributed.get_backend() == 'gloo'
+    assert not torch.distributed.is_initialized()
+
+
+def test_with_gpus_parlais_own_context_runs(monkeypatch):
+    # CUDA claimed but no devices: ParlAI's own code runs, and divides by the device count
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
+    with pytest.raises(ZeroDivisionError):
+        with distributed_utils.distributed_context(0, {'distributed_world_size': 1}):
+            pass
+    assert not torch.distributed.is_initialized()
+
+
+def test_cpu_only_decision(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert parlai_fixes._cpu_only({}) and parlai_fixes._cpu_only({'no_cuda': False})
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert not parlai_fixes._cpu_only({}) and not parlai_fixes._cpu_only({'no_cuda': False})
+    assert parlai_fixes._cpu_only({'no_cuda': True})
+
+
+def test_all_gather_list_outside_a_group_is_parlais():
+    assert not torch.distributed.is_initialized()
+    assert distributed_utils.all_gather_list({'a': 1}) == [{'a': 1}]
+    assert distributed_utils.sync_object('x') == 'x'
+
+
+def test_unfixed_parlai_divides_by_the_device_count():
+    code = (
+        "import sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'PluginFinder']\n"
+        "import parlai.utils.distributed as du\n"
+        "with du.distributed_context(0, {'distributed_world_size': 1}):\n"
+        "    pass\n"
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert 'ZeroDivisionError' in result.stderr
+
+
+@pytest.mark.parametrize('cls', [fsdp_utils.JoinableTrainLoop, fsdp_utils.JoinableEvaluator])
+def test_join_device_is_the_cpu_on_gloo(cls):
+    # the property alone, on a stand-in: building a real train loop needs a task and a model
+    name = cls.__name__
+    loop = object.__new__(cls)
+    setattr(loop, f'_{name}__device', -1)
+    setattr(loop, f'_{name}__group', None)
+    assert loop.join_device == -1  # no group: ParlAI's value
+    opt = {'distributed_world_size': 1}
+    init = f'tcp://127.0.0.1:{free_port()}'
+    with distributed_utils.distributed_context(0, opt, init_method=init):
+        setattr(loop, f'_{name}__group', distributed_utils.get_dist_group())
+        assert loop.join_device == torch.device('cpu')
+        torch.zeros(1, device=loop.join_device)  # what torch's Join does with it
+        setattr(loop, f'_{name}__device', 3)
+        assert loop.join_device == 3  # a real GPU index is left alone
+
+
+def _train_opt(model_file, *extra):
+    return mp_train_setup_args().parse_args(
+        ['-o', 'prosocial/tiny_generator', '-t', 'prosocial:rot_response', '-mf', model_file]
+        + list(extra)
+    )
+
+
+def test_dictionary_is_built_once_for_the_workers(tmp_path, sample_data_dir, monkeypatch):
+    monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
+    model_file = str(tmp_path / 'model')
+    opt = _train_opt(model_file, '--distributed-world-size', '2')
+    parlai_fixes.build_dict_for_workers(opt)
+    assert os.path.isfile(model_file + '.dict')
+    assert opt['dict_file'] is None  # as given: TrainLoop fills it in the same way
+    words = open(model_file + '.dict').read()
+    assert 'emergency' in words  # from the sample's train split
+    mtime = os.path.getmtime(model_file + '.dict')
+    parlai_fixes.build_dict_for_workers(opt)  # already built: left alone
+    assert os.path.getmtime(model_file + '.dict') == mtime
+
+
+def test_cpu_launch_needs_a_world_size(tmp_path, sample_data_dir, monkeypatch):
+    # ParlAI's default --distributed-world-size is torch.cuda.device_count(): 0 without GPUs
+    monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    from parlai.scripts import multiprocessing_train
+
+    opt = _train_opt(str(tmp_path / 'model'), '--distributed-world-size', '0')
+    with pytest.raises(ValueError, match='--distributed-world-size'):
+        multiprocessing_train.launch_and_train(opt)
+    assert not os.path.exists(str(tmp_path / 'model.dict'))
