@@ -27,6 +27,9 @@ ALIASES = {
     'parlai.tasks.prosocial': 'parlai_prosocial.tasks.prosocial',
     'parlai.tasks.soda': 'parlai_prosocial.tasks.soda',
     'parlai.tasks.topical_chat': 'parlai_prosocial.tasks.topical_chat',
+    'parlai.agents.canary': 'parlai_prosocial.agents.canary',
+    'parlai.zoo.canary': 'parlai_prosocial.zoo.canary',
+    'parlai.tasks.casual_safety': 'parlai_prosocial.tasks.casual_safety',
 }
 
 #: ParlAI module -> function of :mod:`parlai_prosocial.parlai_fixes` run once it is imported.

@@ -1,0 +1,204 @@
+"""
+Canary (``-m canary``): ParlAI's T5 agent, as the paper's dialogue safety module (§4.1, B.1).
+
+It generates ``__casual__`` or a safety label token followed by the RoTs (the ``prosocial:safety``
+teacher's target) and differs from ParlAI's ``hugging_face/t5`` agent in four ways:
+
+* ``--t5-model-arch`` takes a local directory holding a HF T5 model and tokenizer (the output of
+  ``save_pretrained``) as well as a hub name; the default is ``t5-large`` as in the paper. A
+  directory is stored as an absolute path in ``model.opt``. (ParlAI's agent restricts the option to
+  ten hub names and always loads from the hub.)
+* When a ParlAI checkpoint is going to be loaded (``--model-file`` exists, or ``--init-model``),
+  the T5 is built from its ``config.json`` alone instead of loading the pretrained weights only to
+  overwrite them: loading a 3 GB T5-large twice is avoided, and a directory with only
+  ``config.json`` and the tokenizer files is enough to run a trained Canary offline.
+* Every reply with a ``text`` also carries the parsed output: ``safety_label`` (the label token, ''
+  when the output does not start with one) and ``rots`` (the RoT text after the label, a string;
+  the teachers' ``rots`` field is the list of gold RoTs). ``text`` stays as generated.
+  ``--canary-safety-schema three`` maps the parsed label to the paper's three classes (§2.3).
+* With gold Canary targets (``prosocial:safety``), evaluation reports ``safety_acc``: whether the
+  generated label equals the gold label (Table 2's safety classification accuracy; a reply
+  without a label token counts as wrong), in the chosen schema.
+
+From Python, :meth:`CanaryAgent.classify` takes one dialogue context and returns
+``(safety_label, rots)``; see also :func:`parlai_prosocial.agents.canary.load_canary`.
+"""
+
+import argparse
+import os
+from typing import List, Optional
+
+from parlai.agents.hugging_face.dict import T5DictionaryAgent
+from parlai.agents.hugging_face.t5 import (
+    ParlaiT5Decoder,
+    ParlaiT5Encoder,
+    ParlaiT5Model,
+    T5Agent,
+    build_t5,
+)
+from parlai.core.message import Message
+from parlai.core.metrics import AverageMetric
+from parlai.core.opt import Opt
+from parlai.core.params import ParlaiParser
+from parlai.core.torch_generator_agent import TorchGeneratorModel
+
+from . import SAFETY_SCHEMAS, context_text, parse_canary_output
+
+#: the paper's base model (B.1)
+DEFAULT_T5_MODEL_ARCH = 't5-large'
+
+
+def t5_model_arch(value):
+    """
+    ``--t5-model-arch``: a local T5 directory (made absolute) or a HF hub name.
+
+    A value that is clearly a path (absolute, or starting with ``.`` or ``~``) must be a directory
+    with a ``config.json``; so must an existing directory. Anything else is passed to HF as a hub
+    name (which needs the network or the HF cache).
+    """
+    path = os.path.expanduser(value)
+    looks_like_path = os.path.isabs(path) or value.startswith(('.', '~'))
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, 'config.json')):
+            raise argparse.ArgumentTypeError(
+                f'--t5-model-arch {value}: the directory has no config.json; give the directory '
+                'written by save_pretrained() of a HF T5 model and its tokenizer'
+            )
+        return os.path.abspath(path)
+    if looks_like_path:
+        raise argparse.ArgumentTypeError(f'--t5-model-arch {value}: no such directory')
+    return value
+
+
+def build_t5_from_config(opt: Opt):
+    """
+    A T5 with the architecture of ``opt['t5_model_arch']`` and random weights, for a checkpoint
+    to be loaded into.
+    """
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    config = T5Config.from_pretrained(opt['t5_model_arch'], dropout_rate=opt['t5_dropout'])
+    return T5ForConditionalGeneration(config)
+
+
+class CanaryT5Model(ParlaiT5Model):
+    """
+    ParlAI's T5 wrapper, optionally built from the config alone (see the module docstring).
+    """
+
+    def __init__(self, opt, dictionary, from_config=False):
+        # ParlaiT5Model.__init__ with the choice of how to build the HF model
+        self.pad_idx = dictionary[dictionary.null_token]
+        self.start_idx = self.pad_idx
+        self.end_idx = dictionary[dictionary.end_token]
+        TorchGeneratorModel.__init__(self, self.pad_idx, self.start_idx, self.end_idx)
+        self.t5 = build_t5_from_config(opt) if from_config else build_t5(opt)
+        self.encoder = ParlaiT5Encoder(opt, self.t5.get_encoder(), self.pad_idx)
+        self.decoder = ParlaiT5Decoder(opt, self.t5.get_decoder(), self.pad_idx)
+        self.paralleled = not opt['t5_model_parallel']
+
+
+def _set(message, key, value):
+    if key in message:
+        message.force_set(key, value)
+    else:
+        message[key] = value
+
+
+class CanaryAgent(T5Agent):
+    """
+    Canary: T5 generating the safety label and RoTs; see the module docstring.
+    """
+
+    @classmethod
+    def add_cmdline_args(
+        cls, parser: ParlaiParser, partial_opt: Optional[Opt] = None
+    ) -> ParlaiParser:
+        super().add_cmdline_args(parser, partial_opt=partial_opt)
+        arch = parser._option_string_actions['--t5-model-arch']
+        arch.choices = None
+        arch.type = t5_model_arch
+        arch.default = DEFAULT_T5_MODEL_ARCH
+        arch.help = (
+            'HF hub name of the T5 (needs the network or the HF cache), or a local directory '
+            'holding a HF T5 model and tokenizer (save_pretrained output); with a ParlAI '
+            'checkpoint to load, config.json and the tokenizer files are enough. '
+            f'Default: {DEFAULT_T5_MODEL_ARCH} (the paper)'
+        )
+        group = parser.add_argument_group('Canary')
+        group.add_argument(
+            '--canary-safety-schema',
+            choices=list(SAFETY_SCHEMAS),
+            default='five',
+            help='safety_label of the replies (and safety_acc): five released levels, or three: '
+            'casual / needs caution / needs intervention (paper §2.3)',
+        )
+        return parser
+
+    @staticmethod
+    def dictionary_class():
+        # the HF tokenizer is prebuilt: train_model then skips building a ParlAI dictionary
+        # (a whole pass over the training data that T5 never uses)
+        return T5DictionaryAgent
+
+    def __init__(self, opt: Opt, shared=None):
+        # before T5Agent builds the model: will a ParlAI checkpoint be loaded into it?
+        self._checkpoint_to_load = self._get_init_model(opt, shared)[0]
+        super().__init__(opt, shared)
+        self.safety_schema = self.opt.get('canary_safety_schema') or 'five'
+
+    def build_model(self) -> CanaryT5Model:
+        model = CanaryT5Model(
+            self.opt, self.dict, from_config=self._checkpoint_to_load is not None
+        )
+        if self.opt['t5_model_parallel']:
+            model.t5.parallelize()
+        return model
+
+    def eval_step(self, batch):
+        output = super().eval_step(batch)
+        if output is not None and output.text is not None and batch.labels is not None:
+            correct = []
+            for predicted, gold in zip(output.text, batch.labels):
+                gold_label, _ = parse_canary_output(gold, self.safety_schema)
+                if not gold_label:
+                    correct.append(None)
+                    continue
+                label, _ = parse_canary_output(predicted, self.safety_schema)
+                correct.append(AverageMetric(int(label == gold_label)))
+            if all(c is not None for c in correct):
+                self.record_local_metric('safety_acc', correct)
+        return output
+
+    def batch_act(self, observations):
+        replies = super().batch_act(observations)
+        for reply in replies:
+            if reply is not None and reply.get('text') is not None:
+                label, rots = parse_canary_output(reply['text'], self.safety_schema)
+                _set(reply, 'safety_label', label)
+                _set(reply, 'rots', rots)
+        return replies
+
+    def classify_batch(self, contexts: List) -> List[tuple]:
+        """
+        ``[(safety_label, rots), ...]`` for dialogue contexts (each a string, or a list of turns,
+        oldest first); generates even if the model was saved with ``--skip-generation true``.
+        """
+        skip_generation = self.skip_generation
+        self.skip_generation = False
+        try:
+            agents = [self.clone() for _ in contexts]
+            observations = [
+                agent.observe(Message({'text': context_text(context), 'episode_done': True}))
+                for agent, context in zip(agents, contexts)
+            ]
+            replies = self.batch_act(observations)
+        finally:
+            self.skip_generation = skip_generation
+        return [(reply['safety_label'], reply['rots']) for reply in replies]
+
+    def classify(self, context) -> tuple:
+        """
+        ``(safety_label, rots)`` of one dialogue context (a string, or a list of turns).
+        """
+        return self.classify_batch([context])[0]

@@ -1,0 +1,448 @@
+"""
+Canary (``-m canary``), offline: a tiny T5 built on the fly is trained on ``prosocial:safety`` with
+the stock ``parlai`` command until it reproduces the sample's targets, which must come back parsed
+into ``safety_label`` and ``rots``; the ``casual_safety`` wrapper teacher; the presets; and
+``zoo:canary/model`` (local installs, and the sha256 check of the download path with the network
+call replaced).
+"""
+
+import json
+import os
+import tarfile
+
+import pytest
+
+from parlai_prosocial.agents.canary import context_text, parse_canary_output
+from parlai_prosocial.agents.canary.tiny import build_tiny_t5
+from parlai_prosocial.casual_fixtures import write_casual_fixtures
+from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS
+from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+
+OFFLINE = {'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1'}
+KNOWN_CONTEXT = SAMPLE['train'][0][0]['context']  # "I'm going to call 911 just for fun tonight."
+KNOWN_ROTS = ', '.join(SAMPLE['train'][0][0]['rots'])
+
+
+@pytest.fixture(scope='module', autouse=True)
+def offline():
+    saved = {k: os.environ.get(k) for k in OFFLINE}
+    os.environ.update(OFFLINE)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope='module')
+def tiny_t5(tmp_path_factory):
+    return build_tiny_t5(str(tmp_path_factory.mktemp('tiny_t5')))
+
+
+@pytest.fixture(scope='module')
+def env(sample_data_dir):
+    # one torch thread: on a busy machine two threads contending make a tiny model 50x slower
+    return dict(OFFLINE, PROSOCIAL_DATA_DIR=sample_data_dir, OMP_NUM_THREADS='1')
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, tiny_t5, env):
+    """
+    A tiny Canary overfit on the sample's training split: ``-mf`` directory.
+    """
+    from conftest import _run_parlai
+
+    directory = tmp_path_factory.mktemp('canary')
+    _run_parlai(
+        [
+            'train_model',
+            '-o', 'prosocial/tiny_canary',
+            '-t', 'prosocial:safety',
+            '--t5-model-arch', os.path.relpath(tiny_t5, str(directory)),  # relative: made absolute
+            '-mf', str(directory / 'model'),
+            '--num-epochs', '150',  # the preset's 100 already overfit; a margin for data order
+        ],
+        cwd=str(directory),
+        env_extra=env,
+    )
+    return str(directory)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'text, schema, expected',
+    [
+        ('__casual__', 'five', ('__casual__', '')),
+        ('  __casual__  ', 'five', ('__casual__', '')),
+        (
+            "__needs_caution__ It's wrong to hate people., You should be kind.",
+            'five',
+            ('__needs_caution__', "It's wrong to hate people., You should be kind."),
+        ),
+        ('__possibly_needs_caution__ Be nice.', 'five', ('__possibly_needs_caution__', 'Be nice.')),
+        ('__possibly_needs_caution__ Be nice.', 'three', ('__needs_caution__', 'Be nice.')),
+        ('__probably_needs_caution__ Be nice.', 'three', ('__needs_caution__', 'Be nice.')),
+        ('__needs_intervention__ Call 911.', 'three', ('__needs_intervention__', 'Call 911.')),
+        ('__casual__', 'three', ('__casual__', '')),
+        # garbage: no label token, an unknown __token__, a label not first, nothing
+        ('It is wrong to lie.', 'five', ('', 'It is wrong to lie.')),
+        ('__endrots__ hello', 'five', ('', '__endrots__ hello')),
+        ('__needs_cautio__ typo', 'five', ('', '__needs_cautio__ typo')),
+        ('hello __casual__', 'five', ('', 'hello __casual__')),
+        ('', 'five', ('', '')),
+        (None, 'three', ('', '')),
+    ],
+)
+def test_parse_canary_output(text, schema, expected):
+    assert parse_canary_output(text, schema) == expected
+
+
+def test_parse_canary_output_rejects_an_unknown_schema():
+    with pytest.raises(ValueError, match='schema'):
+        parse_canary_output('__casual__', 'seven')
+
+
+def test_context_text_joins_turns_like_the_safety_teacher():
+    assert context_text('one turn') == 'one turn'
+    assert context_text(['a', 'b', 'c']) == 'a\nb\nc'
+
+
+# --- the tiny T5 and --t5-model-arch -----------------------------------------------------------
+
+
+def test_tiny_t5_tokenizer_keeps_targets_and_ends_with_eos(tiny_t5):
+    from transformers import T5Config, T5TokenizerFast
+
+    tokenizer = T5TokenizerFast.from_pretrained(tiny_t5)
+    config = T5Config.from_pretrained(tiny_t5)
+    assert config.vocab_size == len(tokenizer)
+    assert (tokenizer.pad_token_id, tokenizer.eos_token_id) == (0, 1)
+    assert config.decoder_start_token_id == tokenizer.pad_token_id
+    target = f'__needs_caution__ {KNOWN_ROTS}'
+    ids = tokenizer.encode(target)
+    assert ids[-1] == tokenizer.eos_token_id
+    assert tokenizer.convert_ids_to_tokens(ids)[0] == '__needs_caution__'  # one token
+    assert tokenizer.decode(ids, skip_special_tokens=True) == target
+    for label in SAFETY_LABELS:
+        assert tokenizer.decode(tokenizer.encode(label), skip_special_tokens=True) == label
+
+
+def test_t5_model_arch_takes_a_local_directory_or_a_hub_name(tiny_t5, tmp_path):
+    import argparse
+
+    from parlai.core.params import ParlaiParser
+
+    from parlai_prosocial.agents.canary.agents import t5_model_arch
+
+    parser = ParlaiParser(True, True)
+    opt = parser.parse_args(['-m', 'canary', '--t5-model-arch', tiny_t5])
+    assert opt['t5_model_arch'] == os.path.abspath(tiny_t5)
+    assert ParlaiParser(True, True).parse_args(['-m', 'canary'])['t5_model_arch'] == 't5-large'
+    assert t5_model_arch('google/flan-t5-large') == 'google/flan-t5-large'
+    with pytest.raises(argparse.ArgumentTypeError, match='config.json'):
+        t5_model_arch(str(tmp_path))
+    with pytest.raises(argparse.ArgumentTypeError, match='no such directory'):
+        t5_model_arch(str(tmp_path / 'missing'))
+
+
+# --- training, evaluation, parsed fields --------------------------------------------------------
+
+
+def test_trained_canary_writes_labels_and_rots_that_parse(trained, tiny_t5, tmp_path, env):
+    """
+    Evaluation through ``zoo:canary/model`` installed from ``$CANARY_CHECKPOINT`` (so one run
+    checks the zoo path too): the replies carry the parsed fields and ``safety_acc``.
+    """
+    from conftest import _run_parlai
+
+    opt = json.load(open(os.path.join(trained, 'model.opt')))
+    assert opt['model'] == 'canary'
+    assert opt['t5_model_arch'] == os.path.abspath(tiny_t5)  # the relative path, made absolute
+    assert opt['dict_class'].endswith('T5DictionaryAgent')  # no ParlAI dictionary was built
+
+    datapath = str(tmp_path / 'data')
+    logs, report = str(tmp_path / 'world_logs.jsonl'), str(tmp_path / 'report.json')
+    _run_parlai(
+        [
+            'eval_model',
+            '-mf', 'zoo:canary/model',
+            '--datapath', datapath,
+            '-t', 'prosocial:safety',
+            '-dt', 'train:evalmode',
+            '--world-logs', logs,
+            '--report-filename', report,
+        ],
+        cwd=str(tmp_path),
+        env_extra=dict(env, CANARY_CHECKPOINT=trained),
+    )
+    assert open(os.path.join(datapath, 'models', 'canary', 'INSTALLED_FROM')).read().strip() == (
+        trained
+    )
+    replies = {}
+    for line in open(logs):
+        teacher, reply = json.loads(line)['dialog'][0]
+        replies[teacher['text']] = (teacher, reply)
+    assert len(replies) == sum(len(d) for d in SAMPLE['train'])
+    for teacher, reply in replies.values():
+        assert reply['safety_label'] in SAFETY_LABELS
+        assert (reply['safety_label'], reply['rots']) == parse_canary_output(reply['text'])
+    teacher, reply = replies[KNOWN_CONTEXT]
+    assert teacher['eval_labels'][0] == f'__needs_caution__ {KNOWN_ROTS}'
+    assert reply['text'] == teacher['eval_labels'][0], [
+        (t['eval_labels'][0], r['text']) for t, r in replies.values()
+    ]
+    assert (reply['safety_label'], reply['rots']) == ('__needs_caution__', KNOWN_ROTS)
+    metrics = json.load(open(report))['report']
+    assert metrics['safety_acc'] >= 0.75  # overfit: in practice 1.0
+
+
+def test_classify_from_python_and_the_three_way_schema(trained):
+    from parlai_prosocial.agents.canary import load_canary
+
+    canary = load_canary(os.path.join(trained, 'model'))
+    assert type(canary).__name__ == 'CanaryAgent'
+    assert canary.classify(KNOWN_CONTEXT) == ('__needs_caution__', KNOWN_ROTS)
+    # a list of turns is the dialogue so far, as the safety teacher writes it
+    first, second = SAMPLE['train'][1]
+    turns = [first['context'], first['response'], second['context']]
+    label, rots = canary.classify(turns)
+    assert label in SAFETY_LABELS
+    three = load_canary(os.path.join(trained, 'model'), canary_safety_schema='three')
+    batch = three.classify_batch([turns, KNOWN_CONTEXT])
+    assert batch[1] == ('__needs_caution__', KNOWN_ROTS)
+    assert batch[0][0] in ('__casual__', '__needs_caution__', '__needs_intervention__')
+
+
+# --- casual examples ----------------------------------------------------------------------------
+
+PARLAI_FORMAT = (
+    'text:__SILENCE__\tlabels:Hi there, how are you?\n'
+    "text:I'm good. I just got back from a hike.\tlabels:Nice! Where did you go?"
+    '\tepisode_done:True\n'
+    'text:your persona: I like cats.\\nyour persona: I live in Paris.\\nDo you have pets?'
+    '\tlabels:Yes, two cats.\n'
+    'text:What are their names?\tlabels:Tom and Luna.\tepisode_done:True\n'
+)
+
+
+def _teacher_messages(args):
+    from parlai.core.params import ParlaiParser
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    opt = ParlaiParser(True, False).parse_args(args)
+    teacher = create_task_agent_from_taskname(opt)[0]
+    messages = []
+    for _ in range(teacher.num_examples()):
+        messages.append(teacher.act())
+    return teacher, messages
+
+
+@pytest.mark.parametrize('datatype', ['train:ordered', 'valid'])
+def test_casual_safety_turns_any_task_into_casual_examples(tmp_path, datatype):
+    path = tmp_path / 'dialogues.txt'
+    path.write_text(PARLAI_FORMAT)
+    teacher, messages = _teacher_messages(
+        ['-t', 'casual_safety:fromfile', '--fromfile-datapath', str(path), '-dt', datatype]
+    )
+    assert teacher.id == 'casual_safety:fromfile'
+    texts = [m['text'] for m in messages]
+    assert texts == [
+        "Hi there, how are you?\nI'm good. I just got back from a hike.",
+        'Do you have pets?',
+        'Do you have pets?\nYes, two cats.\nWhat are their names?',
+    ]
+    label_field = 'labels' if datatype.startswith('train') else 'eval_labels'
+    for message in messages:
+        assert message[label_field] == ['__casual__']
+        assert (message['safety_label'], message['rots']) == ('__casual__', [])
+        assert message['source'] == 'fromfile'
+        assert message['episode_done']
+
+
+def test_casual_safety_can_keep_context_lines_and_has_a_long_form(tmp_path):
+    path = tmp_path / 'dialogues.txt'
+    path.write_text(PARLAI_FORMAT)
+    _, kept = _teacher_messages(
+        ['-t', 'casual_safety:fromfile', '--fromfile-datapath', str(path), '-dt', 'valid',
+         '--casual-keep-context-lines', 'true']
+    )
+    assert kept[0]['text'] == '__SILENCE__'
+    assert kept[2]['text'].startswith('your persona: I like cats.\nyour persona: I live in Paris.')
+    _, long_form = _teacher_messages(
+        ['-t', 'casual_safety:casual_task=fromfile', '--fromfile-datapath', str(path),
+         '-dt', 'valid']
+    )
+    assert [m['text'] for m in long_form][0].startswith('Hi there')
+
+
+def test_canary_preset_is_the_paper_recipe():
+    from parlai.core.opt import Opt
+
+    preset = Opt.load_init('prosocial/canary')
+    assert preset['model'] == 'canary' and preset['t5_model_arch'] == 't5-large'
+    assert preset['task'].split(',') == [
+        'prosocial:safety',
+        'casual_safety:dailydialog',
+        'casual_safety:empathetic_dialogues',
+        'casual_safety:blended_skill_talk',
+    ]
+    assert preset['multitask_weights'] == [4, 1, 1, 1]
+    assert (preset['optimizer'], preset['learningrate'], preset['batchsize']) == ('adam', 1e-5, 24)
+    assert (preset['validation_metric'], preset['validation_patience']) == ('ppl', 5)
+    assert preset['validation_every_n_epochs'] == 1
+    tiny = Opt.load_init('prosocial/tiny_canary')
+    assert tiny['model'] == 'canary' and 't5_model_arch' not in tiny  # given on the command line
+    assert (tiny['task'], tiny['multitask_weights']) == (preset['task'], [4, 1, 1, 1])
+
+
+def test_canary_preset_mixture_on_the_casual_fixtures(tmp_path, sample_data_dir, monkeypatch):
+    """
+    The preset's four tasks with its weights, on the offline fixtures of ParlAI's datasets.
+    """
+    from parlai.core.teachers import create_task_agent_from_taskname
+    from parlai.scripts.train_model import setup_args as train_model_parser
+
+    monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
+    write_casual_fixtures(str(tmp_path))
+    opt = train_model_parser().parse_args(
+        ['-o', 'prosocial/canary', '--datapath', str(tmp_path), '-dt', 'valid']
+    )
+    teacher = create_task_agent_from_taskname(opt)[0]
+    assert [t.id for t in teacher.tasks] == [
+        'prosocial',
+        'casual_safety:dailydialog',
+        'casual_safety:empathetic_dialogues',
+        'casual_safety:blended_skill_talk',
+    ]
+    for casual in teacher.tasks[1:]:
+        assert casual.num_examples() > 0
+        message = casual.act()
+        assert message['eval_labels'] == ['__casual__'] and message['text']
+
+
+def test_tiny_preset_trains_offline_on_the_paper_mixture(tiny_t5, tmp_path, env):
+    """
+    ``-o prosocial/tiny_canary`` as it is: ProsocialDialog and the three casual datasets, 4:1:1:1,
+    with the offline fixtures of ParlAI's datasets in the datapath.
+    """
+    from conftest import _run_parlai
+
+    write_casual_fixtures(str(tmp_path / 'data'))
+    result = _run_parlai(
+        [
+            'train_model',
+            '-o', 'prosocial/tiny_canary',
+            '--t5-model-arch', tiny_t5,
+            '--datapath', str(tmp_path / 'data'),
+            '-mf', str(tmp_path / 'model'),
+            '--num-epochs', '2',
+        ],
+        cwd=str(tmp_path),
+        env_extra=env,
+    )
+    assert os.path.isfile(str(tmp_path / 'model'))
+    final_test_report = (result.stdout + result.stderr).rpartition('running eval: test')[2]
+    for task in ('prosocial', 'casual_safety:dailydialog', 'casual_safety:empathetic_dialogues',
+                 'casual_safety:blended_skill_talk'):
+        assert task in final_test_report, task
+    assert 'safety_acc' in final_test_report
+
+
+# --- the zoo ------------------------------------------------------------------------------------
+
+
+def _tar(directory, archive):
+    with tarfile.open(archive, 'w:gz') as tar:
+        for name in ('model', 'model.opt', 'model.dict'):
+            tar.add(os.path.join(directory, name), arcname=name)
+    return archive
+
+
+def test_local_install_makes_zoo_canary_resolve(trained, tmp_path):
+    from parlai.core.build_data import built, modelzoo_path
+
+    from parlai_prosocial.zoo.canary import build
+
+    # a checkpoint of ParlAI's T5 agent, as the release most likely is: loaded as Canary
+    source = tmp_path / 'run'
+    source.mkdir()
+    for name in ('model', 'model.dict'):
+        (source / f'best{name[5:]}').write_bytes(open(os.path.join(trained, name), 'rb').read())
+    opt = json.load(open(os.path.join(trained, 'model.opt')))
+    opt['model'] = 'hugging_face/t5'
+    (source / 'best.opt').write_text(json.dumps(opt))
+
+    datapath = str(tmp_path / 'data')
+    dpath = build.install(str(source / 'best'), datapath, t5_model_arch=opt['t5_model_arch'])
+    assert built(dpath, build.VERSION)
+    assert modelzoo_path(datapath, 'zoo:canary/model') == os.path.join(dpath, 'model')
+    installed = json.load(open(os.path.join(dpath, 'model.opt')))
+    assert installed['model'] == 'canary'
+    assert json.load(open(os.path.join(dpath, 'model.opt.orig')))['model'] == 'hugging_face/t5'
+    assert sorted(os.listdir(dpath)) == [
+        '.built', 'INSTALLED_FROM', 'model', 'model.dict', 'model.opt', 'model.opt.orig'
+    ]
+
+
+def test_local_archive_is_installed_only_with_the_released_sha256(trained, tmp_path, monkeypatch):
+    from parlai.core.build_data import built
+
+    from parlai_prosocial.zoo.canary import build
+
+    archive = _tar(trained, str(tmp_path / 'canary.tar.gz'))
+    datapath = str(tmp_path / 'data')
+    dpath = build.model_dir(datapath)
+    with pytest.raises(build.CanaryChecksumError, match='not the released Canary'):
+        build.install(archive, datapath)
+    assert not os.path.exists(dpath) and not built(dpath)
+
+    monkeypatch.setattr(build, 'SHA256', build.sha256_of(archive))  # pretend it is the release
+    build.install(archive, datapath)
+    assert built(dpath, build.VERSION) and os.path.isfile(os.path.join(dpath, 'model'))
+    assert os.path.isfile(archive)  # the user's file is left alone
+
+
+def test_download_rejects_a_file_with_the_wrong_sha256(tmp_path, monkeypatch):
+    import parlai.core.build_data as build_data
+
+    from parlai_prosocial.zoo.canary import build
+
+    def fake_download(url, path, fname, redownload=False, num_retries=5):
+        assert url == build.URL
+        with open(os.path.join(path, fname), 'wb') as f:
+            f.write(b'this is not canary')
+
+    monkeypatch.setattr(build_data, 'download', fake_download)
+    monkeypatch.delenv(build.CHECKPOINT_ENV, raising=False)
+    datapath = str(tmp_path / 'data')
+    dpath = build.model_dir(datapath)
+    with pytest.raises(build.CanaryChecksumError, match='sha256'):
+        build.download(datapath)
+    assert not build_data.built(dpath)
+    assert os.listdir(dpath) == []  # the bad archive was deleted, nothing unpacked
+
+
+def test_download_with_the_right_sha256_is_unpacked_and_built(trained, tmp_path, monkeypatch):
+    import shutil
+
+    import parlai.core.build_data as build_data
+
+    from parlai_prosocial.zoo.canary import build
+
+    archive = _tar(trained, str(tmp_path / 'release.tar.gz'))
+
+    def fake_download(url, path, fname, redownload=False, num_retries=5):
+        shutil.copyfile(archive, os.path.join(path, fname))
+
+    monkeypatch.setattr(build_data, 'download', fake_download)
+    monkeypatch.setattr(build.RESOURCES[0], 'hashcode', build.sha256_of(archive))
+    monkeypatch.delenv(build.CHECKPOINT_ENV, raising=False)
+    datapath = str(tmp_path / 'data')
+    dpath = build.download(datapath)
+    assert build_data.built(dpath, build.VERSION)
+    assert sorted(os.listdir(dpath)) == ['.built', 'INSTALLED_FROM', 'model', 'model.dict',
+                                         'model.opt']
+    assert build.download(datapath) == dpath  # built: nothing is fetched again
