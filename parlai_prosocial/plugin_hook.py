@@ -26,6 +26,8 @@ import sys
 ALIASES = {
     'parlai.tasks.prosocial': 'parlai_prosocial.tasks.prosocial',
     'parlai.tasks.soda': 'parlai_prosocial.tasks.soda',
+    'parlai.agents.prost': 'parlai_prosocial.agents.prost',
+    'parlai.zoo.prost': 'parlai_prosocial.zoo.prost',
     'parlai.tasks.topical_chat': 'parlai_prosocial.tasks.topical_chat',
     'parlai.agents.canary': 'parlai_prosocial.agents.canary',
     'parlai.zoo.canary': 'parlai_prosocial.zoo.canary',

@@ -119,10 +119,69 @@ class ResponseTeacher(DialogTeacher):
 class RotResponseTeacher(ResponseTeacher):
     """
     Prost "RoT & Response": the RoTs, ``__endrots__``, then the reply.
+
+    Evaluation scores the reply, as the paper's Table 3 does: ParlAI's text metrics (f1, bleu-k,
+    accuracy, rouge, ...) compare the model's reply with the gold reply (the label after
+    ``__endrots__``). The model's reply is its ``text``, split at its (last) ``__endrots__`` when
+    it holds one (a plain ``transformer/generator``; its message is left as it is), or as given
+    when the model put its RoTs in ``rots_text`` (``-m prost``). The RoTs are scored apart:
+    ``rot_f1`` and a ``rot_bleu-k`` for each ``bleu-k`` in ``--metrics``, against the gold RoTs,
+    on every turn where the gold or the model has RoTs (a missing side scores 0), and
+    ``rots_generated``, the share of turns where the model wrote RoTs. Perplexity is the
+    model's, over the whole label.
     """
 
     def target(self, turn):
         return rot_response_target(turn['rots'], turn['response'])
+
+    def observe(self, observation):
+        from parlai.core.message import Message
+
+        from parlai_prosocial.agents.prost import ROTS_TEXT_FIELD, split_generated
+        from parlai_prosocial.formats import ROTS_END, split_rot_response
+
+        labels = getattr(self, 'lastY', None)
+        if observation is None or labels is None:
+            return super().observe(observation)
+        gold = [split_rot_response(label) for label in labels]
+        self.lastY = [reply for _, reply in gold]
+        scored = observation
+        text = observation.get('text')
+        if text is None:
+            model_rots = None  # nothing generated (training, --skip-generation)
+        elif ROTS_TEXT_FIELD in observation:
+            model_rots = observation[ROTS_TEXT_FIELD] or ''
+        elif ROTS_END in text:
+            model_rots, reply = split_generated(text)
+            scored = Message(observation)
+            scored.force_set('text', reply)
+        else:
+            model_rots = ''
+        self._rot_evaluation = ([rots for rots, _ in gold], model_rots)
+        scored = super().observe(scored)
+        if scored is not observation and 'metrics' in scored:
+            observation.pop('metrics', None)
+            observation['metrics'] = scored['metrics']
+        return observation
+
+    def custom_evaluation(self, teacher_action, labels, model_response):
+        from parlai.core.metrics import AverageMetric, BleuMetric, F1Metric
+
+        super().custom_evaluation(teacher_action, labels, model_response)
+        pending, self._rot_evaluation = getattr(self, '_rot_evaluation', None), None
+        if pending is None or pending[1] is None:
+            return
+        gold_rots, model_rots = pending
+        self.metrics.add('rots_generated', AverageMetric(int(bool(model_rots))))
+        gold_rots = [rots for rots in gold_rots if rots]
+        if not gold_rots and not model_rots:
+            return
+        gold_rots = gold_rots or ['']
+        self.metrics.add('rot_f1', F1Metric.compute(model_rots, gold_rots))
+        wanted = getattr(self.metrics, '_metrics_list', set())
+        for k in range(1, 5):
+            if f'bleu-{k}' in wanted:
+                self.metrics.add(f'rot_bleu-{k}', BleuMetric.compute(model_rots, gold_rots, k))
 
 
 class _SafetyTeacher(ResponseTeacher):
