@@ -18,21 +18,8 @@ from parlai_prosocial.casual_fixtures import write_casual_fixtures
 from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE
 
-OFFLINE = {'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1'}
 KNOWN_CONTEXT = SAMPLE['train'][0][0]['context']  # "I'm going to call 911 just for fun tonight."
 KNOWN_ROTS = ', '.join(SAMPLE['train'][0][0]['rots'])
-
-
-@pytest.fixture(scope='module', autouse=True)
-def offline():
-    saved = {k: os.environ.get(k) for k in OFFLINE}
-    os.environ.update(OFFLINE)
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture(scope='module')
@@ -42,8 +29,8 @@ def tiny_t5(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def env(sample_data_dir):
-    # one torch thread: on a busy machine two threads contending make a tiny model 50x slower
-    return dict(OFFLINE, PROSOCIAL_DATA_DIR=sample_data_dir, OMP_NUM_THREADS='1')
+    # offline and one torch thread come from the root conftest.py
+    return dict(PROSOCIAL_DATA_DIR=sample_data_dir)
 
 
 @pytest.fixture(scope='module')

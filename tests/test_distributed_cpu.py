@@ -55,8 +55,8 @@ def run(cmds, cwd, env_extra, timeout=TIMEOUT):
     Start every command at once (each in its own process group), wait for all of them; on
     timeout kill those groups (workers included) and fail. Returns [(returncode, output)].
     """
-    # one thread per worker: torch would give every worker all the cores
-    env = dict(os.environ, OMP_NUM_THREADS='1', **env_extra)
+    # one thread per worker (OMP_NUM_THREADS from the root conftest.py)
+    env = dict(os.environ, **env_extra)
     procs = [
         subprocess.Popen(
             cmd,

@@ -38,19 +38,6 @@ from conftest import _run_parlai
 
 TINY_ARCH = ['--n-layers', '1', '--n-heads', '2', '--embedding-size', '16', '--ffn-size', '32']
 
-# Tiny models on a busy 2-core machine: torch's second intra-op thread only adds contention
-# (measured: 4 s instead of 90 s for the tiny_prost training under load).
-ONE_THREAD = {'OMP_NUM_THREADS': '1'}
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ---------------------------------------------------------------- the tiny Prost, trained once
 
 
@@ -66,7 +53,7 @@ def tiny_prost(tmp_path_factory, sample_data_dir):
     write_casual_fixtures(datapath)
     topical_chat_dir = write_topical_chat_sample(str(workdir / 'topical_chat'))
     model_file = str(workdir / 'model')
-    env = dict(ONE_THREAD, PROSOCIAL_DATA_DIR=sample_data_dir)
+    env = dict(PROSOCIAL_DATA_DIR=sample_data_dir)
     env[TOPICAL_CHAT_ENV] = topical_chat_dir
     result = _run_parlai(
         ['train_model', '-o', 'prosocial/tiny_prost', '-mf', model_file, '--datapath', datapath],
@@ -103,7 +90,7 @@ def test_eval_scores_the_reply_and_the_rots_apart(tiny_prost, tmp_path, sample_d
             '--report-filename', report_file, '--world-logs', logs,
         ],
         cwd=str(tmp_path),
-        env_extra=dict(ONE_THREAD, PROSOCIAL_DATA_DIR=sample_data_dir),
+        env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
     )
     report = json.load(open(report_file))['report']
     assert report['exs'] == 2  # the sample's valid split: two turns, both with RoTs
@@ -143,7 +130,6 @@ def test_interactive_from_the_zoo_shows_reply_and_rots_apart(tiny_prost, tmp_pat
         ],
         input='\n[DONE]\n'.join(openers) + '\n[EXIT]\n',
         cwd=str(tmp_path),
-        env=dict(os.environ, **ONE_THREAD),
         capture_output=True,
         text=True,
         timeout=600,
