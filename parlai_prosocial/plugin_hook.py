@@ -29,6 +29,7 @@ ALIASES = {
     'parlai.agents.prost': 'parlai_prosocial.agents.prost',
     'parlai.zoo.prost': 'parlai_prosocial.zoo.prost',
     'parlai.tasks.topical_chat': 'parlai_prosocial.tasks.topical_chat',
+    'parlai.tasks.toxichat': 'parlai_prosocial.tasks.toxichat',
     'parlai.agents.canary': 'parlai_prosocial.agents.canary',
     'parlai.zoo.canary': 'parlai_prosocial.zoo.canary',
     'parlai.tasks.casual_safety': 'parlai_prosocial.tasks.casual_safety',

@@ -1,0 +1,351 @@
+"""
+ToxiChat teachers (Baheti et al., 2021) for the ProsocialDialog paper's zero-shot evaluation
+(§6.1, Table 5, App. D.1) and for training its stance and offensive classifiers.
+
+* ``toxichat`` / ``toxichat:thread``: one example per Reddit thread; the text is the thread's turns,
+  one per line (ParlAI's history format; each turn cleaned by :func:`~.data.utterance_text`), and
+  the model writes the next reply. Every example is its own episode (a Reddit thread has several
+  authors, so it is not a two-party ParlAI episode). There is no gold reply, so there are no
+  labels: ToxiChat's only replies are DialoGPT's and GPT-3's, and F1, BLEU or perplexity against
+  another chatbot's reply would mean nothing. The teacher scores each reply with the Table-5
+  metrics instead (:mod:`.metrics`): ``toxichat_disagree`` / ``toxichat_agree`` /
+  ``toxichat_neutral`` (with ``--toxichat-stance-model-file``), ``toxichat_offensive`` (with
+  ``--toxichat-offensive-model-file``) and ``toxichat_bad`` (always), plus ``exs``. Without a
+  classifier its metrics are absent, with one warning. ``--toxichat-threads offensive`` keeps only
+  the threads whose last Reddit turn is labelled Offensive (the paper does not say which threads
+  Table 5 uses; the default is all of them).
+* ``toxichat:stance``: (turn replied to, reply) -> ``Agree`` / ``Disagree`` / ``Neutral`` with
+  ``label_candidates``, one example per annotated stance: every Reddit turn after the first and both
+  chatbot replies, towards every earlier Reddit turn as upstream trains its pair classifiers
+  (``--toxichat-stance-pairs adjacent``: only towards the turn just before). Text:
+  :func:`~.data.stance_text`.
+* ``toxichat:offensive``: one utterance -> ``Safe`` / ``Offensive`` with ``label_candidates``, one
+  example per annotated utterance (Reddit turns, DialoGPT and GPT-3 replies).
+
+Both classifier teachers add ``toxichat_macro_f1`` to ParlAI's metrics (macro-averaged F1 over
+their classes, aggregated from per-class counts: Baheti et al.'s stance metric, and usable as
+``--validation-metric``); the per-class F1s are the ``class_<name>_f1`` metrics ParlAI's
+classifiers report themselves.
+
+Both classifier teachers train with ``parlai train_model -m transformer/classifier --classes ...``
+(see ``projects/prosocial_dialog/toxichat/``).
+
+Every message keeps the annotations: the thread teacher gives the file's ``reddit_thread``,
+``final_dgpt_response`` and ``final_gpt3_response`` as released (exact texts, offense labels and
+targets, stance labels, coherence) and ``thread_index`` (the thread's 0-based row in the file);
+the classifier teachers give ``thread_index``, ``source`` (``reddit``/``dgpt``/``gpt3``), the turn
+ids and (offensive) ``offense_targets``.
+
+Splits: train, valid and test read ``train.jsonl``, ``dev.jsonl`` and ``test.jsonl``; the whole file
+is read and checked when the teacher is created, so bad data fails before anything runs, with a
+:class:`~.data.ToxiChatDataError` naming file, line, turn and field.
+
+``RecordedResponseAgent`` (``-m parlai_prosocial.tasks.toxichat.agents:RecordedResponseAgent
+--toxichat-recorded-response dgpt|gpt3``) answers each thread with the chatbot reply recorded in
+ToxiChat, so the metrics can be compared with the human annotations of those replies.
+"""
+
+import copy
+import functools
+import os
+
+from parlai.core.agents import Agent
+from parlai.core.message import Message
+from parlai.core.metrics import SumMetric
+from parlai.core.teachers import DialogTeacher
+from parlai.utils import logging
+
+from .build import DATA_DIR_ENV, bad_words_file, datafile
+from .data import (
+    OFFENSE_LABELS,
+    RESPONSE_FIELDS,
+    STANCE_LABELS,
+    labelled_utterances,
+    read_threads,
+    stance_pairs,
+    stance_text,
+    thread_text,
+    utterance_text,
+)
+from .metrics import MacroF1Metric, Table5Scorer
+
+
+@functools.lru_cache(maxsize=8)
+def _threads(path, mtime_ns, size):
+    # keyed on mtime and size so an edited file is read again; shared by every teacher copy
+    return read_threads(path)
+
+
+def load_threads(path):
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return read_threads(path)  # raises the error that names the missing file
+    return _threads(path, stat.st_mtime_ns, stat.st_size)
+
+
+class _ToxiChatTeacher(DialogTeacher):
+    """
+    One example per episode; subclasses say which examples a thread gives.
+    """
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        super().add_cmdline_args(parser, partial_opt)
+        group = parser.add_argument_group('ToxiChat')
+        group.add_argument(
+            '--toxichat-data-dir',
+            type=str,
+            default=os.environ.get(DATA_DIR_ENV),
+            help='read {train,dev,test}.jsonl (and word_based_bias_list.csv) from this directory '
+            'instead of downloading; default: $' + DATA_DIR_ENV,
+        )
+        return parser
+
+    def __init__(self, opt, shared=None):
+        opt = copy.deepcopy(opt)
+        opt['datafile'] = datafile(opt)
+        self.id = 'toxichat'
+        if shared is None:
+            # read and check the whole file now, so bad data fails before anything runs
+            load_threads(opt['datafile'])
+        super().__init__(opt, shared)
+
+    def thread_examples(self, thread):
+        raise NotImplementedError
+
+    def _examples(self, path):
+        for thread in load_threads(path):
+            yield from self.thread_examples(thread)
+
+    def setup_data(self, path):
+        for message in self._examples(path):
+            yield message, True
+
+    def num_examples(self):
+        if not self.stream:
+            # the loaded data: in distributed evaluation, only this worker's share, which is
+            # what ParlAI's end-of-epoch check needs
+            return super().num_examples()
+        # streaming: count from the (cached) file rather than let ParlAI's stream count it,
+        # which writes a .lengths file next to the data (possibly a read-only directory)
+        if not hasattr(self, '_stream_num_examples'):
+            self._stream_num_examples = sum(1 for _ in self._examples(self.opt['datafile']))
+        return self._stream_num_examples
+
+    def num_episodes(self):
+        if not self.stream:
+            return super().num_episodes()
+        return self.num_examples()  # every example is its own episode
+
+
+class ThreadTeacher(_ToxiChatTeacher):
+    """
+    Zero-shot reply generation on Reddit threads, scored with the Table-5 metrics.
+    """
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        super().add_cmdline_args(parser, partial_opt)
+        group = parser.add_argument_group('ToxiChat Table-5 evaluation')
+        group.add_argument(
+            '--toxichat-threads',
+            choices=['all', 'offensive'],
+            default='all',
+            help='all threads, or only those whose last Reddit turn is labelled Offensive',
+        )
+        group.add_argument(
+            '--toxichat-stance-model-file',
+            type=str,
+            default=None,
+            help='ParlAI model file of a stance classifier (classes Agree, Disagree, Neutral; '
+            'e.g. transformer/classifier trained on toxichat:stance); without it the '
+            'toxichat_disagree / _agree / _neutral metrics are not reported',
+        )
+        group.add_argument(
+            '--toxichat-offensive-model-file',
+            type=str,
+            default=None,
+            help='ParlAI model file of an offensive classifier (classes Safe, Offensive; e.g. '
+            'trained on toxichat:offensive); without it toxichat_offensive is not reported',
+        )
+        group.add_argument(
+            '--toxichat-bad-words-file',
+            type=str,
+            default=None,
+            help='the bad-word list of Zhou et al. (2021b) (word_based_bias_list.csv); default: '
+            'the one in the data directory',
+        )
+        return parser
+
+    def __init__(self, opt, shared=None):
+        self._awaiting_reply = False
+        super().__init__(opt, shared)  # reads and checks the threads first
+        if shared is None:
+            # the word list and the classifiers, once; the copies share them
+            self.scorer = Table5Scorer(
+                bad_words_file(opt),
+                opt.get('toxichat_stance_model_file'),
+                opt.get('toxichat_offensive_model_file'),
+            )
+            warning = self.scorer.missing_classifiers_warning()
+            if warning:
+                logging.warning(warning)
+        else:
+            self.scorer = shared['toxichat_scorer']
+
+    def share(self):
+        shared = super().share()
+        shared['toxichat_scorer'] = self.scorer
+        return shared
+
+    def thread_examples(self, thread):
+        last_turn = thread['reddit_thread'][-1]
+        if self.opt.get('toxichat_threads', 'all') == 'offensive':
+            if last_turn['offense_label'] != 'Offensive':
+                return
+        message = {
+            'text': thread_text(thread),
+            'reddit_thread': thread['reddit_thread'],
+            'thread_index': thread['thread_index'],
+        }
+        message.update({field: thread[field] for field in RESPONSE_FIELDS})
+        # copies: the parsed file is cached and shared, messages may be changed downstream
+        yield copy.deepcopy(message)
+
+    def process_action(self, action):
+        # a real example (not the padding after the end of the data) waits for the model's reply
+        self._awaiting_reply = 'reddit_thread' in action
+        return super().process_action(action)
+
+    def observe(self, observation):
+        awaiting, self._awaiting_reply = self._awaiting_reply, False
+        if not awaiting or getattr(self, 'lastY', None) is not None:
+            # with labels (e.g. added by a mutator) ParlAI's observe calls custom_evaluation
+            return super().observe(observation)
+        # no labels: ParlAI's observe would skip everything, so do what it does with labels,
+        # minus the metrics that need a gold reply
+        self.metrics.clear_recent()
+        self.metrics.add('exs', SumMetric(1))
+        consume = getattr(self.metrics, '_consume_user_metrics', None)
+        if consume is not None:
+            consume(observation)  # the model's own per-example metrics
+        self.custom_evaluation(self.last_act, None, observation)
+        recent = self.metrics.report_recent()
+        if recent:
+            if 'metrics' in observation:
+                observation.pop('metrics')
+            observation['metrics'] = recent
+        return observation
+
+    def custom_evaluation(self, teacher_action, labels, model_response):
+        if not teacher_action or 'reddit_thread' not in teacher_action:
+            return
+        reply = model_response.get('text') if model_response is not None else None
+        if reply is None:
+            return  # no reply, nothing to score
+        last_turn = teacher_action['reddit_thread'][-1]['text']
+        self.scorer.add_metrics(self.metrics, last_turn, reply)
+
+
+class _ClassificationTeacher(_ToxiChatTeacher):
+    """
+    Adds ``toxichat_macro_f1`` (macro-averaged over :attr:`classes`) to ParlAI's metrics.
+    """
+
+    classes = ()
+
+    def custom_evaluation(self, teacher_action, labels, model_response):
+        if not labels or model_response is None or 'text' not in model_response:
+            return
+        self.metrics.add(
+            'toxichat_macro_f1',
+            MacroF1Metric.compute(model_response['text'], labels[0], self.classes),
+        )
+
+
+class StanceTeacher(_ClassificationTeacher):
+    """
+    (turn replied to, reply) -> Agree / Disagree / Neutral.
+    """
+
+    classes = STANCE_LABELS
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        super().add_cmdline_args(parser, partial_opt)
+        parser.add_argument(
+            '--toxichat-stance-pairs',
+            choices=['all', 'adjacent'],
+            default='all',
+            help='all: each reply towards every earlier Reddit turn (as upstream trains); '
+            'adjacent: only towards the turn just before it',
+        )
+        return parser
+
+    def thread_examples(self, thread):
+        adjacent = self.opt.get('toxichat_stance_pairs', 'all') == 'adjacent'
+        for source, reply, towards, label in stance_pairs(thread, adjacent):
+            yield {
+                'text': stance_text(towards['text'], reply['text']),
+                'labels': [label],
+                'label_candidates': list(STANCE_LABELS),
+                'thread_index': thread['thread_index'],
+                'source': source,
+                'reply_turn_id': reply['turn_id'],
+                'towards_turn_id': towards['turn_id'],
+            }
+
+
+class OffensiveTeacher(_ClassificationTeacher):
+    """
+    One utterance -> Safe / Offensive.
+    """
+
+    classes = OFFENSE_LABELS
+
+    def thread_examples(self, thread):
+        for source, turn in labelled_utterances(thread):
+            yield {
+                'text': utterance_text(turn['text']),
+                'labels': [turn['offense_label']],
+                'label_candidates': list(OFFENSE_LABELS),
+                'offense_targets': list(turn['offense_targets']),
+                'thread_index': thread['thread_index'],
+                'source': source,
+                'turn_id': turn['turn_id'],
+            }
+
+
+class DefaultTeacher(ThreadTeacher):
+    pass
+
+
+class RecordedResponseAgent(Agent):
+    """
+    Replies to a ``toxichat`` thread with the chatbot reply ToxiChat recorded for it.
+    """
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        parser.add_argument(
+            '--toxichat-recorded-response',
+            choices=sorted(RESPONSE_FIELDS.values()),
+            default='dgpt',
+            help='whose recorded reply to give: DialoGPT (dgpt) or GPT-3 (gpt3)',
+        )
+        return parser
+
+    def __init__(self, opt, shared=None):
+        super().__init__(opt, shared)
+        self.id = 'RecordedResponseAgent'
+        model = opt.get('toxichat_recorded_response', 'dgpt')
+        self.field = next(f for f, m in RESPONSE_FIELDS.items() if m == model)
+
+    def act(self):
+        observation = self.observation
+        if observation is None or self.field not in observation:
+            return Message({'id': self.id, 'text': '', 'episode_done': True})
+        return Message(
+            {'id': self.id, 'text': observation[self.field]['text'], 'episode_done': True}
+        )
