@@ -14,9 +14,6 @@ import textwrap
 
 import pytest
 
-import parlai.agents
-import parlai.tasks
-import parlai.zoo
 from parlai_prosocial.plugin_hook import ALIASES
 
 from conftest import REPO

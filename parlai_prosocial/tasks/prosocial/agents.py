@@ -19,13 +19,12 @@ three votes), ``safety_annotation_reasons`` (the rationales), ``source``, ``etc`
 """
 
 import copy
-import functools
-import os
 
 from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.formats import rot_response_target, safety_target
 
+from parlai_prosocial.tasks.local_data import add_data_dir_argument, parsed_once_per_file
 from .build import DATA_DIR_ENV, datafile
 from .data import SAFETY_LABELS, THREE_WAY_LABELS, THREE_WAY_SAFETY, read_dialogues
 
@@ -42,18 +41,7 @@ _ANNOTATION_FIELDS = (
 )
 
 
-@functools.lru_cache(maxsize=8)
-def _dialogues(path, mtime_ns, size):
-    # keyed on mtime and size so an edited file is read again; shared by every teacher copy
-    return read_dialogues(path)
-
-
-def load_dialogues(path):
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return read_dialogues(path)  # raises the error that names the missing file
-    return _dialogues(path, stat.st_mtime_ns, stat.st_size)
+load_dialogues = parsed_once_per_file(read_dialogues)
 
 
 class ResponseTeacher(DialogTeacher):
@@ -68,12 +56,11 @@ class ResponseTeacher(DialogTeacher):
     def add_cmdline_args(cls, parser, partial_opt=None):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('ProsocialDialog')
-        group.add_argument(
+        add_data_dir_argument(
+            group,
             '--prosocial-data-dir',
-            type=str,
-            default=os.environ.get(DATA_DIR_ENV),
-            help='read {train,valid,test}.json from this directory (HF JSON Lines or the direct '
-            'download layout) instead of downloading; default: $' + DATA_DIR_ENV,
+            DATA_DIR_ENV,
+            '{train,valid,test}.json (HF JSON Lines or the direct download layout)',
         )
         return parser
 

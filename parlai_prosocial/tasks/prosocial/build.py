@@ -16,6 +16,8 @@ import os
 
 from parlai.tasks.prosocial_dialog import build as parlai_prosocial_build
 
+from parlai_prosocial.tasks.local_data import local_dir_or_build
+
 from .data import split_path
 
 DATA_DIR_ENV = 'PROSOCIAL_DATA_DIR'
@@ -25,9 +27,10 @@ def data_dir(opt):
     """
     The directory holding the split files, downloading them first when needed.
     """
-    local = opt.get('prosocial_data_dir')
-    if local:
-        return local
+    return local_dir_or_build(opt, 'prosocial_data_dir', _parlai_build)
+
+
+def _parlai_build(opt):
     parlai_prosocial_build.build(opt)
     return os.path.join(opt['datapath'], 'prosocial_dialog')
 

@@ -60,6 +60,8 @@ from parlai.core.message import Message
 from parlai.core.teachers import ChunkTeacher
 from parlai.utils.data import DatatypeHelper
 
+from parlai_prosocial.tasks.local_data import add_data_dir_argument
+
 from .build import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, datafile
 from .cosmo_format import add_cosmo_format_args, cosmo_input, cosmo_instruction, drop_rates
 from .data import (
@@ -131,12 +133,8 @@ class SodaTeacher(ChunkTeacher):
     def add_cmdline_args(cls, parser, partial_opt=None):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('SODA')
-        group.add_argument(
-            '--soda-data-dir',
-            type=str,
-            default=os.environ.get(DATA_DIR_ENV),
-            help='read {train,valid,test}.parquet (HF allenai/soda) from this directory instead '
-            'of downloading them; default: $' + DATA_DIR_ENV,
+        add_data_dir_argument(
+            group, '--soda-data-dir', DATA_DIR_ENV, '{train,valid,test}.parquet (HF allenai/soda)'
         )
         group.add_argument(
             '--soda-cache-dir',

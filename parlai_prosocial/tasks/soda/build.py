@@ -19,6 +19,8 @@ import os
 from parlai.core import build_data
 from parlai.core.build_data import DownloadableFile
 
+from parlai_prosocial.tasks.local_data import local_dir_or_build
+
 from .data import split_path
 
 DATA_DIR_ENV = 'SODA_DATA_DIR'
@@ -62,10 +64,7 @@ def data_dir(opt):
     """
     The directory holding the split files, downloading them first when needed.
     """
-    local = opt.get('soda_data_dir')
-    if local:
-        return local
-    return build(opt)
+    return local_dir_or_build(opt, 'soda_data_dir', build)
 
 
 def datafile(opt):

@@ -38,10 +38,10 @@ and field.
 """
 
 import copy
-import functools
-import os
 
 from parlai.core.teachers import DialogTeacher
+
+from parlai_prosocial.tasks.local_data import add_data_dir_argument, parsed_once_per_file
 
 from .build import DATA_DIR_ENV, datafiles
 from .data import EVAL_SETS, read_conversations
@@ -51,18 +51,7 @@ SPEAKERS = ('agent_2', 'agent_1', 'both')
 _TURN_ANNOTATIONS = ('sentiment', 'knowledge_source', 'turn_rating')
 
 
-@functools.lru_cache(maxsize=8)
-def _conversations(path, mtime_ns, size):
-    # keyed on mtime and size so an edited file is read again; shared by every teacher copy
-    return read_conversations(path)
-
-
-def load_conversations(path):
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return read_conversations(path)  # raises the error that names the missing file
-    return _conversations(path, stat.st_mtime_ns, stat.st_size)
+load_conversations = parsed_once_per_file(read_conversations)
 
 
 def speaker_episode(conversation, speaker):
@@ -117,12 +106,11 @@ class TopicalChatTeacher(DialogTeacher):
     def add_cmdline_args(cls, parser, partial_opt=None):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('Topical-Chat')
-        group.add_argument(
+        add_data_dir_argument(
+            group,
             '--topical-chat-data-dir',
-            type=str,
-            default=os.environ.get(DATA_DIR_ENV),
-            help='read the release files (train.json, {valid,test}_{freq,rare}.json) from this '
-            'directory instead of downloading them; default: $' + DATA_DIR_ENV,
+            DATA_DIR_ENV,
+            'the release files (train.json, {valid,test}_{freq,rare}.json)',
         )
         group.add_argument(
             '--topical-chat-speaker',

@@ -32,6 +32,8 @@ import os
 from parlai.core import build_data
 from parlai.utils import logging
 
+from parlai_prosocial.tasks.local_data import local_dir_or_build
+
 from .data import ALL_FILES, TopicalChatDataError, read_conversations, split_paths
 
 DATA_DIR_ENV = 'TOPICAL_CHAT_DATA_DIR'
@@ -116,10 +118,7 @@ def data_dir(opt):
     """
     The directory holding the conversation files, downloading them first when needed.
     """
-    local = opt.get('topical_chat_data_dir')
-    if local:
-        return local
-    return build(opt)
+    return local_dir_or_build(opt, 'topical_chat_data_dir', build)
 
 
 def datafiles(opt):

@@ -46,14 +46,14 @@ ToxiChat, so the metrics can be compared with the human annotations of those rep
 """
 
 import copy
-import functools
-import os
 
 from parlai.core.agents import Agent
 from parlai.core.message import Message
 from parlai.core.metrics import SumMetric
 from parlai.core.teachers import DialogTeacher
 from parlai.utils import logging
+
+from parlai_prosocial.tasks.local_data import add_data_dir_argument, parsed_once_per_file
 
 from .build import DATA_DIR_ENV, bad_words_file, datafile
 from .data import (
@@ -70,18 +70,7 @@ from .data import (
 from .metrics import MacroF1Metric, Table5Scorer
 
 
-@functools.lru_cache(maxsize=8)
-def _threads(path, mtime_ns, size):
-    # keyed on mtime and size so an edited file is read again; shared by every teacher copy
-    return read_threads(path)
-
-
-def load_threads(path):
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return read_threads(path)  # raises the error that names the missing file
-    return _threads(path, stat.st_mtime_ns, stat.st_size)
+load_threads = parsed_once_per_file(read_threads)
 
 
 class _ToxiChatTeacher(DialogTeacher):
@@ -93,12 +82,11 @@ class _ToxiChatTeacher(DialogTeacher):
     def add_cmdline_args(cls, parser, partial_opt=None):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('ToxiChat')
-        group.add_argument(
+        add_data_dir_argument(
+            group,
             '--toxichat-data-dir',
-            type=str,
-            default=os.environ.get(DATA_DIR_ENV),
-            help='read {train,dev,test}.jsonl (and word_based_bias_list.csv) from this directory '
-            'instead of downloading; default: $' + DATA_DIR_ENV,
+            DATA_DIR_ENV,
+            '{train,dev,test}.jsonl (and word_based_bias_list.csv)',
         )
         return parser
 

@@ -28,6 +28,8 @@ import os
 from parlai.core import build_data
 from parlai.utils import logging
 
+from parlai_prosocial.tasks.local_data import local_dir_or_build
+
 from .badwords import read_bad_words
 from .data import SPLIT_FILES, ToxiChatDataError, read_threads, split_path
 
@@ -96,10 +98,7 @@ def data_dir(opt):
     """
     The directory holding the files, downloading them first when needed.
     """
-    local = opt.get('toxichat_data_dir')
-    if local:
-        return local
-    return build(opt)
+    return local_dir_or_build(opt, 'toxichat_data_dir', build)
 
 
 def datafile(opt):
