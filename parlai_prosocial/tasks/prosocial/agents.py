@@ -23,8 +23,8 @@ import copy
 from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.formats import rot_response_target, safety_target
-
 from parlai_prosocial.tasks.local_data import add_data_dir_argument, parsed_once_per_file
+
 from .build import DATA_DIR_ENV, datafile
 from .data import SAFETY_LABELS, THREE_WAY_LABELS, THREE_WAY_SAFETY, read_dialogues
 

@@ -23,6 +23,8 @@ from collections import Counter
 from parlai.core.params import ParlaiParser
 from parlai.core.script import ParlaiScript
 
+from parlai_prosocial.tasks.local_data import add_data_dir_argument
+
 from .build import DATA_DIR_ENV, data_dir
 from .data import (
     SAFETY_LABELS,
@@ -153,13 +155,11 @@ class ProsocialStats(ParlaiScript):
     @classmethod
     def setup_args(cls):
         parser = ParlaiParser(True, False, 'ProsocialDialog dataset statistics')
-        # the teachers' option and default (agents.py); not via ResponseTeacher.add_cmdline_args,
-        # which would also offer --mutators and --teacher-seed that mean nothing here
-        parser.add_argument(
-            '--prosocial-data-dir',
-            default=os.environ.get(DATA_DIR_ENV),
-            help='directory of {train,valid,test}.json, either layout; default: $' + DATA_DIR_ENV
-            + ' (without either, the official files are downloaded into --datapath)',
+        # the teachers' option and default; not via ResponseTeacher.add_cmdline_args, which
+        # would also offer --mutators and --teacher-seed that mean nothing here (without a
+        # directory, the official files are downloaded into --datapath)
+        add_data_dir_argument(
+            parser, '--prosocial-data-dir', DATA_DIR_ENV, '{train,valid,test}.json, either layout'
         )
         parser.add_argument('--json', action='store_true', help='print the statistics as JSON')
         return parser
