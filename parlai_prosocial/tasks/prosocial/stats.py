@@ -17,7 +17,6 @@ Counts follow the paper's units (Kim et al., 2022, Table 1, §3.4, A.5, Figure 4
 """
 
 import json
-import os
 from collections import Counter
 
 from parlai.core.params import ParlaiParser
