@@ -3,32 +3,17 @@ ParlAI's regression tests of the ProsocialDialog teachers (``parlai.utils.testin
 
 Each class runs its task on ``train:stream:ordered``, ``valid:stream`` and ``test:stream`` and
 compares the first five acts, ``num_episodes`` and ``num_examples`` with the ``.yml`` files in
-``test/`` next to this file. The data is the bundled sample (``sample.SAMPLE``, HF layout), written
-to a temporary directory that the teachers find through ``$PROSOCIAL_DATA_DIR`` (the default of
-``--prosocial-data-dir``), since AutoTeacherTest parses its own options. That the direct-download
-layout gives the very same acts is checked in ``tests/test_prosocial_teachers.py``.
+``test/`` next to this file. The data is the bundled sample (``sample.SAMPLE``, HF layout), which
+``../conftest.py`` writes to a temporary directory that the teachers find through
+``$PROSOCIAL_DATA_DIR`` (the default of ``--prosocial-data-dir``), since AutoTeacherTest parses
+its own options. That the direct-download layout gives the very same acts is checked in
+``tests/test_prosocial_teachers.py``.
 
 Regenerate the files after an intended change with ``pytest <this file> --force-regen`` and read
 the diff.
 """
 
-import pytest
-
 from parlai.utils.testing import AutoTeacherTest
-
-from .build import DATA_DIR_ENV
-from .sample import write_sample
-
-
-@pytest.fixture(scope='session')
-def _prosocial_sample_dir(tmp_path_factory):
-    return str(write_sample(tmp_path_factory.mktemp('prosocial_sample_hf'), 'hf'))
-
-
-@pytest.fixture(autouse=True)
-def _prosocial_data_dir(_prosocial_sample_dir, monkeypatch):
-    # read when the teacher adds its command line arguments, i.e. inside each test
-    monkeypatch.setenv(DATA_DIR_ENV, _prosocial_sample_dir)
 
 
 class TestDefaultTeacher(AutoTeacherTest):
