@@ -18,6 +18,8 @@ import json
 import os
 from collections import OrderedDict
 
+from parlai_prosocial.tasks.local_data import json_lines
+
 #: The five released safety levels, from least to most severe (paper A.4).
 SAFETY_LABELS = (
     '__casual__',
@@ -98,13 +100,13 @@ def _turn(row, **ids):
 
 def _dialogues_from_hf_rows(rows):
     """
-    ``rows`` yields (location, row); rows are grouped by ``dialogue_id`` in order of first
+    ``rows`` yields (row number, location, row); rows are grouped by ``dialogue_id`` in order of first
     appearance and ordered by ``response_id``, which must number a dialogue's turns 0..n-1.
     """
     fields = OrderedDict(list(_TURN_FIELDS.items()) + list(_HF_ID_FIELDS.items()))
     dialogues = OrderedDict()
     first_row_of = {}
-    for where, row in rows:
+    for _, where, row in rows:
         row = _checked(row, fields, where)
         first_row_of.setdefault(row['dialogue_id'], where)
         turns = dialogues.setdefault(row['dialogue_id'], {})
@@ -164,27 +166,7 @@ def _hf_column_rows(data, path):
             f'(HF column layout); got lengths {lengths}'
         )
     for i in range(next(iter(lengths.values()))):
-        yield f'{path}: row {i}', {field: values[i] for field, values in data.items()}
-
-
-def _jsonl_rows(path):
-    # bytes, decoded line by line, so a line that is not UTF-8 is reported with its number
-    with open(path, 'rb') as f:
-        for line_number, raw_line in enumerate(f, start=1):
-            where = f'{path}: line {line_number}'
-            try:
-                line = raw_line.decode('utf-8')
-            except UnicodeDecodeError as e:
-                raise ProsocialDataError(
-                    f'{where}: not UTF-8 text ({e.reason} at byte {e.start} of the line)'
-                ) from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ProsocialDataError(f'{where}: not valid JSON ({e.msg})') from None
-            yield where, row
+        yield i, f'{path}: row {i}', {field: values[i] for field, values in data.items()}
 
 
 def _load_json(path):
@@ -228,7 +210,7 @@ def read_dialogues(path):
     except json.JSONDecodeError:
         first_row = None
     if isinstance(first_row, dict) and not all(isinstance(v, list) for v in first_row.values()):
-        return _dialogues_from_hf_rows(_jsonl_rows(path))
+        return _dialogues_from_hf_rows(json_lines(path, ProsocialDataError))
     # the HF viewer's column export: one (possibly pretty-printed) JSON object
     data = _load_json(path)
     if not isinstance(data, dict):

@@ -20,9 +20,10 @@ or repaired. Texts are kept byte for byte in the thread dicts; :func:`utterance_
 place where a text is cleaned for a model's input.
 """
 
-import json
 import os
 import re
+
+from parlai_prosocial.tasks.local_data import json_lines
 
 OFFENSE_LABELS = ('Safe', 'Offensive')
 STANCE_LABELS = ('Agree', 'Disagree', 'Neutral')
@@ -131,26 +132,9 @@ def read_threads(path):
     if not os.path.isfile(path):
         raise ToxiChatDataError(f'{path}: no such file')
     threads = []
-    # bytes, decoded line by line, so a line that is not UTF-8 is reported with its number
-    with open(path, 'rb') as f:
-        for line_number, raw_line in enumerate(f, start=1):
-            where = f'{path}: line {line_number}'
-            try:
-                line = raw_line.decode('utf-8')
-            except UnicodeDecodeError as e:
-                raise ToxiChatDataError(
-                    f'{where}: not UTF-8 text ({e.reason} at byte {e.start} of the line)'
-                ) from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ToxiChatDataError(
-                    f'{where}: not valid JSON ({e.msg}); is the file truncated?'
-                ) from None
-            check_thread(row, where)
-            threads.append(dict(row, thread_index=len(threads), line=line_number))
+    for line_number, where, row in json_lines(path, ToxiChatDataError):
+        check_thread(row, where)
+        threads.append(dict(row, thread_index=len(threads), line=line_number))
     if not threads:
         raise ToxiChatDataError(f'{path}: the file is empty')
     return threads
