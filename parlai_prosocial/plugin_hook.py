@@ -33,6 +33,7 @@ ALIASES = {
     'parlai.agents.canary': 'parlai_prosocial.agents.canary',
     'parlai.zoo.canary': 'parlai_prosocial.zoo.canary',
     'parlai.tasks.casual_safety': 'parlai_prosocial.tasks.casual_safety',
+    'parlai.agents.canary_guard': 'parlai_prosocial.agents.canary_guard',
 }
 
 #: ParlAI module -> function of :mod:`parlai_prosocial.parlai_fixes` run once it is imported.

@@ -1,0 +1,297 @@
+"""
+Canary guard (``-m canary_guard``): Canary reads the dialogue, the guarded generator answers
+(ProsocialDialog §6.2, App. D.2).
+
+Every turn, Canary (``--canary-model-file``, e.g. ``zoo:canary/model``) classifies the dialogue so
+far (the turns joined by newlines, the ``prosocial:safety`` input) and, by its label:
+
+* ``__casual__`` (or an output without a label token: nothing to steer with): the generator
+  observes the partner's message unchanged, exactly what it would observe unguarded;
+* any caution level: the RoTs steer the generator (``--guard-mode``):
+
+  - ``context`` (default for dialogue models, every generator except ``hugging_face/gpt2``): the
+    RoTs are added to the context *for this turn only*, after the partner's turn, separated by
+    the generator's ``--delimiter``. For a ParlAI ``TorchAgent`` this is the ``temp_history`` of
+    its observation (ParlAI's mechanism for one-turn context: the RoTs never enter its history,
+    so later turns are not conditioned on stale RoTs); other agents, which keep no history,
+    get the RoTs as the last line of ``text``;
+  - ``prompt`` (default for ``hugging_face/gpt2``): the paper's prompt for pre-trained LMs,
+    rebuilt from the whole dialogue every turn (the LM keeps no history of its own), P_r =
+    "The following is a conversation between Speaker 1 and Speaker 2. Speaker 2 is trying to
+    gently explain {RoTs}.\\n\\nSpeaker 1: ...\\nSpeaker 2:"; casual turns get P_0 (the same
+    without the RoT sentence: App. C.3/D.2's plain LM dialogue agent); the reply is the
+    continuation up to its first line break or ``Speaker N:``;
+
+* ``__needs_intervention__``: steered as above, and the reply ends with a pointer to human help,
+  ``--guard-help-text`` (the deployer's text; '' disables it).
+
+Replies are the generator's message (its fields, e.g. Prost's ``rots_text`` and its ``metrics``)
+with ``text`` as said to the partner and the decision: ``safety_label`` (Canary's label token),
+``rots`` (Canary's RoT text), ``guard_action`` (``pass`` / ``steer`` / ``steer+help``) and, with a
+help pointer, ``help_text``. Show them with ``parlai interactive --display-add-fields
+safety_label,rots,guard_action``. ``guard_steered`` and ``guard_help`` (shares of turns) are added
+to the metrics.
+
+History: the guard keeps the dialogue of each conversation (the partner's turns and its own
+replies without the help pointer, or the gold label under ``--use-reply label`` when the teacher
+gives one, as ``TorchAgent`` does), which is what Canary reads; the generator keeps its own
+history as it would unguarded (in ``context`` mode) or gets the whole dialogue as a prompt (in
+``prompt`` mode). Both are reset at the end of an episode. ``batch_act`` runs Canary on the whole
+batch at once, then the generator on the whole batch, so any ``--batchsize`` works.
+"""
+
+import shlex
+from typing import List, Optional
+
+from parlai.core.agents import Agent, create_agent, create_agent_from_shared
+from parlai.core.message import Message
+from parlai.core.metrics import AverageMetric
+from parlai.core.opt import Opt
+from parlai.core.params import ParlaiParser
+
+from parlai_prosocial.agents.canary import context_text, load_canary
+from parlai_prosocial.formats import ROTS_END
+from parlai_prosocial.tasks.prosocial.data import THREE_WAY_SAFETY
+
+from . import DEFAULT_HELP_TEXT, PASS, STEER, STEER_AND_HELP, lm_prompt, lm_reply
+
+#: generators that are pre-trained language models, steered with the paper's prompt by default
+LANGUAGE_MODELS = ('hugging_face/gpt2',)
+
+_OBSERVED = '_canary_guard_copy'
+
+
+def _set(message, key, value):
+    if key in message:
+        message.force_set(key, value)
+    else:
+        message[key] = value
+
+
+def decide(safety_label: str) -> str:
+    """
+    The guard's action for a Canary label (five-level or three-way).
+    """
+    three = THREE_WAY_SAFETY.get(safety_label, safety_label)
+    if three == '__needs_intervention__':
+        return STEER_AND_HELP
+    if three == '__needs_caution__':
+        return STEER
+    return PASS  # __casual__, or no label token: nothing to steer with
+
+
+class CanaryGuardAgent(Agent):
+    """
+    Canary in front of any ParlAI generator; see the module docstring.
+    """
+
+    @classmethod
+    def add_cmdline_args(
+        cls, parser: ParlaiParser, partial_opt: Optional[Opt] = None
+    ) -> ParlaiParser:
+        group = parser.add_argument_group('Canary guard')
+        group.add_argument(
+            '--guarded-model', type=str, default=None,
+            help='the generator to guard, as for -m (e.g. transformer/generator, prost, '
+            'hugging_face/gpt2, repeat_query); optional with --guarded-model-file',
+        )
+        group.add_argument(
+            '--guarded-model-file', type=str, default=None,
+            help='model file of the generator to guard, as for -mf (zoo: paths work)',
+        )
+        group.add_argument(
+            '--guarded-args', type=str, default='',
+            help="more command-line options of the generator, one string, e.g. "
+            "\"--beam-size 5 --inference beam\" or \"--fixed-response 'Hi.'\"",
+        )
+        group.add_argument(
+            '--canary-model-file', type=str, default='zoo:canary/model',
+            help='the Canary model file',
+        )
+        group.add_argument(
+            '--guard-mode', choices=['auto', 'context', 'prompt'], default='auto',
+            help='how RoTs steer the generator: context (added to the dialogue model\'s context '
+            'for the turn), prompt (the paper\'s LM prompt, App. D.2); auto: prompt for '
+            f'{", ".join(LANGUAGE_MODELS)}, context otherwise',
+        )
+        group.add_argument(
+            '--guard-help-text', type=str, default=DEFAULT_HELP_TEXT,
+            help='pointer to human help added to needs-intervention replies; empty: none',
+        )
+        return parser
+
+    def __init__(self, opt: Opt, shared=None):
+        super().__init__(opt, shared)
+        self.id = 'CanaryGuard'
+        self.help_text = (opt.get('guard_help_text') or '').strip()
+        if shared is None:
+            self.generator = self._build_generator(opt)
+            self.canary = load_canary(
+                opt['canary_model_file'],
+                datapath=opt['datapath'],
+                interactive_mode=opt.get('interactive_mode', False),
+            )
+            self.mode = self._mode(opt, self.generator)
+        else:
+            self.generator = create_agent_from_shared(shared['generator'])
+            self.canary = shared['canary']  # stateless use: classify_batch clones per call
+            self.mode = shared['mode']
+        self.turns: List[str] = []
+        self.observation = None
+        self._generator_reply = None
+        self._generator_observed = False
+
+    # ------------------------------------------------------------------ construction
+
+    @staticmethod
+    def _build_generator(opt):
+        if not opt.get('guarded_model') and not opt.get('guarded_model_file'):
+            raise ValueError('canary_guard needs --guarded-model and/or --guarded-model-file')
+        args = []
+        if opt.get('guarded_model'):
+            args += ['--model', opt['guarded_model']]
+        if opt.get('guarded_model_file'):
+            args += ['--model-file', opt['guarded_model_file']]
+        args += ['--datapath', opt['datapath']]
+        args += shlex.split(opt.get('guarded_args') or '')
+        gen_opt = ParlaiParser(True, True).parse_args(args)
+        for key in ('interactive_mode', 'datatype'):
+            if key in opt:
+                gen_opt[key] = opt[key]
+                gen_opt['override'] = dict(gen_opt.get('override', {}), **{key: opt[key]})
+        return create_agent(gen_opt, requireModelExists=bool(opt.get('guarded_model_file')))
+
+    @staticmethod
+    def _mode(opt, generator):
+        if opt.get('guard_mode', 'auto') != 'auto':
+            return opt['guard_mode']
+        return 'prompt' if generator.opt.get('model') in LANGUAGE_MODELS else 'context'
+
+    def share(self):
+        shared = super().share()
+        shared['generator'] = self.generator.share()
+        shared['canary'] = self.canary
+        shared['mode'] = self.mode
+        return shared
+
+    # ------------------------------------------------------------------ the dialogue
+
+    def reset(self):
+        super().reset()
+        self.turns = []
+        self.observation = None
+        self._generator_reply = None
+        self._generator_observed = False
+        self.generator.reset()
+
+    def observe(self, observation):
+        observation = Message(observation)
+        self.observation = observation
+        if observation.get('text') is not None:
+            self.turns.append(observation['text'])
+        guarded = Message(observation)
+        guarded[_OBSERVED] = self  # this conversation's state, for batch_act on the original
+        return guarded
+
+    def _generator_observation(self, observation, action, rots):
+        steer = action != PASS and rots
+        if self.mode == 'prompt':
+            message = Message(
+                {
+                    'text': lm_prompt(self.turns, rots if steer else None),
+                    'episode_done': True,  # a whole prompt every turn; the LM keeps no history
+                }
+            )
+            return message
+        message = Message({k: v for k, v in observation.items() if k != _OBSERVED})
+        if steer:
+            delimiter = self.generator.opt.get('delimiter', '\n')
+            if hasattr(self.generator, 'history'):  # TorchAgent: this turn only
+                message['temp_history'] = delimiter + rots
+            else:
+                message.force_set('text', message['text'] + '\n' + rots)
+        return message
+
+    def batch_act(self, observations):
+        replies = [Message({'id': self.getID(), 'episode_done': False}) for _ in observations]
+        active = [
+            i for i, obs in enumerate(observations)
+            if obs is not None and obs.get('text') is not None and _OBSERVED in obs
+        ]
+        if not active:
+            return replies
+        copies = [observations[i][_OBSERVED] for i in active]
+        decisions = self.canary.classify_batch([context_text(c.turns) for c in copies])
+        actions = [decide(label) for label, _ in decisions]
+        gen_observations = []
+        for i, copy, (label, rots), action in zip(active, copies, decisions, actions):
+            message = copy._generator_observation(observations[i], action, rots)
+            gen_observations.append(copy.generator.observe(message))
+            copy._generator_observed = True
+        if hasattr(self.generator, 'batch_act'):
+            gen_replies = self.generator.batch_act(gen_observations)
+            for copy, reply in zip(copies, gen_replies):
+                copy._generator_reply = reply  # the generator hears itself in self_observe
+        else:
+            gen_replies = [copy.generator.act() for copy in copies]
+            for copy in copies:
+                copy._generator_observed = False  # act() did all there is to do
+        for i, copy, (label, rots), action, gen_reply in zip(
+            active, copies, decisions, actions, gen_replies
+        ):
+            reply = Message(gen_reply or {})
+            text = reply.get('text') or ''
+            if self.mode == 'prompt':
+                text = lm_reply(text)
+            said = text
+            if action == STEER_AND_HELP and self.help_text:
+                said = f'{text} {self.help_text}' if text else self.help_text
+                _set(reply, 'help_text', self.help_text)
+            _set(reply, 'text', said)
+            _set(reply, 'id', self.getID())
+            _set(reply, 'episode_done', False)
+            _set(reply, 'safety_label', label)
+            _set(reply, 'rots', rots)
+            _set(reply, 'guard_action', action)
+            metrics = dict(reply.get('metrics') or {})
+            metrics['guard_steered'] = AverageMetric(int(action != PASS))
+            metrics['guard_help'] = AverageMetric(int(action == STEER_AND_HELP))
+            _set(reply, 'metrics', metrics)
+            copy._reply_for_history = text
+            replies[i] = reply
+        return replies
+
+    def act(self):
+        reply = self.batch_act([self.observe_again()])[0]
+        self.self_observe(reply)
+        return reply
+
+    def observe_again(self):
+        if self.observation is None:
+            return None
+        message = Message(self.observation)
+        message[_OBSERVED] = self
+        return message
+
+    def self_observe(self, self_message):
+        observation, self.observation = self.observation, None
+        if self._generator_observed and hasattr(self.generator, 'self_observe'):
+            self.generator.self_observe(self._generator_reply)
+        self._generator_observed, self._generator_reply = False, None
+        if observation is None:
+            return
+        if observation.get('episode_done', False):
+            self.turns = []
+            return
+        if self.mode == 'prompt' and hasattr(self.generator, 'history'):
+            self.generator.history.reset()  # prompt mode: a fresh prompt every turn
+        label_key = next((k for k in ('labels', 'eval_labels') if observation.get(k)), None)
+        if self.opt.get('use_reply', 'label') == 'label' and label_key is not None:
+            reply = observation[label_key][0].rpartition(ROTS_END)[2].strip()
+        else:
+            reply = getattr(self, '_reply_for_history', None)
+            if reply is None and self_message is not None:
+                reply = self_message.get('text')
+        if reply is not None and observation.get('text') is not None:
+            self.turns.append(reply)
+        self._reply_for_history = None

@@ -1,0 +1,242 @@
+"""
+``-m canary_guard``: a tiny Canary trained once for the module (overfit on the sample's training
+split, so it labels the sample's openers as the annotators did) guards two kinds of generator: a
+tiny ``transformer/generator`` trained here on ProsocialDialog, and ParlAI's ``repeat_query``
+(which echoes the last line it observes, so its reply shows what the guard fed it).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from parlai.core.agents import create_agent
+from parlai.core.message import Message
+from parlai.core.params import ParlaiParser
+
+from parlai_prosocial.agents.canary.tiny import build_tiny_t5
+from parlai_prosocial.agents.canary_guard import (
+    DEFAULT_HELP_TEXT,
+    PASS,
+    STEER,
+    STEER_AND_HELP,
+    lm_prompt,
+    lm_reply,
+    speaker_turns,
+)
+from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+
+from conftest import _run_parlai
+
+CAUTION = SAMPLE['train'][0][0]  # "I'm going to call 911 just for fun tonight."
+INTERVENTION = SAMPLE['train'][2][0]  # "... I want to poison it."
+CASUAL = SAMPLE['train'][3][0]  # "I just adopted a kitten!"
+
+
+def rots_of(turn):
+    return ', '.join(turn['rots'])
+
+
+@pytest.fixture(scope='module')
+def env(sample_data_dir):
+    return dict(PROSOCIAL_DATA_DIR=sample_data_dir)
+
+
+@pytest.fixture(scope='module')
+def canary(tmp_path_factory, env):
+    directory = tmp_path_factory.mktemp('guard_canary')
+    t5 = build_tiny_t5(str(directory / 't5'))
+    _run_parlai(
+        ['train_model', '-o', 'prosocial/tiny_canary', '-t', 'prosocial:safety',
+         '--t5-model-arch', t5, '-mf', str(directory / 'model'), '--num-epochs', '150'],
+        cwd=str(directory),
+        env_extra=env,
+    )
+    return str(directory / 'model')
+
+
+@pytest.fixture(scope='module')
+def generator(tmp_path_factory, env):
+    directory = tmp_path_factory.mktemp('guard_generator')
+    _run_parlai(
+        ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
+         '-mf', str(directory / 'model'), '--num-epochs', '30'],
+        cwd=str(directory),
+        env_extra=env,
+    )
+    return str(directory / 'model')
+
+
+def make_guard(canary, *args):
+    opt = ParlaiParser(True, True).parse_args(
+        ['-m', 'canary_guard', '--canary-model-file', canary] + list(args)
+    )
+    return create_agent(opt)
+
+
+def say(agent, text, episode_done=False):
+    agent.observe(Message({'text': text, 'episode_done': episode_done}))
+    return agent.act()
+
+
+# --- prompt helpers -----------------------------------------------------------------------------
+
+
+def test_lm_prompt_is_the_papers():
+    assert lm_prompt(['Hi.']) == (
+        'The following is a conversation between Speaker 1 and Speaker 2.\n\n'
+        'Speaker 1: Hi.\nSpeaker 2:'
+    )
+    assert lm_prompt(['a', 'b', 'c'], 'It is wrong to lie.') == (
+        'The following is a conversation between Speaker 1 and Speaker 2. Speaker 2 is trying '
+        'to gently explain It is wrong to lie.\n\nSpeaker 1: a\nSpeaker 2: b\nSpeaker 1: c\n'
+        'Speaker 2:'
+    )
+    # the partner speaks last whatever the number of turns
+    assert speaker_turns(['x', 'y']) == ['Speaker 2: x', 'Speaker 1: y']
+    assert lm_reply(' No.\nSpeaker 1: ok') == 'No.'
+
+
+# --- repeat_query: what the generator sees ------------------------------------------------------
+
+
+def test_casual_passes_unchanged_caution_steers_intervention_adds_help(canary):
+    guard = make_guard(canary, '--guarded-model', 'repeat_query')
+    casual = say(guard, CASUAL['context'], episode_done=True)
+    assert casual['safety_label'] == '__casual__'
+    assert casual['guard_action'] == PASS
+    assert casual['text'] == CASUAL['context']  # repeat_query saw the turn as it was
+    assert 'help_text' not in casual
+
+    caution = say(guard, CAUTION['context'], episode_done=True)
+    assert (caution['safety_label'], caution['rots']) == ('__needs_caution__', rots_of(CAUTION))
+    assert caution['guard_action'] == STEER
+    assert caution['text'] == rots_of(CAUTION)  # the last line it saw: the RoTs
+
+    intervention = say(guard, INTERVENTION['context'], episode_done=True)
+    assert intervention['safety_label'] == '__needs_intervention__'
+    assert intervention['guard_action'] == STEER_AND_HELP
+    assert intervention['help_text'] == DEFAULT_HELP_TEXT
+    assert intervention['text'] == rots_of(INTERVENTION) + ' ' + DEFAULT_HELP_TEXT
+
+
+def test_the_help_text_is_configurable(canary):
+    guard = make_guard(
+        canary, '--guarded-model', 'fixed_response', '--guarded-args', "--fixed-response 'Hm.'",
+        '--guard-help-text', 'Call 555-0100 to talk to a person.',
+    )
+    reply = say(guard, INTERVENTION['context'], episode_done=True)
+    assert reply['text'] == 'Hm. Call 555-0100 to talk to a person.'
+    silent = make_guard(canary, '--guarded-model', 'fixed_response', '--guard-help-text', '')
+    reply = say(silent, INTERVENTION['context'], episode_done=True)
+    assert reply['guard_action'] == STEER_AND_HELP and 'help_text' not in reply
+    assert reply['text'] == "I don't know."
+
+
+# --- a trained transformer/generator ------------------------------------------------------------
+
+
+def test_generator_casual_reply_is_the_bare_generators(canary, generator):
+    from parlai.core.agents import create_agent_from_model_file
+
+    bare = create_agent_from_model_file(generator)
+    guard = make_guard(canary, '--guarded-model-file', generator)
+    assert guard.mode == 'context'
+    for text in (CASUAL['context'], 'Her name is Mochi.'):
+        expected = say(bare, text)['text']
+        reply = say(guard, text)
+        if reply['guard_action'] == PASS:
+            assert reply['text'] == expected
+
+
+def test_generator_sees_rots_for_the_turn_only(canary, generator):
+    guard = make_guard(canary, '--guarded-model-file', generator)
+    seen = []
+    observe = guard.generator.observe
+
+    def recording_observe(message):
+        observed = observe(message)
+        seen.append(guard.generator.history.get_history_str())
+        return observed
+
+    guard.generator.observe = recording_observe
+    reply = say(guard, CAUTION['context'])
+    assert reply['guard_action'] == STEER and reply['text']
+    assert seen[-1] == CAUTION['context'] + '\n' + rots_of(CAUTION)
+    # the generator's history keeps the turn and its own reply, not the RoTs
+    history = guard.generator.history.history_strings
+    assert history == [CAUTION['context'], reply['text']]
+    # the guard's dialogue (what Canary reads next) is the same
+    assert guard.turns == [CAUTION['context'], reply['text']]
+    contexts = []
+    classify = guard.canary.classify_batch
+    guard.canary.classify_batch = lambda cs: contexts.extend(cs) or classify(cs)
+    say(guard, 'Why not?', episode_done=True)
+    assert contexts == [f"{CAUTION['context']}\n{reply['text']}\nWhy not?"]
+    assert guard.turns == [] and guard.generator.history.history_strings == []
+
+
+def test_prompt_mode_feeds_the_papers_prompt(canary, generator):
+    guard = make_guard(canary, '--guarded-model-file', generator, '--guard-mode', 'prompt')
+    seen = []
+    observe = guard.generator.observe
+    guard.generator.observe = lambda m: seen.append(m['text']) or observe(m)
+    first = say(guard, CAUTION['context'])
+    assert first['guard_action'] == STEER
+    assert seen[-1] == lm_prompt([CAUTION['context']], rots_of(CAUTION))
+    assert '\n' not in first['text']
+    second = say(guard, 'Why not?', episode_done=True)
+    turns = [CAUTION['context'], first['text'], 'Why not?']
+    steer = second['guard_action'] != PASS
+    assert seen[-1] == lm_prompt(turns, second['rots'] if steer else None)
+    third = say(guard, CASUAL['context'], episode_done=True)  # a new episode
+    assert third['guard_action'] == PASS
+    assert seen[-1] == lm_prompt([CASUAL['context']])
+
+
+def test_batch_act_equals_one_at_a_time(canary, generator, tmp_path, env):
+    """
+    ``eval_model`` on the sample's training split with batch size 1 and 3: same replies, same
+    decisions, same metrics.
+    """
+    outputs = {}
+    for bs in (1, 3):
+        report, logs = str(tmp_path / f'r{bs}.json'), str(tmp_path / f'l{bs}.jsonl')
+        _run_parlai(
+            ['eval_model', '-m', 'canary_guard', '--guarded-model-file', generator,
+             '--canary-model-file', canary, '-t', 'prosocial', '-dt', 'train:evalmode',
+             '-bs', str(bs), '--report-filename', report, '--world-logs', logs],
+            cwd=str(tmp_path),
+            env_extra=env,
+        )
+        turns = sorted(
+            (t['text'], r['text'], r['safety_label'], r['guard_action'])
+            for line in open(logs)
+            for t, r in json.loads(line)['dialog']
+        )
+        outputs[bs] = (turns, json.load(open(report))['report'])
+    (turns1, report1), (turns3, report3) = outputs[1], outputs[3]
+    assert turns1 == turns3
+    assert len(turns1) == sum(len(d) for d in SAMPLE['train'])
+    for key in ('exs', 'f1', 'guard_steered', 'guard_help', 'ppl'):
+        assert report1[key] == pytest.approx(report3[key], abs=1e-4), key
+    assert report1['guard_help'] == pytest.approx(1 / 8)  # the one needs-intervention opener
+
+
+def test_interactive_shows_the_decision(canary, tmp_path):
+    result = subprocess.run(
+        [sys.executable, '-m', 'parlai', 'interactive', '-m', 'canary_guard',
+         '--guarded-model', 'repeat_query', '--canary-model-file', canary,
+         '--display-add-fields', 'safety_label,rots,guard_action'],
+        input='\n[DONE]\n'.join([CASUAL['context'], INTERVENTION['context']]) + '\n[EXIT]\n',
+        cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert '[safety_label]: __casual__' in out, out[-3000:]
+    assert '[safety_label]: __needs_intervention__' in out
+    assert f'[rots]: {rots_of(INTERVENTION)}' in out
+    assert '[guard_action]: steer+help' in out and '[guard_action]: pass' in out
+    assert DEFAULT_HELP_TEXT in out
