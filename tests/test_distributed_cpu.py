@@ -397,3 +397,26 @@ def test_cpu_launch_needs_a_world_size(tmp_path, sample_data_dir, monkeypatch):
     with pytest.raises(ValueError, match='--distributed-world-size'):
         multiprocessing_train.launch_and_train(opt)
     assert not os.path.exists(str(tmp_path / 'model.dict'))
+
+
+def test_multiprocessing_train_streams_soda_with_each_example_evaluated_once(tmp_path):
+    """
+    The streaming SODA teacher (a ChunkTeacher) under 2 CPU workers: training runs, and the
+    sharded valid/test passes count every utterance exactly once (none repeated, none lost).
+    """
+    from parlai_prosocial.tasks.soda.sample import SAMPLE as SODA, write_sample
+
+    utterances = {split: sum(len(row['dialogue']) for row in rows) for split, rows in SODA.items()}
+    model_file = str(tmp_path / 'model')
+    env = {
+        'SODA_DATA_DIR': str(write_sample(str(tmp_path / 'soda'))),
+        'SODA_CACHE_DIR': str(tmp_path / 'soda_cache'),
+    }
+    args = train_args(model_file, free_port())
+    args[args.index('prosocial:rot_response')] = 'soda'
+    [(returncode, out)] = run([(parlai('multiprocessing_train', *args), {})], str(tmp_path), env)
+    assert_clean(returncode, out)
+    assert final_total_exs(out) >= EPOCHS * utterances['train']
+    stats = json.load(open(model_file + '.trainstats'))
+    assert stats['final_valid_report']['exs'] == utterances['valid']
+    assert stats['final_test_report']['exs'] == utterances['test']
