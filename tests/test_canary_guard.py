@@ -240,3 +240,19 @@ def test_interactive_shows_the_decision(canary, tmp_path):
     assert f'[rots]: {rots_of(INTERVENTION)}' in out
     assert '[guard_action]: steer+help' in out and '[guard_action]: pass' in out
     assert DEFAULT_HELP_TEXT in out
+
+
+def test_canary_table2_metrics_are_the_same_at_any_batch_size(canary, tmp_path, env):
+    reports = {}
+    for bs in (1, 4):
+        report = str(tmp_path / f'r{bs}.json')
+        _run_parlai(
+            ['eval_model', '-mf', canary, '-t', 'prosocial:safety', '-dt', 'train:evalmode',
+             '-bs', str(bs), '--report-filename', report],
+            cwd=str(tmp_path), env_extra=env,
+        )
+        reports[bs] = json.load(open(report))['report']
+    for key in ('safety_acc', 'safety_acc_3way', 'rot_f1', 'rot_bleu-4', 'rot_ppl'):
+        assert reports[1][key] == pytest.approx(reports[4][key], abs=1e-4), key
+    assert reports[1]['safety_acc_3way'] >= reports[1]['safety_acc']
+    assert reports[1]['rot_ppl'] >= 1

@@ -18,7 +18,10 @@ teacher's target) and differs from ParlAI's ``hugging_face/t5`` agent in four wa
   ``--canary-safety-schema three`` maps the parsed label to the paper's three classes (§2.3).
 * With gold Canary targets (``prosocial:safety``), evaluation reports ``safety_acc``: whether the
   generated label equals the gold label (Table 2's safety classification accuracy; a reply
-  without a label token counts as wrong), in the chosen schema.
+  without a label token counts as wrong), in the chosen schema, and the rest of Table 2:
+  ``safety_acc_3way`` (three-way schema), ``rot_f1`` / ``rot_bleu-4`` of the generated RoT text
+  against the gold RoT text (examples with gold RoTs), ``rot_ppl`` (perplexity of the gold RoTs
+  after the label token).
 
 From Python, :meth:`CanaryAgent.classify` takes one dialogue context and returns
 ``(safety_label, rots)``; see also :func:`parlai_prosocial.agents.canary.load_canary`.
@@ -37,10 +40,10 @@ from parlai.agents.hugging_face.t5 import (
     build_t5,
 )
 from parlai.core.message import Message
-from parlai.core.metrics import AverageMetric
+from parlai.core.metrics import AverageMetric, BleuMetric, F1Metric
 from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
-from parlai.core.torch_generator_agent import TorchGeneratorModel
+from parlai.core.torch_generator_agent import PPLMetric, TorchGeneratorModel
 
 from . import SAFETY_SCHEMAS, context_text, parse_canary_output
 
@@ -158,17 +161,69 @@ class CanaryAgent(T5Agent):
     def eval_step(self, batch):
         output = super().eval_step(batch)
         if output is not None and output.text is not None and batch.labels is not None:
-            correct = []
-            for predicted, gold in zip(output.text, batch.labels):
-                gold_label, _ = parse_canary_output(gold, self.safety_schema)
-                if not gold_label:
-                    correct.append(None)
-                    continue
-                label, _ = parse_canary_output(predicted, self.safety_schema)
-                correct.append(AverageMetric(int(label == gold_label)))
-            if all(c is not None for c in correct):
-                self.record_local_metric('safety_acc', correct)
+            self._record_safety_metrics(output.text, batch.labels)
         return output
+
+    def _record_safety_metrics(self, predictions, golds):
+        """
+        Table 2's metrics of generated Canary outputs against gold Canary targets, one value per
+        example (so they aggregate over batches): ``safety_acc`` (in ``--canary-safety-schema``),
+        ``safety_acc_3way`` (both sides mapped to the three-way schema), and, on the examples
+        whose gold target has RoTs, ``rot_f1`` and ``rot_bleu-4`` of the generated RoT text (what
+        follows the label token; '' without one) against the gold RoT text.
+        """
+        correct, correct3, rot_f1, rot_bleu = [], [], [], []
+        for predicted, gold in zip(predictions, golds):
+            gold_label, gold_rots = parse_canary_output(gold, self.safety_schema)
+            label, rots = parse_canary_output(predicted, self.safety_schema)
+            gold3, _ = parse_canary_output(gold, 'three')
+            label3, _ = parse_canary_output(predicted, 'three')
+            correct.append(AverageMetric(int(label == gold_label)) if gold_label else None)
+            correct3.append(AverageMetric(int(label3 == gold3)) if gold3 else None)
+            if gold_label and gold_rots:
+                rots = rots if label else ''  # no label token: not a Canary output
+                rot_f1.append(F1Metric.compute(rots, [gold_rots]))
+                rot_bleu.append(BleuMetric.compute(rots, [gold_rots], 4))
+            else:
+                rot_f1.append(None)
+                rot_bleu.append(None)
+        if all(c is not None for c in correct):
+            self.record_local_metric('safety_acc', correct)
+        if all(c is not None for c in correct3):
+            self.record_local_metric('safety_acc_3way', correct3)
+        if any(m is not None for m in rot_f1):
+            self.record_local_metric('rot_f1', rot_f1)
+            self.record_local_metric('rot_bleu-4', rot_bleu)
+
+    def record_per_token_metrics(self, batch, loss_per_token):
+        """
+        ParlAI's per-token metrics, and ``rot_ppl``: the perplexity of the gold RoTs, the target
+        tokens after the label (and the end token), on examples whose gold target has RoTs.
+
+        The label's length in tokens is that of the label alone (one token with the tiny T5; a
+        few word pieces with T5's own tokenizer, which does not split differently before a space).
+        """
+        super().record_per_token_metrics(batch, loss_per_token)
+        if self.is_training or batch.labels is None:
+            return
+        import torch
+
+        mask = batch.label_vec.ne(self.NULL_IDX)
+        keep = []
+        for row, gold in enumerate(batch.labels):
+            label, rots = parse_canary_output(gold, 'five')
+            if not label or not rots:
+                keep.append(False)
+                continue
+            n_label = len([t for t in self.dict.txt2vec(label) if t != self.END_IDX])
+            mask[row, :n_label] = False
+            keep.append(True)
+        keep_t = torch.tensor(keep, device=mask.device).unsqueeze(1)
+        mask = mask & keep_t
+        per_example = PPLMetric.from_mask(loss_per_token, mask)
+        self.record_local_metric(
+            'rot_ppl', [m if k else None for m, k in zip(per_example, keep)]
+        )
 
     def batch_act(self, observations):
         replies = super().batch_act(observations)
