@@ -42,3 +42,50 @@ def run_parlai():
     a failure shows the command's output.
     """
     return _run_parlai
+
+
+def teacher_opt(task, datatype, **opts):
+    """
+    The opt ParlAI builds for ``-t task -dt datatype`` (with a do-nothing model), plus ``opts``.
+    """
+    from parlai.core.params import ParlaiParser
+
+    return ParlaiParser(True, True).parse_kwargs(
+        task=task,
+        datatype=datatype,
+        model='fixed_response',
+        fixed_response='none',
+        batchsize=1,
+        **opts,
+    )
+
+
+def create_teacher(task, datatype, **opts):
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    return create_task_agent_from_taskname(teacher_opt(task, datatype, **opts))[0]
+
+
+def one_epoch(teacher, limit=100_000):
+    """
+    Every message of one epoch; an epoch without any example (possible on tiny fixtures) is one
+    padding act, which is left out.
+    """
+    messages = []
+    while not teacher.epoch_done():
+        message = teacher.act()
+        if not message.get('batch_padding'):
+            messages.append(message)
+        assert len(messages) < limit, 'the epoch never ends'
+    return messages
+
+
+def episodes_of(messages):
+    episodes, current = [], []
+    for message in messages:
+        current.append(message)
+        if message['episode_done']:
+            episodes.append(current)
+            current = []
+    assert not current, 'the last message does not end its episode'
+    return episodes

@@ -12,12 +12,12 @@ import sys
 import pytest
 
 from parlai.core.build_data import DownloadableFile, mark_done
-from parlai.core.params import ParlaiParser
-from parlai.core.teachers import create_task_agent_from_taskname
 
 from parlai_prosocial.tasks.prosocial import build
 from parlai_prosocial.tasks.prosocial.data import ProsocialDataError
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE, write_sample
+
+from conftest import create_teacher
 
 TASKS = [
     'prosocial',
@@ -53,22 +53,13 @@ PARLAI_FIELDS = [
 ]
 
 
-def create_teacher(data_dir, task='prosocial', datatype='train:ordered', **kwargs):
-    opt = ParlaiParser(True, True).parse_kwargs(
-        task=task,
-        datatype=datatype,
-        prosocial_data_dir=str(data_dir),
-        model='fixed_response',
-        fixed_response='none',
-        batchsize=1,
-        **kwargs,
-    )
-    return create_task_agent_from_taskname(opt)[0]
+def create_prosocial_teacher(data_dir, task='prosocial', datatype='train:ordered', **kwargs):
+    return create_teacher(task, datatype, prosocial_data_dir=str(data_dir), **kwargs)
 
 
 def error_of(data_dir, **kwargs):
     with pytest.raises(ProsocialDataError) as info:
-        create_teacher(data_dir, **kwargs)
+        create_prosocial_teacher(data_dir, **kwargs)
     return str(info.value)
 
 
@@ -330,14 +321,14 @@ def test_other_splits_are_not_needed(tmp_path):
     write_sample(tmp_path, 'hf')
     with open(os.path.join(str(tmp_path), 'valid.json'), 'w') as f:
         f.write('{"broken": ')
-    teacher = create_teacher(tmp_path)
+    teacher = create_prosocial_teacher(tmp_path)
     assert teacher.num_examples() == sum(len(d) for d in SAMPLE['train'])
 
 
 def test_fixed_file_is_read_again(tmp_path):
     # the teachers cache parsed files; an edited file must not be served from the cache
     write_sample(tmp_path, 'hf')
-    assert create_teacher(tmp_path).num_examples() == 8
+    assert create_prosocial_teacher(tmp_path).num_examples() == 8
     path = edit_hf_row(tmp_path, 4, lambda row: row.pop('context'))
     assert error_of(tmp_path) == f'{path}: line 4: missing field "context"'
 
@@ -414,11 +405,8 @@ def test_finished_download_is_used(tmp_path, downloads):
     assert build.data_dir(_download_opt(tmp_path)) == str(dpath)
     assert downloads == []
     # and the teacher reads it, with no --prosocial-data-dir
-    opt = ParlaiParser(True, True).parse_kwargs(
-        task='prosocial', datatype='valid', datapath=str(tmp_path), model='fixed_response'
-    )
-    assert opt['prosocial_data_dir'] is None
-    teacher = create_task_agent_from_taskname(opt)[0]
+    teacher = create_teacher('prosocial', 'valid', datapath=str(tmp_path))
+    assert teacher.opt['prosocial_data_dir'] is None
     assert teacher.act()['text'] == SAMPLE['valid'][0][0]['context']
     assert downloads == []
 

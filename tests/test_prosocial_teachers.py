@@ -17,12 +17,12 @@ import sys
 import pytest
 
 from parlai.core.build_data import mark_done
-from parlai.core.params import ParlaiParser
-from parlai.core.teachers import create_task_agent_from_taskname
 from parlai.scripts.verify_data import VerifyData
 
 from parlai_prosocial.tasks.prosocial.data import read_dialogues
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, write_sample
+
+from conftest import create_teacher, episodes_of, one_epoch, teacher_opt
 
 LAYOUTS = ['hf', 'parlai']
 DATATYPES = [
@@ -69,38 +69,11 @@ def sample_dirs(tmp_path_factory):
 
 
 def make_opt(task, datatype, data_dir, **kwargs):
-    return ParlaiParser(True, True).parse_kwargs(
-        task=task,
-        datatype=datatype,
-        prosocial_data_dir=str(data_dir),
-        model='fixed_response',
-        fixed_response='none',
-        batchsize=1,
-        **kwargs,
-    )
+    return teacher_opt(task, datatype, prosocial_data_dir=str(data_dir), **kwargs)
 
 
 def make_teacher(task, datatype, data_dir, **kwargs):
-    return create_task_agent_from_taskname(make_opt(task, datatype, data_dir, **kwargs))[0]
-
-
-def one_epoch(teacher, limit=100):
-    messages = []
-    while not teacher.epoch_done():
-        messages.append(teacher.act())
-        assert len(messages) < limit, 'the epoch never ends'
-    return messages
-
-
-def episodes_of(messages):
-    episodes, current = [], []
-    for message in messages:
-        current.append(message)
-        if message['episode_done']:
-            episodes.append(current)
-            current = []
-    assert not current, 'the last message does not end its episode'
-    return episodes
+    return create_teacher(task, datatype, prosocial_data_dir=str(data_dir), **kwargs)
 
 
 def task_and_opts(teacher_key):
@@ -312,14 +285,7 @@ def test_builtin_prosocial_dialog_teacher_gets_the_boundaries_wrong(tmp_path):
     mark_done(str(dpath), version_string='0.1')  # as after ParlAI's own download: no network
 
     def builtin_episodes(datatype):
-        opt = ParlaiParser(True, True).parse_kwargs(
-            task='prosocial_dialog',
-            datatype=datatype,
-            datapath=str(tmp_path),
-            model='fixed_response',
-            fixed_response='none',
-        )
-        teacher = create_task_agent_from_taskname(opt)[0]
+        teacher = create_teacher('prosocial_dialog', datatype, datapath=str(tmp_path))
         return [[m['text'] for m in e] for e in episodes_of(one_epoch(teacher))]
 
     (a0, a1, a2), (b0, b1) = TWO_DIALOGUES_CONTEXTS

@@ -11,12 +11,12 @@ import os
 import pytest
 
 from parlai.core import build_data
-from parlai.core.params import ParlaiParser
-from parlai.core.teachers import create_task_agent_from_taskname
 
 from parlai_prosocial.tasks.topical_chat import build
 from parlai_prosocial.tasks.topical_chat.data import TopicalChatDataError, read_conversations
 from parlai_prosocial.tasks.topical_chat.sample import SAMPLE, write_sample
+
+from conftest import create_teacher, episodes_of, one_epoch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_DATA_DIR = os.path.join(REPO, '..', 'shared', 'data', 'topical-chat')
@@ -49,38 +49,7 @@ def sample_dir(tmp_path_factory):
 
 
 def make_teacher(data_dir, datatype='train:ordered', task='topical_chat', **kwargs):
-    opt = ParlaiParser(True, True).parse_kwargs(
-        task=task,
-        datatype=datatype,
-        topical_chat_data_dir=str(data_dir),
-        model='fixed_response',
-        fixed_response='none',
-        batchsize=1,
-        **kwargs,
-    )
-    return create_task_agent_from_taskname(opt)[0]
-
-
-def one_epoch(teacher, limit=100_000):
-    messages = []
-    while not teacher.epoch_done():
-        message = teacher.act()
-        # an epoch without any example (agent_1 on test_freq of the sample) is one padding act
-        if not message.get('batch_padding'):
-            messages.append(message)
-        assert len(messages) < limit, 'the epoch never ends'
-    return messages
-
-
-def episodes_of(messages):
-    episodes, current = [], []
-    for message in messages:
-        current.append(message)
-        if message['episode_done']:
-            episodes.append(current)
-            current = []
-    assert not current, 'the last message does not end its episode'
-    return episodes
+    return create_teacher(task, datatype, topical_chat_data_dir=str(data_dir), **kwargs)
 
 
 def label_of(message):
