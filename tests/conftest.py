@@ -8,6 +8,16 @@ from parlai_prosocial.tasks.prosocial.sample import write_sample
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+#: every datatype a teacher must serve whole epochs of, in memory and streamed
+DATATYPES = [
+    'train:ordered',
+    'train:stream:ordered',
+    'valid',
+    'valid:stream',
+    'test',
+    'test:stream',
+]
+
 
 @pytest.fixture(scope='session')
 def sample_data_dir(tmp_path_factory):

@@ -6,7 +6,6 @@ tiny ``transformer/generator`` trained here on ProsocialDialog, and ParlAI's ``r
 """
 
 import json
-import os
 import subprocess
 import sys
 

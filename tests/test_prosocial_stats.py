@@ -18,7 +18,8 @@ from parlai_prosocial.tasks.prosocial.stats import (
     format_statistics,
 )
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import REPO
+
 REAL_ROWS = os.path.join(REPO, '..', 'shared', 'data', 'prosocial-dialog', 'hf-columns-sample.json')
 
 # Counted by hand from sample.py: the 22 utterances have 205 words, the 11 RoTs 73 words.

@@ -22,17 +22,9 @@ from parlai.scripts.verify_data import VerifyData
 from parlai_prosocial.tasks.prosocial.data import read_dialogues
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, write_sample
 
-from conftest import create_teacher, episodes_of, one_epoch, teacher_opt
+from conftest import DATATYPES, create_teacher, episodes_of, one_epoch, teacher_opt
 
 LAYOUTS = ['hf', 'parlai']
-DATATYPES = [
-    'train:ordered',
-    'train:stream:ordered',
-    'valid',
-    'valid:stream',
-    'test',
-    'test:stream',
-]
 FIVE = [
     '__casual__',
     '__possibly_needs_caution__',

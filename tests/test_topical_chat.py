@@ -16,19 +16,10 @@ from parlai_prosocial.tasks.topical_chat import build
 from parlai_prosocial.tasks.topical_chat.data import TopicalChatDataError, read_conversations
 from parlai_prosocial.tasks.topical_chat.sample import SAMPLE, write_sample
 
-from conftest import create_teacher, episodes_of, one_epoch
+from conftest import DATATYPES, REPO, create_teacher, episodes_of, one_epoch
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_DATA_DIR = os.path.join(REPO, '..', 'shared', 'data', 'topical-chat')
 
-DATATYPES = [
-    'train:ordered',
-    'train:stream:ordered',
-    'valid',
-    'valid:stream',
-    'test',
-    'test:stream',
-]
 SPEAKERS = ['agent_2', 'agent_1', 'both']
 SPLIT_FILES = {
     'train': ['train.json'],
