@@ -1,7 +1,9 @@
 """
-Settings for the whole test suite, set before any test (or subprocess of one) starts.
+Settings for the whole test suite, set before any test (or subprocess of one) starts; where the
+real data is; how the tasks' own ``test.py`` files are imported; their bundled samples.
 """
 
+import importlib
 import os
 
 # Tests never reach a model hub or the network.
@@ -13,6 +15,97 @@ for _key in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE'):
 # (measured on the tiny Prost and Canary trainings); one thread also keeps results repeatable.
 os.environ['OMP_NUM_THREADS'] = '1'
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+REPO = os.path.dirname(os.path.abspath(__file__))
+TASKS_DIR = os.path.join(REPO, 'tasks')
+#: the real data for measurement (see its README): beside the repository, never copied into it
+REAL_DATA_DIR = os.path.join(os.path.dirname(REPO), 'shared', 'data')
+
+
+@pytest.fixture(scope='session')
+def repo_dir():
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def real_data():
+    """
+    ``real_data('toxichat')``: that folder of ``../shared/data``. Absent, the test is skipped, but
+    under CI (``CI=true``, where the folder is always present) it fails.
+    """
+
+    def find(name):
+        path = os.path.join(REAL_DATA_DIR, name)
+        if not os.path.isdir(path):
+            message = f'the real data folder {path} is not here'
+            if os.environ.get('CI', '').lower() == 'true':
+                pytest.fail(message)
+            pytest.skip(message)
+        return path
+
+    return find
+
+
+# --- the tasks' own test.py files (ParlAI's AutoTeacherTest) -------------------------------------
+
+
+class InstalledTaskTestModule(pytest.Module):
+    """
+    ``tasks/X/test.py`` imported as ``parlai_prosocial.tasks.X.test``, its installed name (setup.py
+    maps the top-level ``tasks/`` into the package): pytest's own import would load ``tasks/`` a
+    second time, as a top-level ``tasks`` package.
+    """
+
+    def _getobj(self):
+        relative = os.path.relpath(str(self.path), TASKS_DIR)[: -len('.py')]
+        return importlib.import_module('parlai_prosocial.tasks.' + relative.replace(os.sep, '.'))
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    if os.path.commonpath([str(module_path), TASKS_DIR]) == TASKS_DIR:
+        return InstalledTaskTestModule.from_parent(parent, path=module_path)
+    return None
+
+
+@pytest.fixture(scope='session')
+def task_sample_dirs(tmp_path_factory):
+    """
+    Every task's bundled sample, written once per session in its exact upstream schema, by the
+    environment variable that is the default of the task's ``--<task>-data-dir`` option.
+    """
+    from parlai_prosocial.tasks.prosocial import build as prosocial_build
+    from parlai_prosocial.tasks.prosocial import sample as prosocial_sample
+    from parlai_prosocial.tasks.soda import build as soda_build
+    from parlai_prosocial.tasks.soda import sample as soda_sample
+    from parlai_prosocial.tasks.topical_chat import build as topical_chat_build
+    from parlai_prosocial.tasks.topical_chat import sample as topical_chat_sample
+    from parlai_prosocial.tasks.toxichat import build as toxichat_build
+    from parlai_prosocial.tasks.toxichat import sample as toxichat_sample
+
+    writers = {
+        prosocial_build.DATA_DIR_ENV: prosocial_sample.write_sample,
+        soda_build.DATA_DIR_ENV: soda_sample.write_sample,
+        topical_chat_build.DATA_DIR_ENV: topical_chat_sample.write_sample,
+        toxichat_build.DATA_DIR_ENV: toxichat_sample.write_sample,
+    }
+    dirs = {
+        env_var: str(write(tmp_path_factory.mktemp(env_var.lower())))
+        for env_var, write in writers.items()
+    }
+    dirs[soda_build.CACHE_DIR_ENV] = str(tmp_path_factory.getbasetemp() / 'soda_cache')
+    return dirs
+
+
+@pytest.fixture(autouse=True)
+def _task_samples_for_task_tests(request):
+    # The tasks' AutoTeacherTests parse their own options, so each task finds its sample through
+    # the environment; read when a teacher adds its command line arguments, i.e. inside each test.
+    if not isinstance(request.node.getparent(pytest.Module), InstalledTaskTestModule):
+        return
+    monkeypatch = request.getfixturevalue('monkeypatch')
+    for env_var, directory in request.getfixturevalue('task_sample_dirs').items():
+        monkeypatch.setenv(env_var, directory)

@@ -8,12 +8,20 @@ training ones in ``tests/test_distributed_cpu.py``).
 
 import os
 
-OUR_OPT_PRESETS = os.path.join(os.path.dirname(__file__), 'opt_presets')
+
+def our_opt_presets_dir():
+    """
+    Where our presets are: the repository's top-level ``opt_presets/``, installed as
+    ``parlai_prosocial.opt_presets`` (``setup.py``).
+    """
+    import parlai_prosocial.opt_presets
+
+    return os.path.dirname(parlai_prosocial.opt_presets.__file__)
 
 
 def find_our_opt_presets(opt_module):
     """
-    Let ``-o prosocial/NAME`` find ``parlai_prosocial/opt_presets/prosocial/NAME.opt``.
+    Let ``-o prosocial/NAME`` find ``opt_presets/prosocial/NAME.opt`` (``parlai_prosocial.opt_presets``).
 
     ParlAI only looks for bundled presets inside the ``parlai`` package. Ours are looked up after
     all of ParlAI's places, so a user's or ParlAI's own preset of the same name still wins.
@@ -25,7 +33,7 @@ def find_our_opt_presets(opt_module):
         try:
             return parlai_load_init(cls, optfile)
         except FileNotFoundError:
-            ours = os.path.join(OUR_OPT_PRESETS, optfile + '.opt')
+            ours = os.path.join(our_opt_presets_dir(), optfile + '.opt')
             if ',' in optfile or not os.path.isfile(ours):
                 raise
             return cls.load(ours)

@@ -16,7 +16,7 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 # torch first and pinned: any unpinned resolve pulls a multi-GB CUDA build
 "${pip[@]}" install -q torch==2.13.0
 "${pip[@]}" install -q --no-deps -r requirements/lock.txt
-# hatchling comes from the lock, so the build itself needs no index
+# setuptools (the build backend) comes from the lock, so the build itself needs no index
 "${pip[@]}" install -q --no-deps --no-build-isolation $editable .
 "$venv/bin/python" -c "import parlai.utils.testing, parlai_prosocial.plugin_hook" \
   || { echo "install check failed: see above" >&2; exit 1; }

@@ -1,22 +1,7 @@
-import os
-import subprocess
-import sys
-
 import pytest
 
+from parlai_prosocial import testing
 from parlai_prosocial.tasks.prosocial.sample import write_sample
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-#: every datatype a teacher must serve whole epochs of, in memory and streamed
-DATATYPES = [
-    'train:ordered',
-    'train:stream:ordered',
-    'valid',
-    'valid:stream',
-    'test',
-    'test:stream',
-]
 
 
 @pytest.fixture(scope='session')
@@ -27,75 +12,9 @@ def sample_data_dir(tmp_path_factory):
     return write_sample(str(tmp_path_factory.mktemp('prosocial_hf')), 'hf')
 
 
-def _run_parlai(args, cwd, env_extra=None, python=sys.executable, check=True):
-    env = dict(os.environ, **(env_extra or {}))
-    result = subprocess.run(
-        [python, '-m', 'parlai'] + list(args),
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f'parlai {" ".join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}'
-            f'\n{result.stderr[-3000:]}'
-        )
-    return result
-
-
 @pytest.fixture
 def run_parlai():
     """
-    Run the stock ``parlai`` command (``python -m parlai ARGS``) in a new process, as a user does;
-    a failure shows the command's output.
+    :func:`parlai_prosocial.testing.run_parlai`: the stock ``parlai`` command in a new process.
     """
-    return _run_parlai
-
-
-def teacher_opt(task, datatype, **opts):
-    """
-    The opt ParlAI builds for ``-t task -dt datatype`` (with a do-nothing model), plus ``opts``.
-    """
-    from parlai.core.params import ParlaiParser
-
-    return ParlaiParser(True, True).parse_kwargs(
-        task=task,
-        datatype=datatype,
-        model='fixed_response',
-        fixed_response='none',
-        batchsize=1,
-        **opts,
-    )
-
-
-def create_teacher(task, datatype, **opts):
-    from parlai.core.teachers import create_task_agent_from_taskname
-
-    return create_task_agent_from_taskname(teacher_opt(task, datatype, **opts))[0]
-
-
-def one_epoch(teacher, limit=100_000):
-    """
-    Every message of one epoch; an epoch without any example (possible on tiny fixtures) is one
-    padding act, which is left out.
-    """
-    messages = []
-    while not teacher.epoch_done():
-        message = teacher.act()
-        if not message.get('batch_padding'):
-            messages.append(message)
-        assert len(messages) < limit, 'the epoch never ends'
-    return messages
-
-
-def episodes_of(messages):
-    episodes, current = [], []
-    for message in messages:
-        current.append(message)
-        if message['episode_done']:
-            episodes.append(current)
-            current = []
-    assert not current, 'the last message does not end its episode'
-    return episodes
+    return testing.run_parlai

@@ -38,10 +38,10 @@ def trained(tmp_path_factory, tiny_t5, env):
     """
     A tiny Canary overfit on the sample's training split: ``-mf`` directory.
     """
-    from conftest import _run_parlai
+    from parlai_prosocial import testing
 
     directory = tmp_path_factory.mktemp('canary')
-    _run_parlai(
+    testing.run_parlai(
         [
             'train_model',
             '-o', 'prosocial/tiny_canary',
@@ -143,7 +143,7 @@ def test_trained_canary_writes_labels_and_rots_that_parse(trained, tiny_t5, tmp_
     Evaluation through ``zoo:canary/model`` installed from ``$CANARY_CHECKPOINT`` (so one run
     checks the zoo path too): the replies carry the parsed fields and ``safety_acc``.
     """
-    from conftest import _run_parlai
+    from parlai_prosocial import testing
 
     opt = json.load(open(os.path.join(trained, 'model.opt')))
     assert opt['model'] == 'canary'
@@ -152,7 +152,7 @@ def test_trained_canary_writes_labels_and_rots_that_parse(trained, tiny_t5, tmp_
 
     datapath = str(tmp_path / 'data')
     logs, report = str(tmp_path / 'world_logs.jsonl'), str(tmp_path / 'report.json')
-    _run_parlai(
+    testing.run_parlai(
         [
             'eval_model',
             '-mf', 'zoo:canary/model',
@@ -315,10 +315,10 @@ def test_tiny_preset_trains_offline_on_the_paper_mixture(tiny_t5, tmp_path, env)
     ``-o prosocial/tiny_canary`` as it is: ProsocialDialog and the three casual datasets, 4:1:1:1,
     with the offline fixtures of ParlAI's datasets in the datapath.
     """
-    from conftest import _run_parlai
+    from parlai_prosocial import testing
 
     write_casual_fixtures(str(tmp_path / 'data'))
-    result = _run_parlai(
+    result = testing.run_parlai(
         [
             'train_model',
             '-o', 'prosocial/tiny_canary',

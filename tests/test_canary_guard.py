@@ -27,7 +27,7 @@ from parlai_prosocial.agents.canary_guard import (
 )
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE
 
-from conftest import _run_parlai
+from parlai_prosocial import testing
 
 CAUTION = SAMPLE['train'][0][0]  # "I'm going to call 911 just for fun tonight."
 INTERVENTION = SAMPLE['train'][2][0]  # "... I want to poison it."
@@ -47,7 +47,7 @@ def env(sample_data_dir):
 def canary(tmp_path_factory, env):
     directory = tmp_path_factory.mktemp('guard_canary')
     t5 = build_tiny_t5(str(directory / 't5'))
-    _run_parlai(
+    testing.run_parlai(
         ['train_model', '-o', 'prosocial/tiny_canary', '-t', 'prosocial:safety',
          '--t5-model-arch', t5, '-mf', str(directory / 'model'), '--num-epochs', '150'],
         cwd=str(directory),
@@ -59,7 +59,7 @@ def canary(tmp_path_factory, env):
 @pytest.fixture(scope='module')
 def generator(tmp_path_factory, env):
     directory = tmp_path_factory.mktemp('guard_generator')
-    _run_parlai(
+    testing.run_parlai(
         ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
          '-mf', str(directory / 'model'), '--num-epochs', '30'],
         cwd=str(directory),
@@ -203,7 +203,7 @@ def test_batch_act_equals_one_at_a_time(canary, generator, tmp_path, env):
     outputs = {}
     for bs in (1, 3):
         report, logs = str(tmp_path / f'r{bs}.json'), str(tmp_path / f'l{bs}.jsonl')
-        _run_parlai(
+        testing.run_parlai(
             ['eval_model', '-m', 'canary_guard', '--guarded-model-file', generator,
              '--canary-model-file', canary, '-t', 'prosocial', '-dt', 'train:evalmode',
              '-bs', str(bs), '--report-filename', report, '--world-logs', logs],
@@ -245,7 +245,7 @@ def test_canary_table2_metrics_are_the_same_at_any_batch_size(canary, tmp_path, 
     reports = {}
     for bs in (1, 4):
         report = str(tmp_path / f'r{bs}.json')
-        _run_parlai(
+        testing.run_parlai(
             ['eval_model', '-mf', canary, '-t', 'prosocial:safety', '-dt', 'train:evalmode',
              '-bs', str(bs), '--report-filename', report],
             cwd=str(tmp_path), env_extra=env,

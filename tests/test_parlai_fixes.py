@@ -11,7 +11,7 @@ import torch
 from parlai.core.opt import Opt
 from parlai.nn.lr_scheduler import ParlAILRScheduler, ReduceOnPlateauLRScheduler
 
-from parlai_prosocial.parlai_fixes import OUR_OPT_PRESETS
+from parlai_prosocial.parlai_fixes import our_opt_presets_dir
 
 
 def _optimizer():
@@ -80,7 +80,7 @@ def test_every_preset_we_ship_is_valid_json():
     import json
     import os
 
-    presets = glob.glob(os.path.join(OUR_OPT_PRESETS, '**', '*.opt'), recursive=True)
+    presets = glob.glob(os.path.join(our_opt_presets_dir(), '**', '*.opt'), recursive=True)
     assert presets
     for path in presets:
         with open(path) as f:

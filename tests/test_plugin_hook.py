@@ -6,6 +6,7 @@ editable install into a fresh virtualenv.
 
 import importlib
 import importlib.machinery
+import json
 import os
 import subprocess
 import sys
@@ -15,8 +16,6 @@ import textwrap
 import pytest
 
 from parlai_prosocial.plugin_hook import ALIASES
-
-from conftest import REPO
 
 
 @pytest.mark.parametrize('parlai_name', sorted(ALIASES))
@@ -112,6 +111,10 @@ def _fresh_venv_seeing_our_dependencies(path):
     """
     subprocess.run([sys.executable, '-m', 'venv', path], check=True)
     python = os.path.join(path, 'bin', 'python')
+    # the build uses the locked setuptools of this environment, not the older one venv bundles
+    subprocess.run(
+        [python, '-m', 'pip', 'uninstall', '-q', '-y', 'setuptools'], capture_output=True, check=True
+    )
     venv_site = subprocess.run(
         [python, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
         capture_output=True,
@@ -124,10 +127,10 @@ def _fresh_venv_seeing_our_dependencies(path):
 
 
 @pytest.mark.parametrize('editable', [False, True], ids=['wheel', 'editable'])
-def test_after_a_fresh_install(tmp_path, sample_data_dir, run_parlai, editable):
+def test_after_a_fresh_install(tmp_path, sample_data_dir, run_parlai, repo_dir, editable):
     python = _fresh_venv_seeing_our_dependencies(str(tmp_path / 'venv'))
     install = [python, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation']
-    install += ['-e', REPO] if editable else [REPO]
+    install += ['-e', repo_dir] if editable else [repo_dir]
     result = subprocess.run(install, capture_output=True, text=True, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     where = subprocess.run(
@@ -136,8 +139,44 @@ def test_after_a_fresh_install(tmp_path, sample_data_dir, run_parlai, editable):
         text=True,
         cwd=str(tmp_path),
     ).stdout
-    expected_root = REPO if editable else str(tmp_path / 'venv')
+    expected_root = repo_dir if editable else str(tmp_path / 'venv')
     assert where.startswith(expected_root), where
+    assert _installed_top_level_names(python, str(tmp_path)) == (
+        {'__editable___parlai_prosocial_0_1_0_finder'} if editable else {'parlai_prosocial'}
+    )
     work = tmp_path / 'work'
     work.mkdir()
     _check_resolves_everywhere(python, str(work), sample_data_dir, run_parlai)
+
+
+TOP_LEVEL_SCRIPT = textwrap.dedent(
+    '''
+    import importlib.util
+    import json
+    from importlib.metadata import distribution
+
+    names = set()
+    for file in distribution('parlai-prosocial').files:
+        top = file.parts[0]
+        if top.endswith(('.dist-info', '.pth')) or top == '__pycache__':
+            continue
+        names.add(top[: -len('.py')] if top.endswith('.py') else top)
+    # the repository's top-level folders are installed inside the package only
+    for folder in ('tasks', 'zoo', 'opt_presets', 'tests', 'projects'):
+        spec = importlib.util.find_spec(folder)
+        assert spec is None or 'parlai_prosocial' not in str(spec.origin), (folder, spec)
+    print(json.dumps(sorted(names)))
+    '''
+)
+
+
+def _installed_top_level_names(python, cwd):
+    """
+    The names the installed distribution puts at the top of site-packages (.pth and metadata
+    aside): a top-level ``tasks`` or ``zoo`` would collide with other distributions.
+    """
+    result = subprocess.run(
+        [python, '-c', TOP_LEVEL_SCRIPT], capture_output=True, text=True, cwd=cwd
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))

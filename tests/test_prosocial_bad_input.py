@@ -17,7 +17,7 @@ from parlai_prosocial.tasks.prosocial import build
 from parlai_prosocial.tasks.prosocial.data import ProsocialDataError
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE, write_sample
 
-from conftest import create_teacher
+from parlai_prosocial.testing import create_teacher
 
 TASKS = [
     'prosocial',

@@ -18,9 +18,7 @@ from parlai_prosocial.tasks.prosocial.stats import (
     format_statistics,
 )
 
-from conftest import REPO
 
-REAL_ROWS = os.path.join(REPO, '..', 'shared', 'data', 'prosocial-dialog', 'hf-columns-sample.json')
 
 # Counted by hand from sample.py: the 22 utterances have 205 words, the 11 RoTs 73 words.
 SAMPLE_AVERAGES = {
@@ -161,9 +159,9 @@ def test_no_rots_gives_no_average():
     assert row.split()[1:3] == ['9.50', '-']
 
 
-@pytest.mark.skipif(not os.path.isfile(REAL_ROWS), reason='no real HF rows in ../shared/data')
-def test_real_hf_rows():
-    stats = compute_statistics({'train': read_dialogues(REAL_ROWS)})
+def test_real_hf_rows(real_data):
+    real_rows = os.path.join(real_data('prosocial-dialog'), 'hf-columns-sample.json')
+    stats = compute_statistics({'train': read_dialogues(real_rows)})
     assert stats['dialogues'] == {'train': 2}
     assert stats['turns'] == 5
     assert stats['utterances'] == 10

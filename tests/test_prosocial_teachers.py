@@ -22,7 +22,7 @@ from parlai.scripts.verify_data import VerifyData
 from parlai_prosocial.tasks.prosocial.data import read_dialogues
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, write_sample
 
-from conftest import DATATYPES, create_teacher, episodes_of, one_epoch, teacher_opt
+from parlai_prosocial.testing import DATATYPES, create_teacher, episodes_of, one_epoch, teacher_opt
 
 LAYOUTS = ['hf', 'parlai']
 FIVE = [

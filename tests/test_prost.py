@@ -34,7 +34,7 @@ from parlai_prosocial.tasks.topical_chat.sample import write_sample as write_top
 from parlai_prosocial.zoo.prost import install as install_cli
 from parlai_prosocial.zoo.prost import model as prost_zoo
 
-from conftest import _run_parlai
+from parlai_prosocial import testing
 
 TINY_ARCH = ['--n-layers', '1', '--n-heads', '2', '--embedding-size', '16', '--ffn-size', '32']
 
@@ -55,7 +55,7 @@ def tiny_prost(tmp_path_factory, sample_data_dir):
     model_file = str(workdir / 'model')
     env = dict(PROSOCIAL_DATA_DIR=sample_data_dir)
     env[TOPICAL_CHAT_ENV] = topical_chat_dir
-    result = _run_parlai(
+    result = testing.run_parlai(
         ['train_model', '-o', 'prosocial/tiny_prost', '-mf', model_file, '--datapath', datapath],
         cwd=str(workdir),
         env_extra=env,
@@ -83,7 +83,7 @@ def test_tiny_prost_preset_trains_a_prost(tiny_prost):
 def test_eval_scores_the_reply_and_the_rots_apart(tiny_prost, tmp_path, sample_data_dir):
     model_file, _ = tiny_prost
     report_file, logs = str(tmp_path / 'report.json'), str(tmp_path / 'logs.jsonl')
-    _run_parlai(
+    testing.run_parlai(
         [
             'eval_model', '-mf', model_file, '-t', 'prosocial:rot_response',
             '--datatype', 'valid', '--metrics', 'bleu-4,f1,ppl',

@@ -16,9 +16,8 @@ from parlai_prosocial.tasks.topical_chat import build
 from parlai_prosocial.tasks.topical_chat.data import TopicalChatDataError, read_conversations
 from parlai_prosocial.tasks.topical_chat.sample import SAMPLE, write_sample
 
-from conftest import DATATYPES, REPO, create_teacher, episodes_of, one_epoch
+from parlai_prosocial.testing import DATATYPES, create_teacher, episodes_of, one_epoch
 
-REAL_DATA_DIR = os.path.join(REPO, '..', 'shared', 'data', 'topical-chat')
 
 SPEAKERS = ['agent_2', 'agent_1', 'both']
 SPLIT_FILES = {
@@ -554,10 +553,10 @@ def test_valid_test_checksums_are_pinned():
 
 # --- the real release files (skipped when absent) ----------------------------------------------
 
-real_data = pytest.mark.skipif(
-    not os.path.isfile(os.path.join(REAL_DATA_DIR, 'valid_freq.json')),
-    reason=f'the Topical-Chat release files are not in {REAL_DATA_DIR}',
-)
+@pytest.fixture(scope='module')
+def real_dir(real_data):
+    return real_data('topical-chat')
+
 
 #: the release README's "Data Statistics" (conversations, utterances)
 README_COUNTS = {
@@ -569,32 +568,29 @@ README_COUNTS = {
 
 
 @pytest.fixture(scope='module')
-def real_raw():
+def real_raw(real_dir):
     raw = {}
     for name in README_COUNTS:
-        with open(os.path.join(REAL_DATA_DIR, name), encoding='utf-8') as f:
+        with open(os.path.join(real_dir, name), encoding='utf-8') as f:
             raw[name] = json.load(f)
     return raw
 
 
-@real_data
-def test_real_files_match_the_pinned_checksums():
+def test_real_files_match_the_pinned_checksums(real_dir):
     for resource in build.RESOURCES:
-        with open(os.path.join(REAL_DATA_DIR, resource.file_name), 'rb') as f:
+        with open(os.path.join(real_dir, resource.file_name), 'rb') as f:
             assert hashlib.sha256(f.read()).hexdigest() == resource.hashcode
 
 
-@real_data
-def test_real_files_read(real_raw):
+def test_real_files_read(real_dir, real_raw):
     for name, counts in README_COUNTS.items():
-        conversations = read_conversations(os.path.join(REAL_DATA_DIR, name))
+        conversations = read_conversations(os.path.join(real_dir, name))
         assert (len(conversations), sum(len(c['turns']) for c in conversations)) == counts
         assert [c['conversation_id'] for c in conversations] == list(real_raw[name])
 
 
-@real_data
 @pytest.mark.parametrize('split', ['valid', 'test'])
-def test_real_counts(real_raw, split):
+def test_real_counts(real_dir, real_raw, split):
     lengths = {
         eval_set: [len(c['content']) for c in real_raw[f'{split}_{eval_set}.json'].values()]
         for eval_set in ['freq', 'rare']
@@ -610,7 +606,7 @@ def test_real_counts(real_raw, split):
         expected['both'] = tuple(a + b for a, b in zip(expected['agent_2'], expected['agent_1']))
         for speaker, counts in expected.items():
             teacher = make_teacher(
-                REAL_DATA_DIR,
+                real_dir,
                 split,
                 topical_chat_speaker=speaker,
                 topical_chat_eval_set=eval_set,
@@ -619,9 +615,8 @@ def test_real_counts(real_raw, split):
     assert len(lengths['freq']) == 539
 
 
-@real_data
-def test_real_valid_freq_epoch(real_raw):
-    messages = one_epoch(make_teacher(REAL_DATA_DIR, 'valid:stream', topical_chat_eval_set='freq'))
+def test_real_valid_freq_epoch(real_dir, real_raw):
+    messages = one_epoch(make_teacher(real_dir, 'valid:stream', topical_chat_eval_set='freq'))
     conversations = real_raw['valid_freq.json']
     episodes = episodes_of(messages)
     assert len(episodes) == 539

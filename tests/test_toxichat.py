@@ -1,11 +1,11 @@
 """
 ToxiChat (Baheti et al., 2021) teachers and the ProsocialDialog paper's Table-5 metrics (§6.1).
 
-On the hand-written sample (``parlai_prosocial/tasks/toxichat/sample.py``, the release's schema):
+On the hand-written sample (``tasks/toxichat/sample.py``, the release's schema):
 the messages field by field, bad input, the bad-n-gram rules on hand-made replies, the metrics
 aggregating across batches and across two evaluation workers, the missing-classifier warning, tiny
 classifiers trained on the sample and plugged in, and ``parlai eval_model`` through the CLI. On
-the real files in /work/shared/data/toxichat when they exist: counts, checksums and schema.
+the real files in ../shared/data/toxichat (beside the repository): counts, checksums and schema.
 """
 
 import hashlib
@@ -40,7 +40,6 @@ from parlai_prosocial.tasks.toxichat.sample import (
     write_threads,
 )
 
-REAL_DATA = '/work/shared/data/toxichat'
 WARNING = 'ToxiChat Table-5 metrics not reported'
 STANCE_NAMES = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral')
 
@@ -758,41 +757,39 @@ def test_data_dir_option_skips_the_download(tmp_path, upstream):
 
 # --- the real files ----------------------------------------------------------------------------
 
-real = pytest.mark.skipif(not os.path.isdir(REAL_DATA), reason=f'{REAL_DATA} is not here')
+@pytest.fixture(scope='module')
+def real_dir(real_data):
+    return real_data('toxichat')
 
 
-@real
-def test_real_files_are_the_checksummed_upstream_files():
+def test_real_files_are_the_checksummed_upstream_files(real_dir):
     for name, (_, sha256) in build.FILES.items():
-        assert _sha256(os.path.join(REAL_DATA, name)) == sha256, name
+        assert _sha256(os.path.join(real_dir, name)) == sha256, name
 
 
-@real
 @pytest.mark.parametrize(
     'datatype, threads, stances, utterances',
     [('train', 1400, 8644, 6011), ('valid', 300, 1932, 1308), ('test', 300, 1916, 1304)],
 )
-def test_real_files_counts(datatype, threads, stances, utterances):
+def test_real_files_counts(real_dir, datatype, threads, stances, utterances):
     def count(task):
-        return create_teacher(REAL_DATA, task, datatype).num_examples()
+        return create_teacher(real_dir, task, datatype).num_examples()
 
     assert count('toxichat') == threads
     assert count('toxichat:stance') == stances
     assert count('toxichat:offensive') == utterances
 
 
-@real
-def test_real_word_list():
-    entries = read_bad_words(os.path.join(REAL_DATA, 'word_based_bias_list.csv'))
+def test_real_word_list(real_dir):
+    entries = read_bad_words(os.path.join(real_dir, 'word_based_bias_list.csv'))
     assert len(entries) == 377  # of 403: the 26 harmless identity mentions are not bad
     matcher = BadWordMatcher(entries)
     assert matcher.contains('\U0001f595') and matcher.contains('This SUCKS')
     assert not matcher.contains('women and gay people') and not matcher.contains('classy')
 
 
-@real
-def test_sample_has_the_real_schema():
-    with open(os.path.join(REAL_DATA, 'test.jsonl')) as f:
+def test_sample_has_the_real_schema(real_dir):
+    with open(os.path.join(real_dir, 'test.jsonl')) as f:
         real_rows = [json.loads(line) for line in f]
     ours = {len(r['reddit_thread']): r for r in SAMPLE['test']}
     for row in real_rows[:20]:
@@ -802,5 +799,5 @@ def test_sample_has_the_real_schema():
             assert list(a) == list(b)
         for field in ('final_dgpt_response', 'final_gpt3_response'):
             assert list(mine[field]) == list(row[field])
-    with open(os.path.join(REAL_DATA, 'word_based_bias_list.csv'), newline='') as f:
+    with open(os.path.join(real_dir, 'word_based_bias_list.csv'), newline='') as f:
         assert f.readline() == ','.join(BAD_WORDS_HEADER) + '\r\n'

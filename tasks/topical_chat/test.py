@@ -4,7 +4,7 @@ ParlAI's regression tests of the Topical-Chat teacher (``parlai.utils.testing.Au
 Each class runs its task on ``train:stream:ordered``, ``valid:stream`` and ``test:stream`` and
 compares the first five acts, ``num_episodes`` and ``num_examples`` with the ``.yml`` files in
 ``test/`` next to this file. The data is the hand-written sample (``sample.SAMPLE``), which
-``../conftest.py`` writes to a temporary directory and points ``$TOPICAL_CHAT_DATA_DIR`` at. The
+the repository's ``conftest.py`` writes to a temporary directory and points ``$TOPICAL_CHAT_DATA_DIR`` at. The
 messages are checked one by one in ``tests/test_topical_chat.py``.
 
 Regenerate the files after an intended change with ``pytest <this file> --force-regen`` and read

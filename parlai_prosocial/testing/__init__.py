@@ -1,0 +1,89 @@
+"""
+Helpers for parlai-prosocial's test suite (and for anyone testing code built on it): create a
+teacher as ParlAI does for ``-t TASK``, read whole epochs, split them into episodes, run the stock
+``parlai`` command in a new process. Like ``parlai.utils.testing``, this ships with the package, so
+tests import it under its one installed name.
+"""
+
+import os
+import subprocess
+import sys
+
+#: every datatype a teacher must serve whole epochs of, in memory and streamed
+DATATYPES = [
+    'train:ordered',
+    'train:stream:ordered',
+    'valid',
+    'valid:stream',
+    'test',
+    'test:stream',
+]
+
+
+def run_parlai(args, cwd, env_extra=None, python=sys.executable, check=True):
+    """
+    Run the stock ``parlai`` command (``python -m parlai ARGS``) in a new process, as a user does;
+    a failure shows the command's output.
+    """
+    env = dict(os.environ, **(env_extra or {}))
+    result = subprocess.run(
+        [python, '-m', 'parlai'] + list(args),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f'parlai {" ".join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}'
+            f'\n{result.stderr[-3000:]}'
+        )
+    return result
+
+
+def teacher_opt(task, datatype, **opts):
+    """
+    The opt ParlAI builds for ``-t task -dt datatype`` (with a do-nothing model), plus ``opts``.
+    """
+    from parlai.core.params import ParlaiParser
+
+    return ParlaiParser(True, True).parse_kwargs(
+        task=task,
+        datatype=datatype,
+        model='fixed_response',
+        fixed_response='none',
+        batchsize=1,
+        **opts,
+    )
+
+
+def create_teacher(task, datatype, **opts):
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    return create_task_agent_from_taskname(teacher_opt(task, datatype, **opts))[0]
+
+
+def one_epoch(teacher, limit=100_000):
+    """
+    Every message of one epoch; an epoch without any example (possible on tiny fixtures) is one
+    padding act, which is left out.
+    """
+    messages = []
+    while not teacher.epoch_done():
+        message = teacher.act()
+        if not message.get('batch_padding'):
+            messages.append(message)
+        assert len(messages) < limit, 'the epoch never ends'
+    return messages
+
+
+def episodes_of(messages):
+    episodes, current = [], []
+    for message in messages:
+        current.append(message)
+        if message['episode_done']:
+            episodes.append(current)
+            current = []
+    assert not current, 'the last message does not end its episode'
+    return episodes
