@@ -20,6 +20,7 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+import threading
 
 #: ParlAI module name -> our module name. The names must not exist in ParlAI itself
 #: (``tests/test_plugin_hook.py`` checks it), so no ParlAI module is ever shadowed.
@@ -36,13 +37,16 @@ ALIASES = {
     'parlai.agents.canary_guard': 'parlai_prosocial.agents.canary_guard',
 }
 
-#: ParlAI module -> function of :mod:`parlai_prosocial.parlai_fixes` run once it is imported.
+#: ParlAI module -> the functions of :mod:`parlai_prosocial.parlai_fixes` run once it is imported
+#: (each only if the ParlAI code it replaces is unchanged: :mod:`parlai_prosocial.parlai_internals`).
 FIXES = {
-    'parlai.core.opt': 'find_our_opt_presets',
-    'parlai.nn.lr_scheduler': 'reduce_on_plateau_without_verbose',
-    'parlai.utils.distributed': 'distributed_on_cpu',
-    'parlai.utils.fsdp': 'join_on_cpu',
-    'parlai.scripts.multiprocessing_train': 'build_dict_before_spawning',
+    'parlai.core.opt': ('find_our_opt_presets',),
+    'parlai.nn.lr_scheduler': ('reduce_on_plateau_without_verbose',),
+    'parlai.utils.distributed': ('distributed_on_cpu',),
+    'parlai.utils.fsdp': ('join_on_cpu',),
+    'parlai.scripts.multiprocessing_train': ('build_dict_before_spawning',),
+    'parlai.scripts.train_model': ('seed_before_building_the_agent',),
+    'parlai.scripts.eval_model': ('seed_evaluation',),
 }
 
 
@@ -59,34 +63,64 @@ def _aliased_name(fullname):
 class _AliasLoader(importlib.abc.Loader):
     def __init__(self, target):
         self.target = target
+        self.target_spec = None
 
     def create_module(self, spec):
-        return importlib.import_module(self.target)
+        module = importlib.import_module(self.target)
+        self.target_spec = module.__spec__
+        return module
 
     def exec_module(self, module):
-        # the target module was fully executed by import_module in create_module
-        pass
+        # The target module was fully executed by import_module in create_module. The import
+        # system has just set its __spec__ to the alias's: give it back its own, so reload(),
+        # pickling and tools that read __spec__ see the module where it really is.
+        module.__spec__ = self.target_spec
 
 
 class _FixingLoader(importlib.abc.Loader):
-    def __init__(self, loader, fix_name):
+    #: how a second copy of this finder (another installation, a reloaded module) sees that the
+    #: fixes are already on the way, so they are never applied twice
+    applies_parlai_prosocial_fixes = True
+
+    def __init__(self, loader, fix_names):
         self.loader = loader
-        self.fix_name = fix_name
+        self.fix_names = fix_names
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
         self.loader.exec_module(module)
-        from parlai_prosocial import parlai_fixes
+        _apply_fixes(self.fix_names, module)
 
-        getattr(parlai_fixes, self.fix_name)(module)
+
+def _apply_fixes(fix_names, module):
+    from parlai_prosocial.parlai_internals import apply_fix
+
+    for fix_name in fix_names:
+        apply_fix(fix_name, module)
 
 
 class PluginFinder(importlib.abc.MetaPathFinder):
+    def __init__(self):
+        # names this finder is resolving right now, per thread: another finder that, like this
+        # one, asks the rest of sys.meta_path (a second plugin, a copy of this finder) must not
+        # send the same question back here forever
+        self._resolving = threading.local()
+
     def find_spec(self, fullname, path=None, target=None):
         if not fullname.startswith('parlai.'):
             return None
+        busy = self._resolving.__dict__.setdefault('names', set())
+        if fullname in busy:
+            return None
+        busy.add(fullname)
+        try:
+            return self._find_spec(fullname, path, target)
+        finally:
+            busy.discard(fullname)
+
+    def _find_spec(self, fullname, path, target):
         our_name = _aliased_name(fullname)
         if our_name is not None:
             our_spec = importlib.util.find_spec(our_name)
@@ -100,12 +134,13 @@ class PluginFinder(importlib.abc.MetaPathFinder):
         if fullname in FIXES:
             spec = self._spec_from_other_finders(fullname, path, target)
             if spec is not None and spec.loader is not None:
-                spec.loader = _FixingLoader(spec.loader, FIXES[fullname])
+                if not getattr(spec.loader, 'applies_parlai_prosocial_fixes', False):
+                    spec.loader = _FixingLoader(spec.loader, FIXES[fullname])
             return spec
         return None
 
     def _spec_from_other_finders(self, fullname, path, target):
-        for finder in sys.meta_path:
+        for finder in list(sys.meta_path):
             if finder is self or not hasattr(finder, 'find_spec'):
                 continue
             spec = finder.find_spec(fullname, path, target)
@@ -120,10 +155,14 @@ def install():
     """
     if not any(isinstance(f, PluginFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, PluginFinder())
-    already_imported = [name for name in FIXES if name in sys.modules]
-    if already_imported:
-        # only possible when the hook is installed by hand after ParlAI was imported
-        from parlai_prosocial import parlai_fixes
+    for name, fix_names in FIXES.items():
+        if name in sys.modules:
+            # only possible when the hook is installed by hand after ParlAI was imported
+            _apply_fixes(fix_names, sys.modules[name])
 
-        for name in already_imported:
-            getattr(parlai_fixes, FIXES[name])(sys.modules[name])
+
+def start():
+    """
+    What ``parlai_prosocial.pth`` runs at interpreter start-up.
+    """
+    install()

@@ -85,3 +85,95 @@ def test_every_preset_we_ship_is_valid_json():
     for path in presets:
         with open(path) as f:
             assert isinstance(json.load(f), dict), path
+
+
+# --- every fix checks that ParlAI's code is still the code it replaces --------------------------
+
+
+def test_every_registered_fix_declares_the_parlai_code_it_replaces():
+    from parlai_prosocial import parlai_fixes, parlai_internals
+    from parlai_prosocial.plugin_hook import FIXES
+
+    registered = {name for names in FIXES.values() for name in names}
+    assert registered == set(parlai_internals.REPLACED)
+    for name in registered:
+        assert callable(getattr(parlai_fixes, name)), name
+
+
+def test_the_installed_parlai_is_the_code_every_fix_replaces_and_relies_on():
+    from parlai_prosocial import parlai_internals
+
+    for fix_name in parlai_internals.REPLACED:
+        assert parlai_internals.stale_targets(fix_name) == [], fix_name
+    for name, (expected, _) in parlai_internals.RELIED_ON.items():
+        assert parlai_internals.source_hash(name) == expected, name
+
+
+def test_source_hash_reads_parlais_file_not_the_patched_object():
+    import hashlib
+    import inspect
+
+    from parlai.core.opt import Opt
+
+    from parlai_prosocial import parlai_internals
+
+    # the fix has replaced Opt.load_init in this process; the hash is still ParlAI's
+    ours = inspect.getsource(Opt.load_init.__func__)
+    assert 'parlai_load_init' in ours
+    assert parlai_internals.source_hash('parlai.core.opt:Opt.load_init') != (
+        hashlib.sha256(ours.encode()).hexdigest()[:16]
+    )
+    assert parlai_internals.source_hash('parlai.core.opt:Opt.no_such_method') is None
+
+
+def test_a_changed_target_skips_the_fix_with_one_warning_line(monkeypatch, capsys):
+    import types
+
+    from parlai_prosocial import parlai_fixes, parlai_internals
+
+    monkeypatch.setitem(
+        parlai_internals.REPLACED,
+        'reduce_on_plateau_without_verbose',
+        {'parlai.nn.lr_scheduler:ReduceOnPlateauLRScheduler.__init__': '0' * 16},
+    )
+    monkeypatch.setattr(parlai_internals, '_warned', set())
+    called = []
+    monkeypatch.setattr(
+        parlai_fixes, 'reduce_on_plateau_without_verbose', lambda module: called.append(module)
+    )
+    module = types.ModuleType('parlai.nn.lr_scheduler')
+    assert parlai_internals.apply_fix('reduce_on_plateau_without_verbose', module) is False
+    assert parlai_internals.apply_fix('reduce_on_plateau_without_verbose', module) is False
+    assert called == []
+    assert capsys.readouterr().err.splitlines() == [
+        'parlai-prosocial: warning: fix reduce_on_plateau_without_verbose not applied: '
+        'parlai.nn.lr_scheduler:ReduceOnPlateauLRScheduler.__init__ is no longer the ParlAI '
+        '1.7.2 code it replaces'
+    ]
+
+
+def test_a_security_fix_fails_closed(monkeypatch):
+    import types
+
+    from parlai_prosocial import parlai_internals
+
+    monkeypatch.setitem(
+        parlai_internals.REPLACED, 'find_our_opt_presets', {'parlai.core.opt:Opt.load_init': 'x'}
+    )
+    monkeypatch.setattr(parlai_internals, 'FAIL_CLOSED', {'find_our_opt_presets'})
+    with pytest.raises(parlai_internals.ParlAICodeChanged, match='refusing to run without it'):
+        parlai_internals.apply_fix('find_our_opt_presets', types.ModuleType('parlai.core.opt'))
+
+
+def test_relied_on_internals_warn_once_when_changed(monkeypatch, capsys):
+    from parlai_prosocial import parlai_internals
+
+    name = 'parlai.core.metrics:Metrics.__init__'
+    monkeypatch.setitem(parlai_internals.RELIED_ON, name, ('0' * 16, 'a test'))
+    monkeypatch.setattr(parlai_internals, '_warned', set())
+    parlai_internals.check_relied_on(name)
+    parlai_internals.check_relied_on(name)
+    assert capsys.readouterr().err.splitlines() == [
+        'parlai-prosocial: warning: parlai.core.metrics:Metrics.__init__ is no longer the ParlAI '
+        '1.7.2 code that a test; results may differ'
+    ]

@@ -180,3 +180,81 @@ def _installed_top_level_names(python, cwd):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+# --- the hook among other finders and installations ---------------------------------------------
+
+OTHER_FINDERS_SCRIPT = textwrap.dedent(
+    '''
+    import importlib
+    import sys
+
+    from parlai_prosocial.plugin_hook import PluginFinder
+
+
+    class AsksEveryoneElse:
+        """Another plugin's finder of our shape: it asks the rest of sys.meta_path."""
+
+        def find_spec(self, name, path=None, target=None):
+            if not name.startswith('parlai.'):
+                return None
+            for finder in list(sys.meta_path):
+                if finder is not self and hasattr(finder, 'find_spec'):
+                    spec = finder.find_spec(name, path, target)
+                    if spec is not None:
+                        return spec
+            return None
+
+
+    # in front of ours: a second plugin, and a second copy of our own finder
+    sys.meta_path.insert(0, PluginFinder())
+    sys.meta_path.insert(0, AsksEveryoneElse())
+    from parlai.core.opt import Opt
+
+    print(Opt.load_init('prosocial/tiny_generator')['model'])
+    import parlai.nn.lr_scheduler as lr_scheduler
+
+    print(lr_scheduler.ReduceOnPlateauLRScheduler.__init__.__qualname__)
+    '''
+)
+
+
+def test_other_finders_of_our_shape_neither_recurse_nor_fix_twice(tmp_path):
+    result = subprocess.run(
+        [sys.executable, '-c', OTHER_FINDERS_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    model, init_name = result.stdout.split()
+    assert model == 'transformer/generator'
+    # applied once: our __init__ replaced ParlAI's, and was not wrapped by a second application
+    assert init_name == 'reduce_on_plateau_without_verbose.<locals>.__init__'
+
+
+def test_aliased_modules_keep_their_own_spec():
+    import parlai.tasks.prosocial
+    import parlai_prosocial.tasks.prosocial as ours
+
+    assert parlai.tasks.prosocial.__spec__.name == 'parlai_prosocial.tasks.prosocial'
+    assert importlib.reload(parlai.tasks.prosocial) is ours
+
+
+def test_pth_of_a_removed_package_warns_in_one_line(tmp_path, repo_dir):
+    site_dir = tmp_path / 'site'
+    site_dir.mkdir()
+    with open(os.path.join(repo_dir, 'parlai_prosocial.pth')) as f:
+        (site_dir / 'parlai_prosocial.pth').write_text(f.read())
+    # -S: no site-packages, so the package is not importable, as after deleting a checkout
+    result = subprocess.run(
+        [sys.executable, '-S', '-c', f'import site; site.addsitedir({str(site_dir)!r})'],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+    )
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        'parlai-prosocial: warning: its start-up hook parlai_prosocial.pth is installed but the '
+        'parlai_prosocial package is gone (a deleted checkout?): pip uninstall parlai-prosocial'
+    ]

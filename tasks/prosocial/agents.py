@@ -23,6 +23,7 @@ import copy
 from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.formats import rot_response_target, safety_target
+from parlai_prosocial.parlai_internals import check_relied_on
 from parlai_prosocial.tasks.local_data import add_data_dir_argument, parsed_once_per_file
 
 from .build import DATA_DIR_ENV, datafile
@@ -165,6 +166,7 @@ class RotResponseTeacher(ResponseTeacher):
             return
         gold_rots = gold_rots or ['']
         self.metrics.add('rot_f1', F1Metric.compute(model_rots, gold_rots))
+        check_relied_on('parlai.core.metrics:Metrics.__init__')  # defines _metrics_list
         wanted = getattr(self.metrics, '_metrics_list', set())
         for k in range(1, 5):
             if f'bleu-{k}' in wanted:

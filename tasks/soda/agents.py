@@ -60,6 +60,7 @@ from parlai.core.message import Message
 from parlai.core.teachers import ChunkTeacher
 from parlai.utils.data import DatatypeHelper
 
+from parlai_prosocial.parlai_internals import check_relied_on
 from parlai_prosocial.tasks.local_data import add_data_dir_argument
 
 from .build import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, datafile
@@ -122,6 +123,10 @@ class _LoadFailure:
 
     def __init__(self, error):
         self.error = error
+
+
+# SodaTeacher._process_data re-implements ChunkTeacher's, with its queue protocol
+check_relied_on('parlai.core.teachers:ChunkTeacher._process_data')
 
 
 class SodaTeacher(ChunkTeacher):

@@ -45,6 +45,8 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 from parlai.core.torch_generator_agent import PPLMetric, TorchGeneratorModel
 
+from parlai_prosocial.parlai_internals import check_relied_on
+
 from . import SAFETY_SCHEMAS, context_text, parse_canary_output
 
 #: the paper's base model (B.1)
@@ -82,6 +84,13 @@ def build_t5_from_config(opt: Opt):
 
     config = T5Config.from_pretrained(opt['t5_model_arch'], dropout_rate=opt['t5_dropout'])
     return T5ForConditionalGeneration(config)
+
+
+# CanaryT5Model.__init__ re-implements ParlaiT5Model's; CanaryAgent edits T5Agent's --t5-model-arch
+check_relied_on(
+    'parlai.agents.hugging_face.t5:ParlaiT5Model.__init__',
+    'parlai.agents.hugging_face.t5:T5Agent.add_cmdline_args',
+)
 
 
 class CanaryT5Model(ParlaiT5Model):

@@ -1,0 +1,167 @@
+"""
+The ParlAI code this plugin replaces or relies on, in one place, each with the hash of its source
+in ParlAI 1.7.2 (the last release; the repository is archived).
+
+* ``REPLACED``: what each fix in :mod:`parlai_prosocial.parlai_fixes` replaces. Before a fix is
+  applied (``plugin_hook``, right after ParlAI imports the module), :func:`apply_fix` checks that
+  the code is still the 1.7.2 code; if not, the fix is skipped with one warning line naming it,
+  instead of silently diverging from or breaking a changed ParlAI. A fix in ``FAIL_CLOSED`` guards
+  security: it stops with an error instead of skipping.
+* ``RELIED_ON``: ParlAI internals that our code overrides or reads without replacing them
+  (private attributes, methods whose behaviour a subclass re-implements); the code that relies on
+  one calls :func:`check_relied_on` with its name, which warns once if it changed.
+
+Hashes are of the source text of the function or class as written in ParlAI's file (read with
+``ast``, so a fix already applied in this process does not change them): the first 16 hex digits
+of its sha256. ``python -m parlai_prosocial.parlai_internals`` prints them for the installed
+ParlAI. Nothing here imports ParlAI itself.
+"""
+
+import ast
+import functools
+import hashlib
+import importlib
+import importlib.util
+import sys
+
+PARLAI_VERSION = '1.7.2'
+
+#: fix (a function of parlai_fixes) -> {ParlAI code it replaces ('module:Qual.name'): source hash}
+REPLACED = {
+    'find_our_opt_presets': {'parlai.core.opt:Opt.load_init': '9ccea692c01b06ac'},
+    'reduce_on_plateau_without_verbose': {
+        'parlai.nn.lr_scheduler:ReduceOnPlateauLRScheduler.__init__': '03b86289e61ca5dd',
+    },
+    'distributed_on_cpu': {
+        'parlai.utils.distributed:distributed_context': 'e8e7961cc3abfdfc',
+        'parlai.utils.distributed:all_gather_list': 'f23e9d55d48811ef',
+    },
+    'join_on_cpu': {
+        'parlai.utils.fsdp:JoinableTrainLoop.join_device': '03ff28d5ec7aa516',
+        'parlai.utils.fsdp:JoinableEvaluator.join_device': '03ff28d5ec7aa516',
+    },
+    'build_dict_before_spawning': {
+        'parlai.scripts.multiprocessing_train:launch_and_train': 'd8ec8a4dc6389f5e',
+    },
+    'seed_before_building_the_agent': {
+        'parlai.scripts.train_model:set_seed': '9a7a743cb4661157',
+        'parlai.scripts.train_model:TrainLoop.__init__': '9661bbeb94299902',
+    },
+    'seed_evaluation': {'parlai.scripts.eval_model:eval_model': '6b3c7de770e25a06'},
+}
+
+#: fixes that guard security: a changed target stops the program instead of skipping the fix
+FAIL_CLOSED = set()
+
+#: ParlAI internal ('module:Qual.name') -> (source hash, who relies on it and how)
+RELIED_ON = {
+    'parlai.core.teachers:ChunkTeacher._process_data': (
+        '3e003a8becc49aed',
+        'tasks/soda/agents.py: SodaTeacher._process_data re-implements it (and its queue protocol)',
+    ),
+    'parlai.agents.hugging_face.t5:ParlaiT5Model.__init__': (
+        '6fc0cf47ea3e8347',
+        'agents/canary: CanaryT5Model.__init__ re-implements it to build T5 from a config',
+    ),
+    'parlai.agents.hugging_face.t5:T5Agent.add_cmdline_args': (
+        'ebf8796dad2718b2',
+        "agents/canary: edits the --t5-model-arch action through argparse's "
+        '_option_string_actions to accept a local directory',
+    ),
+    'parlai.core.metrics:Metrics.__init__': (
+        '82461705caa5d71c',
+        "tasks/prosocial: reads Metrics._metrics_list to report rot_bleu-k only when asked",
+    ),
+}
+
+
+class ParlAICodeChanged(RuntimeError):
+    """
+    A security fix cannot be applied because the ParlAI code it replaces has changed.
+    """
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(module_name):
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or not spec.origin or not spec.origin.endswith('.py'):
+        return None, None
+    with open(spec.origin, encoding='utf-8') as f:
+        text = f.read()
+    return text, ast.parse(text)
+
+
+def source_hash(qualified_name):
+    """
+    The hash of ``'module:Class.function'`` as written in the installed ParlAI, None if absent.
+    """
+    module_name, _, path = qualified_name.partition(':')
+    text, node = _parsed(module_name)
+    if node is None:
+        return None
+    definitions = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    for part in path.split('.'):
+        # the first definition of the name: a property's getter comes before its setter
+        node = next(
+            (n for n in node.body if isinstance(n, definitions) and n.name == part), None
+        )
+        if node is None:
+            return None
+    source = ast.get_source_segment(text, node)
+    return hashlib.sha256(source.encode('utf-8')).hexdigest()[:16]
+
+
+_warned = set()
+
+
+def _warn_once(message):
+    if message not in _warned:
+        _warned.add(message)
+        sys.stderr.write(f'parlai-prosocial: warning: {message}\n')
+
+
+def stale_targets(fix_name):
+    return [name for name, expected in REPLACED[fix_name].items() if source_hash(name) != expected]
+
+
+def apply_fix(fix_name, module):
+    """
+    Apply ``parlai_fixes.<fix_name>`` to the just-imported ``module`` if the code it replaces is
+    still ParlAI 1.7.2's; else skip it with one warning line, or stop for a security fix.
+    Returns whether the fix was applied.
+    """
+    stale = stale_targets(fix_name)
+    if stale:
+        message = (
+            f'fix {fix_name} not applied: {", ".join(stale)} is no longer the ParlAI '
+            f'{PARLAI_VERSION} code it replaces'
+        )
+        if fix_name in FAIL_CLOSED:
+            raise ParlAICodeChanged(f'parlai-prosocial: {message}; refusing to run without it')
+        _warn_once(message)
+        return False
+    from parlai_prosocial import parlai_fixes
+
+    getattr(parlai_fixes, fix_name)(module)
+    return True
+
+
+def check_relied_on(*qualified_names):
+    """
+    Warn once per name if a ParlAI internal that our code relies on is not ParlAI 1.7.2's any more.
+    """
+    for name in qualified_names:
+        expected, who = RELIED_ON[name]
+        if source_hash(name) != expected:
+            _warn_once(
+                f'{name} is no longer the ParlAI {PARLAI_VERSION} code that {who}; results may '
+                'differ'
+            )
+
+
+if __name__ == '__main__':
+    for fix_name, targets in REPLACED.items():
+        for name in targets:
+            print(f'{fix_name}: {name} {source_hash(name)}')
+    for name in RELIED_ON:
+        print(f'relied on: {name} {source_hash(name)}')
