@@ -85,12 +85,21 @@ def task_sample_dirs(tmp_path_factory):
     from parlai_prosocial.tasks.topical_chat import sample as topical_chat_sample
     from parlai_prosocial.tasks.toxichat import build as toxichat_build
     from parlai_prosocial.tasks.toxichat import sample as toxichat_sample
+    from parlai_prosocial.tasks.social_chem import build as social_chem_build
+    from parlai_prosocial.tasks.social_chem import sample as social_chem_sample
+    from parlai_prosocial.tasks.mic import build as mic_build
+    from parlai_prosocial.tasks.mic import sample as mic_sample
+    from parlai_prosocial.tasks.norm_bank import build as norm_bank_build
+    from parlai_prosocial.tasks.norm_bank import sample as norm_bank_sample
 
     writers = {
         prosocial_build.DATA_DIR_ENV: prosocial_sample.write_sample,
         soda_build.DATA_DIR_ENV: soda_sample.write_sample,
         topical_chat_build.DATA_DIR_ENV: topical_chat_sample.write_sample,
         toxichat_build.DATA_DIR_ENV: toxichat_sample.write_sample,
+        social_chem_build.DATA_DIR_ENV: social_chem_sample.write_sample,
+        mic_build.DATA_DIR_ENV: mic_sample.write_sample,
+        norm_bank_build.DATA_DIR_ENV: norm_bank_sample.write_sample,
     }
     dirs = {
         env_var: str(write(tmp_path_factory.mktemp(env_var.lower())))

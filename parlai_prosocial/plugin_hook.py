@@ -35,6 +35,9 @@ ALIASES = {
     'parlai.zoo.canary': 'parlai_prosocial.zoo.canary',
     'parlai.tasks.casual_safety': 'parlai_prosocial.tasks.casual_safety',
     'parlai.agents.canary_guard': 'parlai_prosocial.agents.canary_guard',
+    'parlai.tasks.social_chem': 'parlai_prosocial.tasks.social_chem',
+    'parlai.tasks.mic': 'parlai_prosocial.tasks.mic',
+    'parlai.tasks.norm_bank': 'parlai_prosocial.tasks.norm_bank',
 }
 
 #: ParlAI module -> the functions of :mod:`parlai_prosocial.parlai_fixes` run once it is imported
