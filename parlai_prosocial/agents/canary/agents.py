@@ -86,6 +86,24 @@ def build_t5_from_config(opt: Opt):
     return T5ForConditionalGeneration(config)
 
 
+def accept_t5_directory(parser: ParlaiParser, default: str, why: str = '') -> None:
+    """
+    Make ParlAI's ``--t5-model-arch`` (already added to ``parser`` by ``T5Agent``) take a local
+    directory or any hub name (:func:`t5_model_arch`) instead of its ten fixed hub names, with
+    ``default``. The one place this is done: Canary and COSMO (``-m cosmo``) both call it.
+    """
+    arch = parser._option_string_actions['--t5-model-arch']
+    arch.choices = None
+    arch.type = t5_model_arch
+    arch.default = default
+    arch.help = (
+        'HF hub name of the T5 (needs the network or the HF cache), or a local directory '
+        'holding a HF T5 model and tokenizer (save_pretrained output); with a ParlAI '
+        'checkpoint to load, config.json and the tokenizer files are enough. '
+        f'Default: {default}' + (f' ({why})' if why else '')
+    )
+
+
 # CanaryT5Model.__init__ re-implements ParlaiT5Model's; CanaryAgent edits T5Agent's --t5-model-arch
 check_relied_on(
     'parlai.agents.hugging_face.t5:ParlaiT5Model.__init__',
@@ -127,16 +145,7 @@ class CanaryAgent(T5Agent):
         cls, parser: ParlaiParser, partial_opt: Optional[Opt] = None
     ) -> ParlaiParser:
         super().add_cmdline_args(parser, partial_opt=partial_opt)
-        arch = parser._option_string_actions['--t5-model-arch']
-        arch.choices = None
-        arch.type = t5_model_arch
-        arch.default = DEFAULT_T5_MODEL_ARCH
-        arch.help = (
-            'HF hub name of the T5 (needs the network or the HF cache), or a local directory '
-            'holding a HF T5 model and tokenizer (save_pretrained output); with a ParlAI '
-            'checkpoint to load, config.json and the tokenizer files are enough. '
-            f'Default: {DEFAULT_T5_MODEL_ARCH} (the paper)'
-        )
+        accept_t5_directory(parser, DEFAULT_T5_MODEL_ARCH, 'the paper')
         group = parser.add_argument_group('Canary')
         group.add_argument(
             '--canary-safety-schema',
