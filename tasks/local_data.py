@@ -1,12 +1,37 @@
 """
 What every task of this plugin does the same way with its files: a ``--<task>-data-dir`` option
 (defaulting to an environment variable) that replaces the download, one parse of a file shared
-by every teacher copy, and JSON Lines read with errors that name the file and line.
+by every teacher copy, JSON read strictly (a field repeated in one object, a byte order mark and a
+file cut short are errors naming the file and line), soft anomalies counted and reported in one
+line, and options checked where they are parsed.
 """
 
 import functools
 import json
 import os
+
+from parlai_prosocial.errors import ProsocialDataError, ProsocialOptionError
+
+BOM = b'\xef\xbb\xbf'
+
+
+def data_dir_option_type(option, env_var):
+    """
+    The argparse ``type`` of a ``--<task>-data-dir`` option: an empty value (``--x-data-dir ''``,
+    or the environment variable set but empty) is an error, not "download instead".
+    """
+
+    def data_dir(value):
+        if not value.strip():
+            raise ProsocialOptionError(
+                f'{option} is empty ({value!r}, from the command line or ${env_var}): expected '
+                f'the directory holding the data files; unset ${env_var} and leave the option '
+                'out to download them'
+            )
+        return value
+
+    data_dir.__name__ = 'directory'
+    return data_dir
 
 
 def add_data_dir_argument(group, option, env_var, files):
@@ -15,18 +40,134 @@ def add_data_dir_argument(group, option, env_var, files):
     """
     group.add_argument(
         option,
-        type=str,
+        type=data_dir_option_type(option, env_var),
         default=os.environ.get(env_var),
         help=f'read {files} from this directory instead of downloading them; '
         f'default: ${env_var}',
     )
 
 
+def positive_int_option_type(option):
+    """
+    The argparse ``type`` of an option that must be a whole number >= 1 (chunk sizes).
+    """
+
+    def positive_int(value):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or number < 1:
+            raise ProsocialOptionError(f'{option} is {value!r}: expected a whole number >= 1')
+        return number
+
+    positive_int.__name__ = 'int'
+    return positive_int
+
+
 def local_dir_or_build(opt, key, build):
     """
-    The directory given by ``opt[key]``, else the one ``build(opt)`` downloads and returns.
+    The directory given by ``opt[key]``, else (None) the one ``build(opt)`` downloads and returns.
+    An empty value (e.g. from an opt file) is an error, never a silent download.
     """
-    return opt.get(key) or build(opt)
+    value = opt.get(key)
+    if value is None:
+        return build(opt)
+    if not isinstance(value, str) or not value.strip():
+        raise ProsocialOptionError(
+            f'--{key.replace("_", "-")} is {value!r}: expected the directory holding the data '
+            'files (leave the option out to download them)'
+        )
+    return value
+
+
+# --- strict JSON ---------------------------------------------------------------------------------
+
+
+class _RepeatedField(Exception):
+    def __init__(self, key):
+        self.key = key
+
+
+class DuplicateKeysDict(dict):
+    """
+    A JSON object in which a field appeared more than once (the last value is kept, as ``json``
+    does); :func:`check_object` turns it into an error naming where it is.
+    """
+
+    duplicate = None
+
+
+def _pairs_marking_duplicates(pairs):
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            break
+        seen.add(key)
+    marked = DuplicateKeysDict(obj)
+    marked.duplicate = key
+    return marked
+
+
+def _pairs_refusing_duplicates(pairs):
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedField(key)
+            seen.add(key)
+    return obj
+
+
+def repeated_field_message(key):
+    return f'field "{key}" appears twice in one JSON object; expected each field once'
+
+
+def check_object(obj, where, error):
+    """
+    Raise ``error`` if ``obj`` (parsed by :func:`load_json_file`) repeated one of its fields.
+    """
+    key = getattr(obj, 'duplicate', None)
+    if key is not None:
+        raise error(f'{where}: {repeated_field_message(key)}')
+    return obj
+
+
+def bom_message(path):
+    return (
+        f'{path}: starts with a UTF-8 byte order mark (BOM); expected UTF-8 JSON without one '
+        '(save the file as plain UTF-8)'
+    )
+
+
+def load_json_file(path, error):
+    """
+    One whole JSON document. Objects that repeat a field are :class:`DuplicateKeysDict` (the
+    readers report them with the row, :func:`check_object`); not UTF-8, a BOM or bad JSON raise
+    ``error`` naming the file and line.
+    """
+    with open(path, 'rb') as f:
+        raw = f.read()
+    if raw.startswith(BOM):
+        raise error(bom_message(path))
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise error(
+            f'{path}: not UTF-8 text ({e.reason} at byte {e.start}), so not a JSON file'
+        ) from None
+    try:
+        return json.loads(text, object_pairs_hook=_pairs_marking_duplicates)
+    except json.JSONDecodeError as e:
+        ending = e.pos >= len(text.rstrip())
+        hint = '; the file ends too early: is it truncated?' if ending else ''
+        raise error(
+            f'{path}: line {e.lineno}: not valid JSON ({e.msg} at column {e.colno}){hint}'
+        ) from None
 
 
 def parsed_once_per_file(read):
@@ -59,6 +200,8 @@ def json_lines(path, error):
     with open(path, 'rb') as f:
         for line_number, raw_line in enumerate(f, start=1):
             where = f'{path}: line {line_number}'
+            if line_number == 1 and raw_line.startswith(BOM):
+                raise error(bom_message(path))
             try:
                 line = raw_line.decode('utf-8')
             except UnicodeDecodeError as e:
@@ -68,7 +211,129 @@ def json_lines(path, error):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line, object_pairs_hook=_pairs_refusing_duplicates)
+            except _RepeatedField as e:
+                raise error(f'{where}: {repeated_field_message(e.key)}') from None
             except json.JSONDecodeError as e:
-                raise error(f'{where}: not valid JSON ({e.msg}); is the file truncated?') from None
+                # only the last line of a file can lack its newline
+                last = not raw_line.endswith(b'\n')
+                hint = '; the last line is cut off: is the file truncated?' if last else ''
+                raise error(f'{where}: not valid JSON ({e.msg}){hint}') from None
             yield line_number, where, row
+
+
+# --- soft anomalies ------------------------------------------------------------------------------
+
+#: how many locations of each kind an anomaly summary names
+FIRST_LOCATIONS = 3
+
+
+class Anomalies:
+    """
+    What may occur in a real release but looks wrong (a label contradicting its votes, an empty
+    utterance, one of our markers inside a text): each occurrence is counted under its kind, with
+    the first few locations; nothing is dropped or changed for it (markers in targets are
+    escaped, see the task's docs). :func:`report_anomalies` shows them in one line.
+    """
+
+    def __init__(self):
+        self.counts = {}
+        self.locations = {}
+
+    def add(self, kind, where):
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        locations = self.locations.setdefault(kind, [])
+        if len(locations) < FIRST_LOCATIONS:
+            locations.append(where)
+
+    def merge(self, kind, count, locations):
+        self.counts[kind] = self.counts.get(kind, 0) + count
+        mine = self.locations.setdefault(kind, [])
+        mine.extend(locations[: FIRST_LOCATIONS - len(mine)])
+
+    def total(self):
+        return sum(self.counts.values())
+
+    def __bool__(self):
+        return bool(self.counts)
+
+    def summary(self, path):
+        """
+        ``"<path>: 3 anomalies: 2 x <kind> (line 4, line 9), 1 x <kind> (line 6)"``: one line.
+        """
+        parts = []
+        for kind in sorted(self.counts):
+            locations = ', '.join(
+                location[len(path) + 2 :] if location.startswith(path + ': ') else location
+                for location in self.locations[kind]
+            )
+            more = ', ...' if self.counts[kind] > len(self.locations[kind]) else ''
+            parts.append(f'{self.counts[kind]} x {kind} ({locations}{more})')
+        return f'{path}: {self.total()} anomalies: ' + '; '.join(parts)
+
+
+def add_anomalies_argument(group, option):
+    """
+    ``option`` (e.g. ``--prosocial-anomalies``): ``warn`` (default) or ``error``.
+    """
+    group.add_argument(
+        option,
+        choices=['warn', 'error'],
+        default='warn',
+        help='data that looks wrong but may be in the real release (a label contradicting its '
+        'votes, an empty utterance, a marker such as __endrots__ inside a text): warn (one '
+        'summary line when the data is loaded; the data is used as it is, markers in targets '
+        'escaped) or error (stop with that line)',
+    )
+
+
+_reported = set()
+
+
+def report_anomalies(anomalies, path, mode, option, error):
+    """
+    ``mode`` ``error``: raise ``error`` with the summary line if there are any; otherwise log the
+    summary line once per file and process.
+    """
+    if not anomalies:
+        return
+    line = anomalies.summary(path)
+    if mode == 'error':
+        raise error(f'{line} (stopped by {option} error)')
+    key = (path, line)
+    if key not in _reported:
+        _reported.add(key)
+        from parlai.utils import logging
+
+        logging.warning(f'{line} (used as they are; {option} error stops on them)')
+
+
+def escape_markers(text, markers):
+    """
+    ``text`` with each of ``markers`` made harmless: ``__endrots__`` -> ``_endrots_``,
+    ``<turn>`` -> ``(turn)``; so a target never holds a marker its format gives a meaning to.
+    """
+    for marker in markers:
+        while marker in text:  # again: '___endrots___' -> '__endrots__' -> '_endrots_'
+            if marker.startswith('__') and marker.endswith('__'):
+                text = text.replace(marker, marker[1:-1])
+            elif marker.startswith('<') and marker.endswith('>'):
+                text = text.replace(marker, '(' + marker[1:-1] + ')')
+            else:
+                raise ValueError(f'no escape for the marker {marker!r}')
+    return text
+
+
+
+def splits_to_check(opt):
+    """
+    The splits a command will read, to check when its first teacher is created: the split of
+    ``opt['datatype']``; under ``train_model`` (its options are in ``opt``) training also reads
+    valid and test (ParlAI's ``TrainLoop.train`` always ends with both), unless ``--evaltask``
+    sends the evaluation to another task.
+    """
+    split = opt['datatype'].split(':')[0]
+    splits = [split]
+    if split == 'train' and 'validation_every_n_secs' in opt and not opt.get('evaltask'):
+        splits += ['valid', 'test']
+    return splits

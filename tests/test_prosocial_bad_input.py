@@ -352,7 +352,7 @@ def test_cli_reports_the_file_and_field(tmp_path):
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line == (
-        'parlai_prosocial.tasks.prosocial.data.ProsocialDataError: '
+        'ProsocialDataError: '
         f'{path}: line 4: missing field "safety_annotations"'
     ), result.stderr[-3000:]
     assert 'NEW EPISODE' not in result.stdout

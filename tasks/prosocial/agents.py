@@ -24,10 +24,25 @@ from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.formats import rot_response_target, safety_target
 from parlai_prosocial.parlai_internals import check_relied_on
-from parlai_prosocial.tasks.local_data import add_data_dir_argument, parsed_once_per_file
+from parlai_prosocial.tasks.local_data import (
+    add_anomalies_argument,
+    add_data_dir_argument,
+    escape_markers,
+    parsed_once_per_file,
+    report_anomalies,
+    splits_to_check,
+)
 
-from .build import DATA_DIR_ENV, datafile
-from .data import SAFETY_LABELS, THREE_WAY_LABELS, THREE_WAY_SAFETY, read_dialogues
+from .build import DATA_DIR_ENV, data_dir, datafile
+from .data import (
+    MARKERS,
+    SAFETY_LABELS,
+    THREE_WAY_LABELS,
+    THREE_WAY_SAFETY,
+    ProsocialDataError,
+    read_file,
+    split_path,
+)
 
 _ANNOTATION_FIELDS = (
     'response',
@@ -42,7 +57,54 @@ _ANNOTATION_FIELDS = (
 )
 
 
-load_dialogues = parsed_once_per_file(read_dialogues)
+load_file = parsed_once_per_file(read_file)
+
+
+def load_dialogues(path):
+    """
+    The dialogues of ``path``, parsed once per file and process.
+    """
+    return load_file(path)[0]
+
+
+def create_agents(opt):
+    """
+    ParlAI's loader calls this first when it exists; without it, its ``AttributeError`` became the
+    context of every data error (a second traceback above the error's own line).
+    """
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    return create_task_agent_from_taskname(opt)
+
+
+def check_files(opt):
+    """
+    Read and check the split of ``opt`` now, and under ``train_model`` the valid and test splits
+    too (it evaluates on both), so bad data stops the command before it does any work; report the
+    anomalies of each file in one line (or stop on them with ``--prosocial-anomalies error``).
+    """
+    directory = None
+    for split in splits_to_check(opt):
+        if directory is None:
+            directory = data_dir(opt)
+        path = split_path(directory, split)
+        _, anomalies = load_file(path)
+        report_anomalies(
+            anomalies,
+            path,
+            opt.get('prosocial_anomalies') or 'warn',
+            '--prosocial-anomalies',
+            ProsocialDataError,
+        )
+
+
+def escaped(text):
+    """
+    ``text`` as it may appear in a target: our markers in it escaped (``__endrots__`` ->
+    ``_endrots_``, ``__casual__`` -> ``_casual_``), so a target holds them only where its format
+    puts them.
+    """
+    return escape_markers(text, MARKERS)
 
 
 class ResponseTeacher(DialogTeacher):
@@ -63,6 +125,7 @@ class ResponseTeacher(DialogTeacher):
             DATA_DIR_ENV,
             '{train,valid,test}.json (HF JSON Lines or the direct download layout)',
         )
+        add_anomalies_argument(group, '--prosocial-anomalies')
         return parser
 
     def __init__(self, opt, shared=None):
@@ -70,12 +133,13 @@ class ResponseTeacher(DialogTeacher):
         opt['datafile'] = datafile(opt)
         self.id = 'prosocial'
         if shared is None:
-            # read and check the whole file now, so bad data fails before training starts
-            load_dialogues(opt['datafile'])
+            # read and check the whole file now (and the other splits the command will use), so
+            # bad data fails before training starts
+            check_files(opt)
         super().__init__(opt, shared)
 
     def target(self, turn):
-        return turn['response']
+        return escaped(turn['response'])
 
     def extra_fields(self, turn):
         return {}
@@ -120,7 +184,9 @@ class RotResponseTeacher(ResponseTeacher):
     """
 
     def target(self, turn):
-        return rot_response_target(turn['rots'], turn['response'])
+        return rot_response_target(
+            [escaped(rot) for rot in turn['rots']], escaped(turn['response'])
+        )
 
     def observe(self, observation):
         from parlai.core.message import Message
@@ -200,7 +266,7 @@ class SafetyTeacher(_SafetyTeacher):
     """
 
     def target(self, turn):
-        return safety_target(self.safety_label(turn), turn['rots'])
+        return safety_target(self.safety_label(turn), [escaped(rot) for rot in turn['rots']])
 
 
 class SafetyClassificationTeacher(_SafetyTeacher):

@@ -11,14 +11,30 @@ Two official layouts hold the same content:
 
 Both become a list of dialogues; a dialogue is a list of turns in HF field names, in turn order.
 Every problem is reported as a :class:`ProsocialDataError` naming file, row and field; nothing is
-skipped or repaired.
+skipped or repaired. Structure is checked in both layouts: a dialogue's turns are numbered
+0..n-1 and only its last is marked ``episode_done`` (a file cut at a row boundary inside a
+dialogue fails here), a field repeated in one JSON object, a repeated turn (same context and
+reply twice in one dialogue; in the HF layout also a repeated ``response_id``) or dialogue (same
+turns as an earlier one; in the HF layout also a ``dialogue_id`` whose rows are not together),
+``safety_annotations`` that are not three votes from ``VOTES``, and an empty dataset.
+
+What may be in the real release but looks wrong is counted, not refused (:func:`find_anomalies`,
+reported in one line when a teacher loads the file; ``--prosocial-anomalies error`` refuses it):
+a safety label other than the one A.4's rule derives from the three votes, an empty or
+whitespace-only utterance or RoT, and one of our markers (``MARKERS``) inside a text.
 """
 
-import json
 import os
 from collections import OrderedDict
 
-from parlai_prosocial.tasks.local_data import json_lines
+from parlai_prosocial import errors
+from parlai_prosocial.formats import ROTS_END
+from parlai_prosocial.tasks.local_data import (
+    Anomalies,
+    check_object,
+    json_lines,
+    load_json_file,
+)
 
 #: The five released safety levels, from least to most severe (paper A.4).
 SAFETY_LABELS = (
@@ -40,10 +56,33 @@ THREE_WAY_SAFETY = {
 
 THREE_WAY_LABELS = ('__casual__', '__needs_caution__', '__needs_intervention__')
 
+#: The values of one annotator's vote in ``safety_annotations`` (three votes per turn, §3.3).
+VOTES = ('casual', 'needs caution', 'needs intervention')
+VOTES_PER_TURN = 3
+
+#: Tokens the targets give a meaning to; inside a text they are counted, and escaped in targets.
+MARKERS = (ROTS_END,) + SAFETY_LABELS
+
+
+def label_from_votes(votes):
+    """
+    A.4's rule: any "needs intervention" vote -> ``__needs_intervention__``; else one, two, three
+    "needs caution" votes -> possibly / probably / ``__needs_caution__``; else ``__casual__``.
+    """
+    if 'needs intervention' in votes:
+        return '__needs_intervention__'
+    caution = min(sum(vote == 'needs caution' for vote in votes), 3)
+    return (
+        '__casual__',
+        '__possibly_needs_caution__',
+        '__probably_needs_caution__',
+        '__needs_caution__',
+    )[caution]
+
 SPLIT_FILES = {'train': 'train.json', 'valid': 'valid.json', 'test': 'test.json'}
 
 
-class ProsocialDataError(ValueError):
+class ProsocialDataError(errors.ProsocialDataError):
     """
     A ProsocialDialog file that cannot be read as it is.
     """
@@ -60,7 +99,13 @@ _TURN_FIELDS = OrderedDict(
         ('response', (lambda v: isinstance(v, str), 'a string')),
         ('rots', (lambda v: v is None or _is_str_list(v), 'a list of strings or null')),
         ('safety_label', (lambda v: v in SAFETY_LABELS, 'one of ' + ', '.join(SAFETY_LABELS))),
-        ('safety_annotations', (_is_str_list, 'a list of strings')),
+        (
+            'safety_annotations',
+            (
+                lambda v: _is_str_list(v) and len(v) == VOTES_PER_TURN and set(v) <= set(VOTES),
+                f'a list of {VOTES_PER_TURN} votes, each one of ' + ', '.join(map(repr, VOTES)),
+            ),
+        ),
         ('safety_annotation_reasons', (_is_str_list, 'a list of strings')),
         ('source', (lambda v: isinstance(v, str), 'a string')),
         ('etc', (lambda v: isinstance(v, str), 'a string')),
@@ -78,6 +123,7 @@ _HF_ID_FIELDS = OrderedDict(
 def _checked(row, fields, where):
     if not isinstance(row, dict):
         raise ProsocialDataError(f'{where}: expected a JSON object, got {type(row).__name__}')
+    check_object(row, where, ProsocialDataError)
     for field, (is_valid, wanted) in fields.items():
         if field not in row:
             raise ProsocialDataError(f'{where}: missing field "{field}"')
@@ -100,48 +146,121 @@ def _turn(row, **ids):
 
 def _dialogues_from_hf_rows(rows):
     """
-    ``rows`` yields (row number, location, row); rows are grouped by ``dialogue_id`` in order of first
-    appearance and ordered by ``response_id``, which must number a dialogue's turns 0..n-1.
+    ``rows`` yields (row number, location, row); the rows of a dialogue must be together, and
+    ``response_id`` must number a dialogue's turns 0..n-1; turns are ordered by it. Returns
+    (dialogues, locations), ``locations[d][t]`` naming the row of turn t of dialogue d.
     """
     fields = OrderedDict(list(_TURN_FIELDS.items()) + list(_HF_ID_FIELDS.items()))
     dialogues = OrderedDict()
-    first_row_of = {}
+    where_of = {}
+    current = None
     for _, where, row in rows:
         row = _checked(row, fields, where)
-        first_row_of.setdefault(row['dialogue_id'], where)
-        turns = dialogues.setdefault(row['dialogue_id'], {})
-        if row['response_id'] in turns:
+        dialogue_id, response_id = row['dialogue_id'], row['response_id']
+        if dialogue_id != current and dialogue_id in dialogues:
+            first_where = next(iter(where_of[dialogue_id].values()))
             raise ProsocialDataError(
-                f'{where}: field "response_id" repeats turn {row["response_id"]} '
-                f'of dialogue {row["dialogue_id"]}'
+                f'{where}: field "dialogue_id": dialogue {dialogue_id} appears again after other '
+                f'dialogues (its first row: {_short_where(first_where)}); expected the rows of a '
+                'dialogue together, each dialogue once'
             )
-        turns[row['response_id']] = _turn(
-            row, dialogue_id=row['dialogue_id'], response_id=row['response_id']
+        current = dialogue_id
+        turns = dialogues.setdefault(dialogue_id, {})
+        if response_id in turns:
+            raise ProsocialDataError(
+                f'{where}: field "response_id" repeats turn {response_id} of dialogue {dialogue_id}'
+            )
+        turns[response_id] = (
+            _turn(row, dialogue_id=dialogue_id, response_id=response_id),
+            row['episode_done'],
         )
+        where_of.setdefault(dialogue_id, {})[response_id] = where
+    result, locations = [], []
     for dialogue_id, turns in dialogues.items():
+        first_where = next(iter(where_of[dialogue_id].values()))
         if sorted(turns) != list(range(len(turns))):
             raise ProsocialDataError(
-                f'{first_row_of[dialogue_id]}: field "response_id" of dialogue {dialogue_id} '
+                f'{first_where}: field "response_id" of dialogue {dialogue_id} '
                 f'numbers its turns {sorted(turns)}, expected 0..{len(turns) - 1}: '
                 'a turn is missing'
             )
-    return [[turns[i] for i in range(len(turns))] for turns in dialogues.values()]
+        order = range(len(turns))
+        _check_episode_done(
+            [turns[i][1] for i in order], [where_of[dialogue_id][i] for i in order], dialogue_id
+        )
+        result.append([turns[i][0] for i in order])
+        locations.append([where_of[dialogue_id][i] for i in order])
+    return result, locations
+
+
+def _short_where(where):
+    return where.split(': ', 1)[1] if ': ' in where else where
+
+
+def _check_episode_done(flags, wheres, dialogue_id):
+    """
+    Only the last turn of a dialogue is marked done: a last turn marked not done is a dialogue
+    cut short (e.g. a file cut at a row boundary), a done turn before the end is two dialogues
+    under one id.
+    """
+    last = len(flags) - 1
+    for i, (done, where) in enumerate(zip(flags, wheres)):
+        if i == last and done is False:
+            raise ProsocialDataError(
+                f'{where}: field "episode_done" is false, but this is the last turn (turn {i}) of '
+                f'dialogue {dialogue_id}: expected true; is the dialogue cut short (a truncated '
+                'file)?'
+            )
+        if i < last and done is True:
+            raise ProsocialDataError(
+                f'{where}: field "episode_done" is true, but dialogue {dialogue_id} goes on '
+                f'(turn {i + 1}: {_short_where(wheres[i + 1])}): expected false on every turn '
+                'but the last'
+            )
+
+
+def _check_repeats(dialogues, locations, path):
+    """
+    A turn (context and reply) twice in one dialogue, or a dialogue with exactly the turns of an
+    earlier one: both are errors, in either layout.
+    """
+    seen_dialogues = {}
+    for turns, wheres in zip(dialogues, locations):
+        seen_turns = {}
+        for turn, where in zip(turns, wheres):
+            key = (turn['context'], turn['response'])
+            if key in seen_turns:
+                raise ProsocialDataError(
+                    f'{where}: fields "context"/"response" repeat the turn at '
+                    f'{_short_where(seen_turns[key])} of the same dialogue: expected each turn '
+                    'once'
+                )
+            seen_turns[key] = where
+        key = tuple((t['context'], t['response']) for t in turns)
+        if key in seen_dialogues:
+            raise ProsocialDataError(
+                f'{wheres[0]}: this dialogue repeats the one at '
+                f'{_short_where(seen_dialogues[key])} turn for turn: expected each dialogue once'
+            )
+        seen_dialogues[key] = wheres[0]
 
 
 def _dialogues_from_parlai_layout(data, path):
     if not isinstance(data, list):
-        raise ProsocialDataError(f'{path}: expected a list of dialogues')
+        raise ProsocialDataError(
+            f'{path}: expected a list of dialogues, got {type(data).__name__}'
+        )
     fields = OrderedDict(
         [('text', _TURN_FIELDS['context']), ('labels', (_is_str_list, 'a list of strings'))]
         + [(f, check) for f, check in _TURN_FIELDS.items() if f not in ('context', 'response')]
     )
-    dialogues = []
+    dialogues, locations = [], []
     for dialogue_id, dialogue in enumerate(data):
         if not isinstance(dialogue, list) or not dialogue:
             raise ProsocialDataError(
                 f'{path}: dialogue {dialogue_id}: expected a non-empty list of turns'
             )
-        turns = []
+        turns, wheres, flags = [], [], []
         for response_id, row in enumerate(dialogue):
             where = f'{path}: dialogue {dialogue_id}, turn {response_id}'
             row = _checked(row, fields, where)
@@ -149,38 +268,34 @@ def _dialogues_from_parlai_layout(data, path):
                 raise ProsocialDataError(
                     f'{where}: field "labels" holds {len(row["labels"])} responses, expected 1'
                 )
+            done = row.get('episode_done')
+            if 'episode_done' in row and not isinstance(done, bool):
+                raise ProsocialDataError(
+                    f'{where}: field "episode_done" is {done!r}, expected true or false'
+                )
             row = dict(row, context=row['text'], response=row['labels'][0])
             turns.append(_turn(row, dialogue_id=dialogue_id, response_id=response_id))
+            wheres.append(where)
+            flags.append(done)
+        _check_episode_done(flags, wheres, dialogue_id)
         dialogues.append(turns)
-    return dialogues
+        locations.append(wheres)
+    return dialogues, locations
 
 
 def _hf_column_rows(data, path):
     """
     Rows of the HF viewer's column export: one list per field, all of the same length.
     """
+    check_object(data, path, ProsocialDataError)
     lengths = {field: len(v) for field, v in data.items() if isinstance(v, list)}
-    if len(lengths) != len(data) or len(set(lengths.values())) != 1:
+    if not data or len(lengths) != len(data) or len(set(lengths.values())) != 1:
         raise ProsocialDataError(
             f'{path}: a JSON object must hold one list per field, all of one length '
             f'(HF column layout); got lengths {lengths}'
         )
     for i in range(next(iter(lengths.values()))):
         yield i, f'{path}: row {i}', {field: values[i] for field, values in data.items()}
-
-
-def _load_json(path):
-    with open(path, encoding='utf-8') as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            raise ProsocialDataError(
-                f'{path}: line {e.lineno}: not valid JSON ({e.msg}); is the file truncated?'
-            ) from None
-        except UnicodeDecodeError as e:
-            raise ProsocialDataError(
-                f'{path}: not UTF-8 text ({e.reason} at byte {e.start}), so not a JSON file'
-            ) from None
 
 
 def _first_line(path):
@@ -194,28 +309,81 @@ def _first_line(path):
     return ''
 
 
-def read_dialogues(path):
+def _is_column_export(first):
     """
-    All dialogues of one ProsocialDialog file, in file order.
+    Whether the first line opens the HF viewer's column export (one object of lists, usually
+    pretty-printed) rather than being a JSON Lines row.
+    """
+    import json
+
+    try:
+        first_row = json.loads(first)
+    except ValueError:
+        return True  # an object spread over several lines (or not JSON: the reader says so)
+    return (
+        isinstance(first_row, dict)
+        and bool(first_row)
+        and all(isinstance(v, list) for v in first_row.values())
+    )
+
+
+def read_file(path):
+    """
+    (dialogues, anomalies) of one ProsocialDialog file: every dialogue, in file order (as
+    :func:`read_dialogues`), and the :class:`~..local_data.Anomalies` found in them.
     """
     if not os.path.isfile(path):
         raise ProsocialDataError(f'{path}: no such file')
     first = _first_line(path)
     if not first:
         raise ProsocialDataError(f'{path}: the file is empty')
+    if first.startswith('\ufeff'):
+        from parlai_prosocial.tasks.local_data import bom_message
+
+        raise ProsocialDataError(bom_message(path))
     if first.startswith('['):
-        return _dialogues_from_parlai_layout(_load_json(path), path)
-    try:
-        first_row = json.loads(first)
-    except json.JSONDecodeError:
-        first_row = None
-    if isinstance(first_row, dict) and not all(isinstance(v, list) for v in first_row.values()):
-        return _dialogues_from_hf_rows(json_lines(path, ProsocialDataError))
-    # the HF viewer's column export: one (possibly pretty-printed) JSON object
-    data = _load_json(path)
-    if not isinstance(data, dict):
-        raise ProsocialDataError(f'{path}: expected JSON Lines rows or a list of dialogues')
-    return _dialogues_from_hf_rows(_hf_column_rows(data, path))
+        dialogues, locations = _dialogues_from_parlai_layout(
+            load_json_file(path, ProsocialDataError), path
+        )
+    elif not _is_column_export(first):
+        dialogues, locations = _dialogues_from_hf_rows(json_lines(path, ProsocialDataError))
+    else:
+        data = load_json_file(path, ProsocialDataError)
+        if not isinstance(data, dict):
+            raise ProsocialDataError(f'{path}: expected JSON Lines rows or a list of dialogues')
+        dialogues, locations = _dialogues_from_hf_rows(_hf_column_rows(data, path))
+    if not dialogues:
+        raise ProsocialDataError(f'{path}: no dialogues in the file; expected at least one')
+    _check_repeats(dialogues, locations, path)
+    return dialogues, find_anomalies(dialogues, locations)
+
+
+def read_dialogues(path):
+    """
+    All dialogues of one ProsocialDialog file, in file order.
+    """
+    return read_file(path)[0]
+
+
+def find_anomalies(dialogues, locations):
+    """
+    The soft anomalies of the module docstring, each with where it is.
+    """
+    anomalies = Anomalies()
+    for turns, wheres in zip(dialogues, locations):
+        for turn, where in zip(turns, wheres):
+            derived = label_from_votes(turn['safety_annotations'])
+            if turn['safety_label'] != derived:
+                anomalies.add('safety_label contradicting its votes (A.4)', where)
+            for field in ('context', 'response'):
+                if not turn[field].strip():
+                    anomalies.add(f'empty {field}', where)
+            if any(not rot.strip() for rot in turn['rots']):
+                anomalies.add('empty RoT', where)
+            texts = [turn['context'], turn['response']] + turn['rots']
+            if any(marker in text for text in texts for marker in MARKERS):
+                anomalies.add('marker (__endrots__ or a safety label) inside a text', where)
+    return anomalies
 
 
 def split_path(data_dir, split):
