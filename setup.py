@@ -88,6 +88,11 @@ setup(
         'numpy>=1.23,<2',
         'pyarrow>=12,<21',
         'transformers>=4.30,<4.52',
+        # the viewer for --tensorboard-log; ParlAI writes through tensorboardX 2.5, whose
+        # generated protobuf code needs protobuf 3 (tensorboard 2.21 needs protobuf 6)
+        'tensorboard>=2.14,<2.21',
+        'tensorboardX>=2.5,<2.6',
+        'protobuf>=3.19.6,<4',
     ],
     extras_require={'test': ['pytest>=8', 'pytest-regressions']},
     cmdclass={'build_py': BuildPyWithPth, 'editable_wheel': EditableWheelWithPth},
