@@ -16,9 +16,11 @@ spawns), which puts one import finder in front of ``sys.meta_path``. The finder
 Nothing here imports ParlAI or torch: this runs in every Python process of the environment.
 """
 
+import builtins
 import importlib
 import importlib.abc
 import importlib.util
+import re
 import sys
 import threading
 
@@ -35,6 +37,7 @@ ALIASES = {
     'parlai.zoo.canary': 'parlai_prosocial.zoo.canary',
     'parlai.tasks.casual_safety': 'parlai_prosocial.tasks.casual_safety',
     'parlai.agents.canary_guard': 'parlai_prosocial.agents.canary_guard',
+    'parlai.agents.cosmo': 'parlai_prosocial.agents.cosmo',
     'parlai.tasks.social_chem': 'parlai_prosocial.tasks.social_chem',
     'parlai.tasks.mic': 'parlai_prosocial.tasks.mic',
     'parlai.tasks.norm_bank': 'parlai_prosocial.tasks.norm_bank',
@@ -164,8 +167,43 @@ def install():
             _apply_fixes(fix_names, sys.modules[name])
 
 
+#: (category, message start, module that the warning is attributed to): warnings that every run
+#: of the pinned set prints (README, "Dependencies") and that a user can do nothing about. Each
+#: filter is scoped to its exact message and module, and appended, so a user's own ``-W`` or
+#: ``PYTHONWARNINGS`` setting still wins.
+KNOWN_NOISE = [
+    # ParlAI 1.7.2 imports pkg_resources; setuptools is pinned below 81 for it
+    ('UserWarning', 'pkg_resources is deprecated', r'parlai\.core\.opt'),
+    # ParlAI's nice_report (every log line of training) calls pandas' DataFrame.stack()
+    ('FutureWarning', 'The previous implementation of stack is deprecated', r'parlai\.utils\.misc'),
+    # ParlAI's DDP call passes broadcast_buffers=False, which torch says to keep using for now;
+    # on CPU it goes through our DistributedDataParallel subclass (parlai_fixes), once per worker
+    ('FutureWarning', '`broadcast_buffers` is deprecated', r'parlai_prosocial\.parlai_fixes'),
+    # transformers 4.35 (the newest ParlAI's pins allow) on torch 2.13
+    ('FutureWarning', '`torch.utils._pytree._register_pytree_node` is deprecated', r'transformers\.'),
+    # ParlAI's T5 agent passes beam and sampling settings to every generate() call, greedy too,
+    # so transformers warns in the middle of `parlai interactive`
+    ('UserWarning', '`num_beams` is set to 1. However,', r'transformers\.generation\.'),
+    ('UserWarning', '`do_sample` is set to `False`. However,', r'transformers\.generation\.'),
+]
+
+
+def quiet_known_noise():
+    import warnings
+
+    for category, message, module in KNOWN_NOISE:
+        warnings.filterwarnings(
+            'ignore',
+            message=re.escape(message),
+            category=getattr(builtins, category),
+            module=module,
+            append=True,
+        )
+
+
 def start():
     """
     What ``parlai_prosocial.pth`` runs at interpreter start-up.
     """
+    quiet_known_noise()
     install()

@@ -258,3 +258,26 @@ def test_pth_of_a_removed_package_warns_in_one_line(tmp_path, repo_dir):
         'parlai-prosocial: warning: its start-up hook parlai_prosocial.pth is installed but the '
         'parlai_prosocial package is gone (a deleted checkout?): pip uninstall parlai-prosocial'
     ]
+
+
+NOISY_SCRIPT = (
+    'import parlai.core.opt\n'
+    'from parlai.utils.misc import nice_report\n'
+    "nice_report({'loss': 1.5, 'ppl': 4.5})\n"
+    'import transformers.utils.generic\n'
+)
+
+
+def test_known_noise_is_quiet_and_a_users_own_filter_still_wins(tmp_path):
+    quiet = subprocess.run(
+        [sys.executable, '-c', NOISY_SCRIPT], capture_output=True, text=True, cwd=str(tmp_path)
+    )
+    assert quiet.returncode == 0 and quiet.stderr == '', quiet.stderr
+    strict = subprocess.run(
+        [sys.executable, '-W', 'error::UserWarning', '-c', NOISY_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+    )
+    assert strict.returncode != 0
+    assert 'UserWarning: pkg_resources is deprecated' in strict.stderr
