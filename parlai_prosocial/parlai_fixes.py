@@ -242,3 +242,73 @@ def build_dict_before_spawning(mp_train_module):
 
     launch_and_train.__doc__ = parlai_launch_and_train.__doc__
     mp_train_module.launch_and_train = launch_and_train
+
+
+# --- Reproducible training ---------------------------------------------------------------------
+
+
+def _seed_everything(seed):
+    """
+    Seed Python's ``random``, numpy's global generator and torch (CPU and every GPU).
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def seed_before_building_the_agent(train_model_module):
+    """
+    ``parlai.scripts.train_model``: ``--seed`` seeds everything, the model's initialisation too.
+
+    Replaces ParlAI 1.7.2's ``set_seed`` in ``parlai/scripts/train_model.py`` (``random.seed`` and
+    ``torch.manual_seed`` only; numpy's generator, which teachers and agents draw from too, stayed
+    unseeded) and wraps ``TrainLoop.__init__``: ParlAI seeds in ``TrainModel.run`` only *after*
+    ``TrainLoop(opt)`` has built the agent, so the initial weights (and anything drawn while the
+    dictionary, agent and world are built) were unseeded, and ``multiprocessing_train`` /
+    ``distributed_train`` workers, which create ``TrainLoop`` themselves, never seeded at all.
+
+    With ``--seed S`` we now seed with ``S`` before ParlAI's ``TrainLoop.__init__`` (every
+    distributed worker builds the same initial model), and with ``S + rank`` after it (data
+    order, mixture sampling, dropout; rank 0 is what ``TrainModel.run`` then seeds again, so a
+    single-process run follows ParlAI's own post-build seeding, and distributed workers draw
+    different examples). Without ``--seed`` nothing changes.
+    """
+    from parlai.utils.distributed import get_rank
+
+    parlai_init = train_model_module.TrainLoop.__init__
+
+    def __init__(self, opt):
+        seed = opt.get('seed')
+        if seed is not None:
+            _seed_everything(seed)
+        parlai_init(self, opt)
+        if seed is not None:
+            _seed_everything(seed + get_rank())
+
+    __init__.__doc__ = parlai_init.__doc__
+    train_model_module.TrainLoop.__init__ = __init__
+    train_model_module.set_seed = _seed_everything
+
+
+def seed_evaluation(eval_model_module):
+    """
+    ``parlai.scripts.eval_model``: evaluation seeds numpy and torch too, not only ``random``.
+
+    Replaces ParlAI 1.7.2's ``random.seed(42)`` at the top of ``eval_model(opt)`` in
+    ``parlai/scripts/eval_model.py`` with the same fixed seed for ``random``, numpy and torch, so
+    sampled decoding (``--inference topk/nucleus/...``, drawn by torch) gives the same replies on
+    every run.
+    """
+    parlai_eval_model = eval_model_module.eval_model
+
+    def eval_model(opt):
+        _seed_everything(42)
+        return parlai_eval_model(opt)
+
+    eval_model.__doc__ = parlai_eval_model.__doc__
+    eval_model_module.eval_model = eval_model
