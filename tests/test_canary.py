@@ -268,7 +268,9 @@ def test_casual_safety_can_keep_context_lines_and_has_a_long_form(tmp_path):
 def test_canary_preset_is_the_paper_recipe():
     from parlai.core.opt import Opt
 
-    preset = Opt.load_init('prosocial/canary')
+    # Table 2's T5 row; the Canary variants add a norm pre-training stage to it
+    # (tests/test_canary_pretraining.py)
+    preset = Opt.load_init('prosocial/canary_t5_baseline')
     assert preset['model'] == 'canary' and preset['t5_model_arch'] == 't5-large'
     assert preset['task'].split(',') == [
         'prosocial:safety',
@@ -295,7 +297,7 @@ def test_canary_preset_mixture_on_the_casual_fixtures(tmp_path, sample_data_dir,
     monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
     write_casual_fixtures(str(tmp_path))
     opt = train_model_parser().parse_args(
-        ['-o', 'prosocial/canary', '--datapath', str(tmp_path), '-dt', 'valid']
+        ['-o', 'prosocial/canary_t5_baseline', '--datapath', str(tmp_path), '-dt', 'valid']
     )
     teacher = create_task_agent_from_taskname(opt)[0]
     assert [t.id for t in teacher.tasks] == [

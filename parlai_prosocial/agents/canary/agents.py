@@ -23,6 +23,14 @@ teacher's target) and differs from ParlAI's ``hugging_face/t5`` agent in four wa
   against the gold RoT text (examples with gold RoTs), ``rot_ppl`` (perplexity of the gold RoTs
   after the label token).
 
+Norm pre-training (§4.1, B.1: the three Canary variants of Table 2): stage 1 trains T5 on a norm
+corpus (``-o prosocial/canary_pretrain_<corpus>``), stage 2 fine-tunes that model on the Canary
+mixture (``-o prosocial/canary_<corpus> --init-model STAGE1``). ``--canary-pretrained-on CORPUS``
+(set by the stage-2 presets) makes the second stage refuse to start from anything but a stage-1
+model of that corpus: without ``--init-model``, with one that does not exist (ParlAI would silently
+train from the plain T5), or with one whose ``.opt`` was not trained on the corpus' task. A
+stage-2 model that already exists (``-mf`` of a finished or interrupted run) is not checked again.
+
 From Python, :meth:`CanaryAgent.classify` takes one dialogue context and returns
 ``(safety_label, rots)``; see also :func:`parlai_prosocial.agents.canary.load_canary`.
 """
@@ -51,6 +59,56 @@ from . import SAFETY_SCHEMAS, context_text, parse_canary_output
 
 #: the paper's base model (B.1)
 DEFAULT_T5_MODEL_ARCH = 't5-large'
+
+#: ``--canary-pretrained-on`` -> the ParlAI task of that norm corpus (stage 1)
+PRETRAINING_TASKS = {'social_chem': 'social_chem', 'mic': 'mic', 'norm_bank': 'norm_bank'}
+
+
+class CanaryStageError(ValueError):
+    """
+    A stage-2 Canary run (``--canary-pretrained-on``) without its stage-1 model.
+    """
+
+
+def _tasks_of(task):
+    return [part.split(':')[0].strip() for part in (task or '').split(',') if part.strip()]
+
+
+def check_stage_one(opt):
+    """
+    Raise :class:`CanaryStageError` unless a ``--canary-pretrained-on CORPUS`` run starts from a
+    stage-1 model of CORPUS (see the module docstring). Returns the stage-1 model file, or None
+    when there is nothing to check (no corpus, or the stage-2 model file exists already).
+    """
+    import json
+
+    corpus = opt.get('canary_pretrained_on') or 'none'
+    if corpus == 'none':
+        return None
+    model_file = opt.get('model_file')
+    if model_file and os.path.isfile(model_file):
+        return None
+    task = PRETRAINING_TASKS[corpus]
+    how = (
+        f'stage 2 of Canary ({corpus}) starts from the stage-1 model: first '
+        f'`parlai train_model -o prosocial/canary_pretrain_{corpus} -mf STAGE1/model`, then pass '
+        '--init-model STAGE1/model'
+    )
+    init_model = opt.get('init_model')
+    if not init_model:
+        raise CanaryStageError(f'--canary-pretrained-on {corpus} without --init-model: {how}')
+    if not os.path.isfile(init_model):
+        raise CanaryStageError(f'--init-model {init_model}: no such model file; {how}')
+    try:
+        with open(init_model + '.opt') as f:
+            init_task = json.load(f).get('task')
+    except (OSError, ValueError) as e:
+        raise CanaryStageError(f'{init_model}.opt: cannot read the stage-1 options ({e}); {how}')
+    if task not in _tasks_of(init_task):
+        raise CanaryStageError(
+            f'--init-model {init_model} was trained on {init_task!r}, not on {task!r}; {how}'
+        )
+    return init_model
 
 
 def t5_model_arch(value):
@@ -154,6 +212,14 @@ class CanaryAgent(T5Agent):
             help='safety_label of the replies (and safety_acc): five released levels, or three: '
             'casual / needs caution / needs intervention (paper §2.3)',
         )
+        group.add_argument(
+            '--canary-pretrained-on',
+            choices=['none'] + list(PRETRAINING_TASKS),
+            default='none',
+            help='the norm corpus of stage 1 (paper §4.1): a run with it must start from a '
+            'stage-1 model of that corpus (--init-model), else it stops; set by the '
+            'prosocial/canary_<corpus> presets',
+        )
         return parser
 
     @staticmethod
@@ -163,6 +229,8 @@ class CanaryAgent(T5Agent):
         return T5DictionaryAgent
 
     def __init__(self, opt: Opt, shared=None):
+        if shared is None:
+            check_stage_one(opt)
         # before T5Agent builds the model: will a ParlAI checkpoint be loaded into it?
         self._checkpoint_to_load = self._get_init_model(opt, shared)[0]
         super().__init__(opt, shared)
