@@ -8,10 +8,11 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
-from parlai.core.build_data import DownloadableFile, mark_done
+from parlai.core.build_data import mark_done
 
 from parlai_prosocial.tasks.prosocial import build
 from parlai_prosocial.tasks.prosocial.data import ProsocialDataError
@@ -362,16 +363,23 @@ def test_cli_reports_the_file_and_field(tmp_path):
 
 
 @pytest.fixture
-def downloads(monkeypatch):
+def downloads(monkeypatch, tmp_path_factory):
     """
-    Record download attempts instead of touching the network.
+    Record download attempts instead of touching the network; each "downloads" the direct
+    download's archive made from the sample (so the build unpacks a real .tar.gz).
     """
     calls = []
+    source = tmp_path_factory.mktemp('archive_source')
+    write_sample(source, 'parlai')
 
-    def download_file(self, dpath):
-        calls.append((self.file_name, dpath))
+    def fetch(url, target, sha256=None, size=None, **kwargs):
+        calls.append((os.path.basename(target), os.path.dirname(target)))
+        assert url == build.resource().url and sha256 == build.resource().hashcode
+        with tarfile.open(target, 'w:gz') as archive:
+            for name in ('train.json', 'valid.json', 'test.json'):
+                archive.add(os.path.join(str(source), name), arcname=name)
 
-    monkeypatch.setattr(DownloadableFile, 'download_file', download_file)
+    monkeypatch.setattr(build, 'fetch', fetch)
     monkeypatch.delenv(build.DATA_DIR_ENV, raising=False)
     return calls
 
@@ -393,9 +401,10 @@ def test_outdated_download_is_replaced(tmp_path, downloads):
     dpath = tmp_path / 'prosocial_dialog'
     write_sample(dpath, 'parlai')
     mark_done(str(dpath))  # built, but not version 0.1
+    (dpath / 'stale.json').write_text('[]')
     build.data_dir(_download_opt(tmp_path))
     assert downloads == [('prosocial_dialog_v1.tar.gz', str(dpath))]
-    assert not (dpath / 'train.json').exists()  # the old files were removed first
+    assert sorted(os.listdir(dpath)) == ['.built', 'test.json', 'train.json', 'valid.json']
 
 
 def test_finished_download_is_used(tmp_path, downloads):

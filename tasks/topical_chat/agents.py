@@ -41,17 +41,55 @@ import copy
 
 from parlai.core.teachers import DialogTeacher
 
-from parlai_prosocial.tasks.local_data import add_data_dir_argument, parsed_once_per_file
+from parlai_prosocial.tasks.local_data import (
+    add_anomalies_argument,
+    add_data_dir_argument,
+    parsed_once_per_file,
+    report_anomalies,
+    splits_to_check,
+)
 
-from .build import DATA_DIR_ENV, datafiles
-from .data import EVAL_SETS, read_conversations
+from .build import DATA_DIR_ENV, data_dir, datafiles
+from .data import EVAL_SETS, TopicalChatDataError, read_file, split_paths
 
 SPEAKERS = ('agent_2', 'agent_1', 'both')
 
 _TURN_ANNOTATIONS = ('sentiment', 'knowledge_source', 'turn_rating')
 
 
-load_conversations = parsed_once_per_file(read_conversations)
+load_file = parsed_once_per_file(read_file)
+
+
+def load_conversations(path):
+    return load_file(path)[0]
+
+
+def create_agents(opt):
+    """
+    ParlAI's loader calls this first when it exists; without it, its ``AttributeError`` became the
+    context of every data error (a second traceback above the error's own line).
+    """
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    return create_task_agent_from_taskname(opt)
+
+
+def check_files(opt):
+    """
+    Read and check every file of the split of ``opt`` (and, under ``train_model``, of valid and
+    test), reporting each file's anomalies in one line.
+    """
+    directory = None
+    for split in splits_to_check(opt):
+        directory = directory or data_dir(opt)
+        for path in split_paths(directory, split, opt.get('topical_chat_eval_set') or 'both'):
+            report_anomalies(
+                load_file(path)[1],
+                path,
+                opt.get('topical_chat_anomalies') or 'warn',
+                '--topical-chat-anomalies',
+                TopicalChatDataError,
+            )
 
 
 def speaker_episode(conversation, speaker):
@@ -127,6 +165,7 @@ class TopicalChatTeacher(DialogTeacher):
             help='valid/test: the frequent-topic file (freq), the rare-topic file (rare) or both, '
             'freq first; train ignores it',
         )
+        add_anomalies_argument(group, '--topical-chat-anomalies')
         return parser
 
     def __init__(self, opt, shared=None):
@@ -141,6 +180,7 @@ class TopicalChatTeacher(DialogTeacher):
         self._counts = None
         if shared is None:
             # read and check every file now, so bad data fails before training starts
+            check_files(opt)
             self._count()
         super().__init__(opt, shared)
 

@@ -32,9 +32,16 @@ What is checked, and what is left as it is:
   stops) are kept.
 """
 
-import json
 import os
 import re
+
+from parlai_prosocial import errors
+from parlai_prosocial.tasks.local_data import (
+    Anomalies,
+    DuplicateKeysDict,
+    check_object,
+    load_json_file,
+)
 
 AGENTS = ('agent_1', 'agent_2')
 
@@ -58,7 +65,7 @@ ALL_FILES = ('train.json', 'valid_freq.json', 'valid_rare.json', 'test_freq.json
 EVAL_SETS = ('both', 'freq', 'rare')
 
 
-class TopicalChatDataError(ValueError):
+class TopicalChatDataError(errors.ProsocialDataError):
     """
     A Topical-Chat file that cannot be read as it is.
     """
@@ -99,6 +106,7 @@ def clean_message(message):
 def _checked(obj, fields, where):
     if not isinstance(obj, dict):
         raise TopicalChatDataError(f'{where}: expected a JSON object, got {type(obj).__name__}')
+    check_object(obj, where, TopicalChatDataError)
     for field, (is_valid, wanted) in fields.items():
         if field not in obj:
             raise TopicalChatDataError(f'{where}: missing field "{field}"')
@@ -122,6 +130,8 @@ def _conversation(conversation_id, raw, path):
         raise TopicalChatDataError(
             f'{where}: field "conversation_rating" is {_short(rating)}, expected a JSON object'
         )
+    if rating is not None:
+        check_object(rating, f'{where}: field "conversation_rating"', TopicalChatDataError)
     turns = []
     for index, turn in enumerate(raw['content']):
         turn_where = f'{where}, turn {index}'
@@ -154,29 +164,48 @@ def read_conversations(path):
     """
     All conversations of one Topical-Chat file, in file order.
     """
+    return read_file(path)[0]
+
+
+def read_file(path):
+    """
+    (conversations, anomalies) of one Topical-Chat file: the conversations in file order, and the
+    :class:`~..local_data.Anomalies` (empty messages) found in them.
+    """
     if not os.path.isfile(path):
         raise TopicalChatDataError(f'{path}: no such file')
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
-    if not text.strip():
+    with open(path, 'rb') as f:
+        head = f.read(64)
+        empty = not (head + f.read()).strip()
+    if empty:
         raise TopicalChatDataError(f'{path}: the file is empty')
-    if text.startswith('version https://git-lfs.github.com/spec/'):
+    if head.startswith(b'version https://git-lfs.github.com/spec/'):
         raise TopicalChatDataError(
             f'{path}: this is a Git LFS pointer, not the data; fetch the file itself '
             '(git lfs pull, or the raw download URL)'
         )
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TopicalChatDataError(
-            f'{path}: line {e.lineno}, column {e.colno}: not valid JSON ({e.msg}); '
-            'is the file truncated?'
-        ) from None
+    data = load_json_file(path, TopicalChatDataError)
     if not isinstance(data, dict):
         raise TopicalChatDataError(
             f'{path}: expected a JSON object keyed by conversation id, got {type(data).__name__}'
         )
-    return [_conversation(cid, raw, path) for cid, raw in data.items()]
+    if isinstance(data, DuplicateKeysDict):
+        raise TopicalChatDataError(
+            f'{path}: conversation {data.duplicate} appears twice (the file\'s object repeats '
+            'the id); expected each conversation id once'
+        )
+    if not data:
+        raise TopicalChatDataError(f'{path}: no conversations in the file; expected at least one')
+    conversations = [_conversation(cid, raw, path) for cid, raw in data.items()]
+    anomalies = Anomalies()
+    for conversation in conversations:
+        for index, turn in enumerate(conversation['turns']):
+            if not turn['message']:
+                anomalies.add(
+                    'empty message',
+                    f'{path}: conversation {conversation["conversation_id"]}, turn {index}',
+                )
+    return conversations, anomalies
 
 
 def split_files(split, eval_set='both'):
