@@ -39,7 +39,12 @@ def sample_dir(tmp_path_factory):
 
 
 def make_teacher(data_dir, datatype='train:ordered', task='topical_chat', **kwargs):
-    return create_teacher(task, datatype, topical_chat_data_dir=str(data_dir), **kwargs)
+    """
+    ``data_dir`` '': no --topical-chat-data-dir, i.e. download (an empty value is an error).
+    """
+    if data_dir != '':
+        kwargs['topical_chat_data_dir'] = str(data_dir)
+    return create_teacher(task, datatype, **kwargs)
 
 
 def label_of(message):
@@ -318,7 +323,7 @@ def test_truncated_file(tmp_path):
     [
         ('', 'the file is empty'),
         ('  \n', 'the file is empty'),
-        ('<html>404: Not Found</html>', 'line 1, column 1: not valid JSON'),
+        ('<html>404: Not Found</html>', 'line 1: not valid JSON (Expecting value at column 1)'),
         (
             'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1\n',
             'this is a Git LFS pointer, not the data',
@@ -434,7 +439,7 @@ def test_cli_reports_the_file_and_field(tmp_path, run_parlai):
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
-        'parlai_prosocial.tasks.topical_chat.data.TopicalChatDataError: '
+        'TopicalChatDataError: '
         f'{path}: conversation t_00000000-0000-4000-8000-000000000012, turn 2: '
         'missing field "agent"'
     ), result.stderr[-3000:]
@@ -475,20 +480,16 @@ def fake_downloads(monkeypatch, tmp_path):
     served = {name: os.path.join(source, name) for name in SAMPLE}
     calls = []
 
-    def copy_to(name, dpath):
+    def fetch(url, target, sha256=None, size=None, **kwargs):
+        name = os.path.basename(target)
+        assert url == build.URL.format(name)
+        assert sha256 == build.SHA256.get(name)
         calls.append(name)
-        with open(served[name], 'rb') as f, open(os.path.join(dpath, name), 'wb') as out:
+        with open(served[name], 'rb') as f, open(target, 'wb') as out:
             out.write(f.read())
 
-    def download_file(self, dpath):
-        copy_to(self.file_name, dpath)
-
-    def download(url, path, fname, redownload=False, num_retries=5):
-        assert url == build.URL.format(fname)
-        copy_to(fname, path)
-
-    monkeypatch.setattr(build_data.DownloadableFile, 'download_file', download_file)
-    monkeypatch.setattr(build_data, 'download', download)
+    monkeypatch.setattr(build, 'fetch', fetch)
+    monkeypatch.delenv(build.DATA_DIR_ENV, raising=False)
     sample_counts = (len(SAMPLE['train.json']), 12)
     monkeypatch.setattr(build, 'TRAIN_COUNTS', sample_counts)
     return {'served': served, 'calls': calls, 'datapath': str(tmp_path / 'datapath')}
@@ -537,18 +538,16 @@ def test_local_dir_never_downloads(sample_dir, fake_downloads):
 
 
 def test_valid_test_checksums_are_pinned():
-    assert [r.file_name for r in build.RESOURCES] == [
+    assert list(build.SHA256) == [
         'valid_freq.json',
         'valid_rare.json',
         'test_freq.json',
         'test_rare.json',
     ]
-    for resource in build.RESOURCES:
-        assert resource.url == (
-            'https://raw.githubusercontent.com/alexa/Topical-Chat/master/conversations/'
-            + resource.file_name
-        )
-        assert resource.zipped is False and len(resource.hashcode) == 64
+    assert build.URL.format('x') == (
+        'https://raw.githubusercontent.com/alexa/Topical-Chat/master/conversations/x'
+    )
+    assert all(len(sha256) == 64 for sha256 in build.SHA256.values())
 
 
 # --- the real release files (skipped when absent) ----------------------------------------------
@@ -577,9 +576,9 @@ def real_raw(real_dir):
 
 
 def test_real_files_match_the_pinned_checksums(real_dir):
-    for resource in build.RESOURCES:
-        with open(os.path.join(real_dir, resource.file_name), 'rb') as f:
-            assert hashlib.sha256(f.read()).hexdigest() == resource.hashcode
+    for name, sha256 in build.SHA256.items():
+        with open(os.path.join(real_dir, name), 'rb') as f:
+            assert hashlib.sha256(f.read()).hexdigest() == sha256
 
 
 def test_real_files_read(real_dir, real_raw):

@@ -8,16 +8,17 @@ be there). This is the offline path, and the way to use a copy you checked yours
 
 Otherwise the five files are downloaded from the release's raw GitHub URLs
 (``https://raw.githubusercontent.com/alexa/Topical-Chat/master/conversations/<file>``, data under
-CDLA-Sharing 1.0) into ``<datapath>/topical_chat``, and a ``.built`` marker is written only once all
-five are downloaded and verified; an interrupted or failed build leaves no marker, so the next run
-starts again from an empty directory. How each file is verified:
+CDLA-Sharing 1.0) into ``<datapath>/topical_chat`` with the plugin's download helper
+(:mod:`parlai_prosocial.download`: a ``.part`` file renamed only once whole and checked, HTTP
+errors reported as such, concurrent builds serialised by a file lock), and a ``.built`` marker is
+written only once all five are downloaded and verified; an interrupted or failed build leaves no
+marker, so the next run starts again from an empty directory. How each file is verified:
 
-* the four valid/test files: ParlAI's ``DownloadableFile`` with their sha256. The checksums were
+* the four valid/test files: their sha256. The checksums were
   computed from copies of the release files (they match the sizes of the files at commit
   ``8a485f76`` of alexa/Topical-Chat, whose README gives 539 conversations per file, as they hold).
 * ``train.json``: no checksum could be computed here (the file was not available when this was
-  written), so it is not a ``DownloadableFile``. It is downloaded with ParlAI's ``download`` and
-  then accepted only if it parses completely with the same reader the teacher uses (every
+  written). It is downloaded and then accepted only if it parses completely with the same reader the teacher uses (every
   conversation, turn and field checked) and holds the numbers the release README gives for it,
   8,628 conversations and 188,378 utterances (turns). A truncated download, an HTML error page
   or a Git LFS pointer fails that check with a :class:`~.data.TopicalChatDataError`. Another
@@ -26,12 +27,11 @@ starts again from an empty directory. How each file is verified:
   checksum only logs a warning and does not fail the build.
 """
 
-import hashlib
 import os
 
-from parlai.core import build_data
 from parlai.utils import logging
 
+from parlai_prosocial.download import build_once, fetch, sha256_of
 from parlai_prosocial.tasks.local_data import local_dir_or_build
 
 from .data import ALL_FILES, TopicalChatDataError, read_conversations, split_paths
@@ -50,11 +50,6 @@ SHA256 = {
     'test_rare.json': '4f21a18be16e310840280678e7bb4646852573b239b69183ddf8898f40119567',
 }
 
-RESOURCES = [
-    build_data.DownloadableFile(URL.format(name), name, sha256, zipped=False)
-    for name, sha256 in SHA256.items()
-]
-
 TRAIN_FILE = 'train.json'
 TRAIN_URL = URL.format(TRAIN_FILE)
 
@@ -63,14 +58,6 @@ TRAIN_COUNTS = (8628, 188378)
 
 #: sha256 of train.json as another project pins it; unverified here, so only compared with a warning
 TRAIN_SHA256_REPORTED = '39a079d8464ea5f44f0fd78dbc85fd4eed96303347cbf4f9301f823e3c0f437f'
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 16), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_train(path):
@@ -85,7 +72,7 @@ def verify_train(path):
             f'{TRAIN_COUNTS[0]} and {TRAIN_COUNTS[1]}; the download is incomplete or the upstream '
             'file changed. Give checked files with --topical-chat-data-dir.'
         )
-    sha256 = _sha256(path)
+    sha256 = sha256_of(path)
     if sha256 != TRAIN_SHA256_REPORTED:
         logging.warning(
             f'{path}: sha256 {sha256} differs from the unverified {TRAIN_SHA256_REPORTED}; '
@@ -98,20 +85,18 @@ def build(opt):
     Download and verify the five files into ``<datapath>/topical_chat`` unless already done.
     """
     dpath = os.path.join(opt['datapath'], 'topical_chat')
-    if build_data.built(dpath, VERSION):
-        return dpath
+    return build_once(dpath, VERSION, _download_and_verify)
+
+
+def _download_and_verify(dpath):
     logging.info(f'building data: {dpath}')
-    build_data.remove_dir(dpath)
-    build_data.make_dir(dpath)
-    for resource in RESOURCES:
-        resource.download_file(dpath)  # raises on a checksum mismatch
-    build_data.download(TRAIN_URL, dpath, TRAIN_FILE)
+    for name, sha256 in SHA256.items():
+        fetch(URL.format(name), os.path.join(dpath, name), sha256=sha256)
+    fetch(TRAIN_URL, os.path.join(dpath, TRAIN_FILE))
     verify_train(os.path.join(dpath, TRAIN_FILE))
     for name in ALL_FILES:
         if name != TRAIN_FILE:
             read_conversations(os.path.join(dpath, name))
-    build_data.mark_done(dpath, VERSION)
-    return dpath
 
 
 def data_dir(opt):
