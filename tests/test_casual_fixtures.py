@@ -350,3 +350,15 @@ def test_train_tiny_generator_on_the_casual_mixture(datapath, tmp_path, run_parl
     for report in ('final_valid_report', 'final_test_report'):
         for task in CASUAL_TASKS:
             assert stats[report][f'{task}/exs'] > 0, (report, task)
+
+
+def test_casual_safety_has_one_teacher_for_every_wrapped_task():
+    from parlai.core.loader import load_teacher_module
+
+    from parlai_prosocial.tasks.casual_safety import agents
+
+    for task in ['casual_safety', 'casual_safety:dailydialog', 'casual_safety:blended_skill_talk',
+                 'casual_safety:wizard_of_wikipedia:WizardDialogKnowledge']:
+        assert load_teacher_module(task) is agents.CasualSafetyTeacher, task
+    for not_a_teacher in ['Teacher', '_PrivateTeacher', 'something_else']:
+        assert not hasattr(agents, not_a_teacher)

@@ -8,6 +8,7 @@ import importlib
 import importlib.machinery
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -130,7 +131,20 @@ def _fresh_venv_seeing_our_dependencies(path):
 def test_after_a_fresh_install(tmp_path, sample_data_dir, run_parlai, repo_dir, editable):
     python = _fresh_venv_seeing_our_dependencies(str(tmp_path / 'venv'))
     install = [python, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation']
-    install += ['-e', repo_dir] if editable else [repo_dir]
+    if editable:
+        install += ['-e', repo_dir]
+    else:
+        # setuptools builds inside the source tree (build/, *.egg-info): build from a copy, so the
+        # test leaves the checkout as it was and no earlier build's leftovers reach the wheel
+        source = tmp_path / 'source'
+        shutil.copytree(
+            repo_dir,
+            source,
+            ignore=shutil.ignore_patterns(
+                '.git', '.venv', 'build', '*.egg-info', '__pycache__', 'quickstart', '.pytest_cache'
+            ),
+        )
+        install += [str(source)]
     result = subprocess.run(install, capture_output=True, text=True, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     where = subprocess.run(

@@ -141,11 +141,9 @@ def read_messages(task, opt):
 
 class CasualSafetyTeacher(DialogTeacher):
     """
-    ``__casual__`` Canary examples from the ParlAI task ``casual_task`` (see the module docstring).
+    ``__casual__`` Canary examples from the ParlAI task in ``-t casual_safety:TASK`` or
+    ``--casual-task`` (see the module docstring).
     """
-
-    #: the wrapped ParlAI task; None: from ``-t casual_safety:TASK`` or ``--casual-task``
-    casual_task = None
 
     @classmethod
     def add_cmdline_args(cls, parser, partial_opt=None):
@@ -165,8 +163,7 @@ class CasualSafetyTeacher(DialogTeacher):
             help='keep __SILENCE__ and persona lines in the contexts',
         )
         # the wrapped teachers' own options, so they can be given on the command line
-        wrapped = [cls.casual_task] if cls.casual_task else []
-        wrapped += list(wrapped_tasks((partial_opt or {}).get('task')))
+        wrapped = list(wrapped_tasks((partial_opt or {}).get('task')))
         if (partial_opt or {}).get('casual_task'):
             wrapped.append(partial_opt['casual_task'].replace(';', ':'))
         for task in dict.fromkeys(wrapped):
@@ -181,13 +178,13 @@ class CasualSafetyTeacher(DialogTeacher):
     @classmethod
     def inner_task(cls, opt):
         """
-        The wrapped task: the rest of ``-t casual_safety:TASK[:TEACHER]`` as typed, else the
-        class's ``casual_task``, else ``--casual-task``.
+        The wrapped task: the rest of ``-t casual_safety:TASK[:TEACHER]`` as typed, else
+        ``--casual-task``.
         """
         parts = [p for p in (opt.get('task') or '').split(':') if '=' not in p]
         if parts[0] == TASK_NAME and len(parts) > 1:
             return ':'.join(parts[1:])
-        task = cls.casual_task or opt.get('casual_task')
+        task = opt.get('casual_task')
         if not task:
             raise ValueError(
                 'casual_safety needs the task to wrap: -t casual_safety:TASK '
@@ -216,41 +213,13 @@ class CasualSafetyTeacher(DialogTeacher):
             yield message, True
 
 
-class DailydialogTeacher(CasualSafetyTeacher):
-    casual_task = 'dailydialog'
-
-
-class EmpatheticDialoguesTeacher(CasualSafetyTeacher):
-    casual_task = 'empathetic_dialogues'
-
-
-class BlendedSkillTalkTeacher(CasualSafetyTeacher):
-    casual_task = 'blended_skill_talk'
-
-
-class DefaultTeacher(CasualSafetyTeacher):
-    pass
-
-
-_made = {}
-
-
-def _task_name(class_name):
-    # ParlAI's loader made 'FooBarTeacher' from 'foo_bar' (or 'fooBar'): undo it
-    words = re.findall(r'[A-Z][^A-Z]*', class_name[: -len('Teacher')])
-    return '_'.join(word.lower() for word in words)
-
-
 def __getattr__(name):
     """
-    ``-t casual_safety:TASK`` for any ParlAI task: ParlAI looks up the class ``TaskTeacher``.
+    ``-t casual_safety:TASK`` for any ParlAI task. ParlAI's loader asks this module for a class
+    named after TASK (``casual_safety:dailydialog`` -> ``DailydialogTeacher``, plain
+    ``casual_safety`` -> ``DefaultTeacher``); every such name is the one teacher, which reads TASK
+    from ``-t`` itself (``CasualSafetyTeacher.inner_task``). One rule, no per-task classes.
     """
-    if not name.endswith('Teacher') or name.startswith('_') or name == 'Teacher':
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    if name not in _made:
-        _made[name] = type(
-            name,
-            (CasualSafetyTeacher,),
-            {'casual_task': _task_name(name), '__module__': __name__},
-        )
-    return _made[name]
+    if name.endswith('Teacher') and name != 'Teacher' and not name.startswith('_'):
+        return CasualSafetyTeacher
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
