@@ -18,6 +18,7 @@ archive a ``DownloadableFile``) once it is computed from the release.
 """
 
 import os
+import shutil
 
 from parlai.core import build_data
 from parlai.utils import logging
@@ -51,6 +52,27 @@ def verify(path):
         )
 
 
+def _extract_tsv(archive, dpath):
+    """
+    Unpack the release file from the zip into ``dpath`` (wherever the archive keeps it; ParlAI's
+    own unzip needs the archive to list its folders), then delete the archive.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as z:
+            members = [m for m in z.namelist() if os.path.basename(m) == FILE]
+            if not members:
+                raise SocialChemDataError(f'{URL}: the archive has no {FILE}')
+            with z.open(members[0]) as source, open(os.path.join(dpath, FILE), 'wb') as target:
+                shutil.copyfileobj(source, target)
+    except zipfile.BadZipFile as e:
+        raise SocialChemDataError(f'{URL}: the download is not a zip archive ({e})') from None
+    finally:
+        if os.path.exists(archive):
+            os.remove(archive)
+
+
 def _find(directory, name):
     for root, _, files in os.walk(directory):
         if name in files:
@@ -74,7 +96,7 @@ def build(opt):
         f'{FILE} inside parses completely and has all three splits'
     )
     build_data.download(URL, dpath, ARCHIVE)
-    build_data.unzip(dpath, ARCHIVE)  # deletes the archive
+    _extract_tsv(os.path.join(dpath, ARCHIVE), dpath)
     found = _find(dpath, FILE)
     if found is None:
         raise SocialChemDataError(f'{URL}: the archive has no {FILE}')

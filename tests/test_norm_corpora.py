@@ -1,0 +1,252 @@
+"""
+The three norm pre-training corpora of Canary (Social Chemistry 101, MIC, Commonsense Norm Bank):
+what the teachers make of the upstream-schema samples, bad input stopping the teacher with one line
+naming the file, the line and the field, the agreement-gated corpora's message saying how to obtain
+the files, and Social Chemistry's download (network replaced) accepted only after its structure
+check.
+"""
+
+import csv
+import os
+import zipfile
+
+import pytest
+
+from parlai_prosocial import testing
+from parlai_prosocial.tasks.mic import sample as mic_sample
+from parlai_prosocial.tasks.mic.data import MicDataError
+from parlai_prosocial.tasks.norm_bank import sample as norm_bank_sample
+from parlai_prosocial.tasks.norm_bank.data import NormBankDataError
+from parlai_prosocial.tasks.social_chem import build as social_chem_build
+from parlai_prosocial.tasks.social_chem import sample as social_chem_sample
+from parlai_prosocial.tasks.social_chem.data import FILE as SOCIAL_CHEM_FILE
+from parlai_prosocial.tasks.social_chem.data import SocialChemDataError
+
+
+def _epoch(task, datatype='train:ordered', **opts):
+    return testing.one_epoch(testing.create_teacher(task, datatype, **opts))
+
+
+# --- what the teachers read ---------------------------------------------------------------------
+
+
+def test_social_chem_one_example_per_rot_without_bad_rots(tmp_path):
+    directory = social_chem_sample.write_sample(str(tmp_path))
+    messages = _epoch('social_chem', social_chem_data_dir=directory)
+    assert [m['text'] for m in messages] == [
+        'hoping to spam others',
+        'telling my kid there are monsters under the bed',  # two breakdown rows, one RoT
+        'asking my friend to "borrow" his car for a month',  # pandas-quoted field
+        'helping a neighbour carry groceries',
+    ]
+    assert messages[1]['labels'] == ["You shouldn't scare your kids."]
+    assert all(m['episode_done'] for m in messages)
+    kept = _epoch('social_chem', social_chem_data_dir=directory, social_chem_keep_bad_rots=True)
+    assert [m['labels'][0] for m in kept if m['rot_id'] == 'rot/rocstories/a4/1/1/'] == ['Lunch.']
+    attrs = _epoch('social_chem', social_chem_data_dir=directory,
+                   social_chem_target='attributes_and_rot')
+    assert attrs[0]['labels'] == [
+        "[attrs] <morality-ethics> <care-harm> <agree-4> [rot] It's bad to intentionally "
+        'disrupt others.'
+    ]
+    valid = _epoch('social_chem', 'valid', social_chem_data_dir=directory)
+    assert [m['rot_id'] for m in valid] == ['rot/reddit/amitheasshole/b1/1/1/',
+                                            'rot/dearabby/b2/1/1/']
+
+
+def test_mic_prompt_and_reply_to_rot(tmp_path):
+    directory = mic_sample.write_sample(str(tmp_path))
+    messages = _epoch('mic', mic_data_dir=directory)
+    assert len(messages) == 4
+    assert messages[0]['text'] == (
+        'What would you do if you found a wallet?\nI would keep the money, finders keepers.'
+    )
+    assert messages[0]['labels'] == ['It is wrong to keep things that belong to others.']
+    assert (messages[1]['moral'], messages[1]['a_agrees']) == ('fairness|authority', '0')
+    assert messages[2]['prompt'] == 'Is it ok to lie to your "best" friend?'
+    assert [m['eval_labels'][0] for m in _epoch('mic', 'test', mic_data_dir=directory)] == [
+        "It's wrong to cheat."
+    ]
+
+
+def test_norm_bank_modes(tmp_path):
+    directory = norm_bank_sample.write_sample(str(tmp_path))
+    both = _epoch('norm_bank', norm_bank_data_dir=directory)
+    assert [m['norm_bank_mode'] for m in both] == ['freeform'] * 4 + ['yesno'] * 2
+    assert both[1]['text'] == 'calling 911 just for fun'
+    assert both[1]['labels'] == ["it's wrong"] and both[1]['class_label'] == -1
+    freeform = _epoch('norm_bank', 'valid', norm_bank_data_dir=directory,
+                      norm_bank_mode='freeform')
+    assert [m['eval_labels'][0] for m in freeform] == ["it's bad", "it's admirable"]
+    yesno = _epoch('norm_bank', 'test', norm_bank_data_dir=directory, norm_bank_mode='yesno')
+    assert [m['text'] for m in yesno] == ["You shouldn't scare your kids."]
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+def _rewrite(path, delimiter, change):
+    with open(path, encoding='utf-8', newline='') as f:
+        rows = list(csv.reader(f, delimiter=delimiter))
+    rows = change(rows)
+    with open(path, 'w', encoding='utf-8', newline='') as f:
+        csv.writer(f, delimiter=delimiter, lineterminator='\n').writerows(rows)
+
+
+def _set(column, value, row_index=1):
+    def change(rows):
+        rows[row_index][rows[0].index(column)] = value
+        return rows
+
+    return change
+
+
+def _drop_column(column):
+    def change(rows):
+        i = rows[0].index(column)
+        return [r[:i] + r[i + 1:] for r in rows]
+
+    return change
+
+
+def _short_row(rows):
+    rows[2] = rows[2][:-3]
+    return rows
+
+
+CASES = {
+    # corpus: (task, option, writer, file, delimiter, error)
+    'social_chem': ('social_chem', 'social_chem_data_dir', social_chem_sample.write_sample,
+                    SOCIAL_CHEM_FILE, '\t', SocialChemDataError),
+    'mic': ('mic', 'mic_data_dir', mic_sample.write_sample, 'MIC.csv', ',', MicDataError),
+    'norm_bank': ('norm_bank', 'norm_bank_data_dir', norm_bank_sample.write_sample,
+                  'train.moral_acceptability.tsv', '\t', NormBankDataError),
+}
+
+BAD = [
+    # (corpus, change, what the message must say)
+    ('social_chem', _set('split', 'training'), ['line 2', 'rot-id rot/reddit/confessions/a1',
+                                                 '"split"', "'training'"]),
+    ('social_chem', _set('rot', '  '), ['line 2', '"rot" is empty']),
+    ('social_chem', _set('rot-bad', 'yes', 3), ['line 4', '"rot-bad"']),
+    ('social_chem', _drop_column('situation'), ['line 1', "no column 'situation'"]),
+    ('social_chem', _short_row, ['line 3', 'fields, the header has 25']),
+    ('mic', _set('Q', ''), ['line 2', '"Q" is empty']),
+    # row 5 starts on line 8: a reply above spans two lines
+    ('mic', _set('split', 'val', 5), ['line 8', '"split"', "'val'"]),
+    ('mic', _drop_column('rot'), ['line 1', "no column 'rot'"]),
+    ('norm_bank', _set('class_label', '2'), ['line 2', '"class_label"', "'2'"]),
+    ('norm_bank', _set('class_label', 'bad', 3), ['line 4', '"class_label"']),
+    ('norm_bank', _set('text_label', '', 2), ['line 3', '"text_label" is empty']),
+    ('norm_bank', _drop_column('input_sequence'), ['line 1', "no column 'input_sequence'"]),
+]
+
+
+@pytest.mark.parametrize('corpus,change,expected', BAD, ids=[
+    f'{c}-{i}' for i, (c, _, _) in enumerate(BAD)
+])
+def test_bad_input_names_file_line_and_field(corpus, change, expected, tmp_path):
+    task, option, write, name, delimiter, error = CASES[corpus]
+    directory = write(str(tmp_path))
+    path = os.path.join(directory, name)
+    _rewrite(path, delimiter, change)
+    with pytest.raises(error) as caught:
+        testing.create_teacher(task, 'train:ordered', **{option: directory})
+    message = str(caught.value)
+    assert '\n' not in message
+    assert message.startswith(path + ': ')
+    for part in expected:
+        assert part in message, (part, message)
+
+
+@pytest.mark.parametrize('corpus', sorted(CASES))
+def test_missing_empty_truncated_and_lfs_files(corpus, tmp_path):
+    task, option, write, name, delimiter, error = CASES[corpus]
+    directory = write(str(tmp_path))
+    path = os.path.join(directory, name)
+    with open(path, 'a', encoding='utf-8') as f:  # a download cut inside a quoted field
+        f.write('"unterminated' + delimiter + 'x\n')
+    with pytest.raises(error, match='fields, the header has|not a valid record'):
+        testing.create_teacher(task, 'train:ordered', **{option: directory})
+    with open(path, 'w') as f:
+        f.write('version https://git-lfs.github.com/spec/v1\noid sha256:00\n')
+    with pytest.raises(error, match='Git LFS pointer'):
+        testing.create_teacher(task, 'train:ordered', **{option: directory})
+    open(path, 'w').close()
+    with pytest.raises(error, match='the file is empty'):
+        testing.create_teacher(task, 'train:ordered', **{option: directory})
+    os.remove(path)
+    with pytest.raises(error, match='no such file'):
+        testing.create_teacher(task, 'train:ordered', **{option: directory})
+
+
+def test_agreement_gated_corpora_say_how_to_obtain_them(monkeypatch):
+    monkeypatch.delenv('MIC_DATA_DIR', raising=False)
+    monkeypatch.delenv('NORM_BANK_DATA_DIR', raising=False)
+    with pytest.raises(MicDataError) as mic:
+        testing.create_teacher('mic', 'train')
+    assert 'data use agreement' in str(mic.value)
+    assert 'https://forms.gle/kp8bPgFoBHeNL4Q68' in str(mic.value)
+    assert '--mic-data-dir' in str(mic.value)
+    with pytest.raises(NormBankDataError) as norm_bank:
+        testing.create_teacher('norm_bank', 'train')
+    assert 'https://forms.gle/VoAVuPUJFNChWhSj8' in str(norm_bank.value)
+    assert '--norm-bank-data-dir' in str(norm_bank.value)
+
+
+# --- Social Chemistry's download (network replaced) ---------------------------------------------
+
+
+def _fake_download(archive_source):
+    def download(url, path, fname, *args, **kwargs):
+        assert url == social_chem_build.URL
+        with zipfile.ZipFile(os.path.join(path, fname), 'w') as z:
+            z.write(archive_source, f'social-chem-101/{SOCIAL_CHEM_FILE}')
+
+    return download
+
+
+def test_social_chem_download_is_built_only_after_its_structure_check(tmp_path, monkeypatch):
+    from parlai.core import build_data
+
+    monkeypatch.delenv('SOCIAL_CHEM_DATA_DIR', raising=False)
+    good = social_chem_sample.write_sample(str(tmp_path / 'good'))
+    datapath = str(tmp_path / 'data')
+    dpath = os.path.join(datapath, 'social_chem')
+
+    # a download missing a split (e.g. cut short): refused, nothing marked built
+    bad_dir = str(tmp_path / 'bad')
+    social_chem_sample.write_sample(
+        bad_dir, [r for r in social_chem_sample.ROWS if r['split'] != 'test']
+    )
+    monkeypatch.setattr(build_data, 'download',
+                        _fake_download(os.path.join(bad_dir, SOCIAL_CHEM_FILE)))
+    with pytest.raises(SocialChemDataError, match='no norms in split test'):
+        testing.create_teacher('social_chem', 'train', datapath=datapath)
+    assert not build_data.built(dpath)
+
+    # an HTML error page instead of the archive
+    def html(url, path, fname, *args, **kwargs):
+        with open(os.path.join(path, fname), 'w') as f:
+            f.write('<html>quota exceeded</html>')
+
+    monkeypatch.setattr(build_data, 'download', html)
+    with pytest.raises(SocialChemDataError, match='not a zip archive'):
+        testing.create_teacher('social_chem', 'train', datapath=datapath)
+    assert not build_data.built(dpath)
+
+    monkeypatch.setattr(build_data, 'download',
+                        _fake_download(os.path.join(good, SOCIAL_CHEM_FILE)))
+    messages = testing.one_epoch(
+        testing.create_teacher('social_chem', 'train:ordered', datapath=datapath)
+    )
+    assert len(messages) == 4
+    assert build_data.built(dpath, social_chem_build.VERSION)
+    assert os.path.isfile(os.path.join(dpath, SOCIAL_CHEM_FILE))
+    assert not os.path.exists(os.path.join(dpath, social_chem_build.ARCHIVE))
+    assert social_chem_build.SHA256 is None  # not pinned: never invented
+
+    # built: no second download
+    monkeypatch.setattr(build_data, 'download', lambda *a, **k: pytest.fail('downloaded again'))
+    assert len(testing.one_epoch(
+        testing.create_teacher('social_chem', 'valid', datapath=datapath))) == 2
