@@ -22,6 +22,7 @@ from parlai.core.params import ParlaiParser
 from parlai.core.teachers import create_task_agent_from_taskname
 from parlai.core.worlds import create_task
 
+from parlai_prosocial.errors import ProsocialDownloadError
 from parlai_prosocial.tasks.toxichat import build
 from parlai_prosocial.tasks.toxichat.badwords import BadWordMatcher, read_bad_words
 from parlai_prosocial.tasks.toxichat.data import ToxiChatDataError
@@ -397,7 +398,11 @@ def test_every_teacher_fails_on_creation(tmp_path, task):
             "line 2: field \"word\" '(ass' is not a regular expression",
         ),
         (BAD_WORDS_HEADER, [['', '1', '', '', '', '']], 'line 2: field "word" is empty'),
-        (BAD_WORDS_HEADER, [['women', '0', '', '1', '', '']], 'no entry is flagged bad'),
+        (
+            BAD_WORDS_HEADER,
+            [['women', '0', '', '1', '', 'harmless-minority']],
+            'no entry is flagged bad',
+        ),
     ],
 )
 def test_bad_word_list_errors(tmp_path, header, rows, message):
@@ -683,20 +688,24 @@ def _sha256(path):
 @pytest.fixture
 def upstream(tmp_path, monkeypatch):
     """
-    Pretend GitHub: ``build_data.download`` copies the sample's files; the checksums are theirs.
+    Pretend GitHub: the download helper fetches the sample's files from file:// URLs (the real
+    helper: .part file, checksum, rename); the checksums are theirs.
     """
     source = write_sample(tmp_path / 'upstream')
     calls = []
+    real_fetch = build.fetch
 
-    def download(url, path, fname, redownload=False, num_retries=5):
-        calls.append(url)
-        shutil.copy(os.path.join(source, os.path.basename(url)), os.path.join(path, fname))
+    def fetch(url, target, **kwargs):
+        calls.append(published[url])
+        return real_fetch(url, target, **kwargs)
 
-    monkeypatch.setattr(build_data, 'download', download)
-    files = {
-        name: (url, _sha256(os.path.join(source, name))) for name, (url, _) in build.FILES.items()
-    }
+    files, published = {}, {}
+    for name, (url, _) in build.FILES.items():
+        local = 'file://' + os.path.join(str(source), name)
+        files[name] = (local, _sha256(os.path.join(source, name)))
+        published[local] = url
     monkeypatch.setattr(build, 'FILES', files)
+    monkeypatch.setattr(build, 'fetch', fetch)
     return calls
 
 
@@ -727,12 +736,18 @@ def test_download_builds_once(tmp_path, upstream):
 
 
 def test_checksum_mismatch_leaves_no_marker(tmp_path, upstream, monkeypatch):
-    url, _ = build.FILES['test.jsonl']
+    url, sha256 = build.FILES['test.jsonl']
     monkeypatch.setitem(build.FILES, 'test.jsonl', (url, '0' * 64))
     opt = {'datapath': str(tmp_path / 'data'), 'datatype': 'test', 'toxichat_data_dir': None}
-    with pytest.raises(AssertionError, match='Checksum for test.jsonl'):
+    with pytest.raises(ProsocialDownloadError) as info:
         build.data_dir(opt)
-    assert not os.path.exists(tmp_path / 'data' / 'toxichat' / '.built')
+    target = tmp_path / 'data' / 'toxichat' / 'test.jsonl'
+    assert str(info.value) == (
+        f'{url}: sha256 {sha256}, expected {"0" * 64}: a different or corrupted file; nothing was '
+        f'saved as {target}'
+    )
+    # nothing a re-run would trust: no marker, no file under its name, no .part
+    assert sorted(os.listdir(tmp_path / 'data' / 'toxichat')) == ['dev.jsonl', 'train.jsonl']
 
 
 def test_download_that_does_not_parse_leaves_no_marker(tmp_path, upstream, monkeypatch):

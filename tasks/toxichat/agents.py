@@ -53,15 +53,23 @@ from parlai.core.metrics import SumMetric
 from parlai.core.teachers import DialogTeacher
 from parlai.utils import logging
 
-from parlai_prosocial.tasks.local_data import add_data_dir_argument, parsed_once_per_file
+from parlai_prosocial.tasks.local_data import (
+    add_anomalies_argument,
+    add_data_dir_argument,
+    parsed_once_per_file,
+    report_anomalies,
+    splits_to_check,
+)
 
-from .build import DATA_DIR_ENV, bad_words_file, datafile
+from .build import DATA_DIR_ENV, bad_words_file, data_dir, datafile
 from .data import (
     OFFENSE_LABELS,
     RESPONSE_FIELDS,
     STANCE_LABELS,
+    ToxiChatDataError,
     labelled_utterances,
-    read_threads,
+    read_file,
+    split_path,
     stance_pairs,
     stance_text,
     thread_text,
@@ -70,7 +78,39 @@ from .data import (
 from .metrics import MacroF1Metric, Table5Scorer
 
 
-load_threads = parsed_once_per_file(read_threads)
+load_file = parsed_once_per_file(read_file)
+
+
+def load_threads(path):
+    return load_file(path)[0]
+
+
+def create_agents(opt):
+    """
+    ParlAI's loader calls this first when it exists; without it, its ``AttributeError`` became the
+    context of every data error (a second traceback above the error's own line).
+    """
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    return create_task_agent_from_taskname(opt)
+
+
+def check_files(opt):
+    """
+    Read and check the split of ``opt`` (and, under ``train_model``, valid and test), reporting
+    each file's anomalies in one line.
+    """
+    directory = None
+    for split in splits_to_check(opt):
+        directory = directory or data_dir(opt)
+        path = split_path(directory, split)
+        report_anomalies(
+            load_file(path)[1],
+            path,
+            opt.get('toxichat_anomalies') or 'warn',
+            '--toxichat-anomalies',
+            ToxiChatDataError,
+        )
 
 
 class _ToxiChatTeacher(DialogTeacher):
@@ -88,6 +128,7 @@ class _ToxiChatTeacher(DialogTeacher):
             DATA_DIR_ENV,
             '{train,dev,test}.jsonl (and word_based_bias_list.csv)',
         )
+        add_anomalies_argument(group, '--toxichat-anomalies')
         return parser
 
     def __init__(self, opt, shared=None):
@@ -95,8 +136,9 @@ class _ToxiChatTeacher(DialogTeacher):
         opt['datafile'] = datafile(opt)
         self.id = 'toxichat'
         if shared is None:
-            # read and check the whole file now, so bad data fails before anything runs
-            load_threads(opt['datafile'])
+            # read and check the whole file now (and the other splits train_model will use), so
+            # bad data fails before anything runs
+            check_files(opt)
         super().__init__(opt, shared)
 
     def thread_examples(self, thread):

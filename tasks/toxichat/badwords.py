@@ -32,6 +32,9 @@ from .data import ToxiChatDataError
 WORD_COLUMN = 'word'
 BAD_FLAG_COLUMN = 'in list of Naughty/Bad Words'
 BAD_FLAGS = ('0', '1')
+CATEGORY_COLUMN = 'categorization'
+#: the release's categories (flag 1, 1, 0); a value outside them is a damaged row
+CATEGORIES = ('offensive-not-minority', 'offensive-minority-reference', 'harmless-minority')
 
 
 def read_bad_words(path):
@@ -49,7 +52,9 @@ def read_bad_words(path):
         raise ToxiChatDataError(
             f'{path}: not UTF-8 text ({e.reason} at byte {e.start}), so not the word list CSV'
         ) from None
-    reader = csv.DictReader(io.StringIO(text, newline=''))
+    # strict: a quoted field that never ends (a file cut inside it) is an error, not the rest of
+    # the file read as one field
+    reader = csv.DictReader(io.StringIO(text, newline=''), strict=True)
     header = reader.fieldnames or []
     for column in (WORD_COLUMN, BAD_FLAG_COLUMN):
         if column not in header:
@@ -58,13 +63,27 @@ def read_bad_words(path):
                 'expected word_based_bias_list.csv of XuhuiZhou/Toxic_Debias'
             )
     entries = []
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise ToxiChatDataError(
+                f'{path}: line {reader.line_num}: not CSV ({e}); is the file cut short?'
+            ) from None
         where = f'{path}: line {reader.line_num}'
         if None in row:
             raise ToxiChatDataError(f'{where}: more fields than the header has columns')
+        if any(value is None for value in row.values()):
+            present = sum(value is not None for value in row.values())
+            raise ToxiChatDataError(
+                f'{where}: {present} fields, the header has {len(header)} columns: expected '
+                f'{len(header)}; is the file cut short?'
+            )
         word, flag = row[WORD_COLUMN], row[BAD_FLAG_COLUMN]
-        if word is None or flag is None:
-            raise ToxiChatDataError(f'{where}: fewer fields than the header has columns')
+
         if flag not in BAD_FLAGS:
             raise ToxiChatDataError(
                 f'{where}: field "{BAD_FLAG_COLUMN}" is {flag!r}, expected 0 or 1'
@@ -77,6 +96,12 @@ def read_bad_words(path):
             raise ToxiChatDataError(
                 f'{where}: field "{WORD_COLUMN}" {word!r} is not a regular expression ({e})'
             ) from None
+        category = row.get(CATEGORY_COLUMN)
+        if category is not None and category not in CATEGORIES:
+            raise ToxiChatDataError(
+                f'{where}: field "{CATEGORY_COLUMN}" is {category!r}, expected one of '
+                f'{", ".join(CATEGORIES)}; is the file cut short?'
+            )
         if flag == '1':
             entries.append(word)
     if not entries:

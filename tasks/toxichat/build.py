@@ -7,9 +7,10 @@ split in use must be there) and, for the ``toxichat`` evaluation teacher's ``tox
 metric, ``word_based_bias_list.csv`` (or give that file with ``--toxichat-bad-words-file``). This
 is the offline path and the way to use copies you checked yourself.
 
-Otherwise the four files are downloaded into ``<datapath>/toxichat`` with ParlAI's
-``DownloadableFile`` (progress bar, ``.part`` file until whole, sha256 checked), then each is read
-with the same readers the teacher uses, and only then is the ``.built`` marker written, so an
+Otherwise the four files are downloaded into ``<datapath>/toxichat`` with the plugin's download
+helper (:mod:`parlai_prosocial.download`: ``.part`` file until whole, sha256 checked before the
+rename, HTTP errors reported as such, concurrent builds serialised by a file lock), then each is
+read with the same readers the teacher uses, and only then is the ``.built`` marker written, so an
 interrupted or corrupted download is never taken for a finished one (the next run starts again
 from an empty directory).
 
@@ -25,9 +26,9 @@ so, and ``--toxichat-bad-words-file`` takes a copy you trust.
 
 import os
 
-from parlai.core import build_data
 from parlai.utils import logging
 
+from parlai_prosocial.download import build_once, fetch
 from parlai_prosocial.tasks.local_data import local_dir_or_build
 
 from .badwords import read_bad_words
@@ -68,30 +69,20 @@ FILES = {
 }
 
 
-def resources():
-    return [
-        build_data.DownloadableFile(url, name, sha256, zipped=False)
-        for name, (url, sha256) in FILES.items()
-    ]
-
-
 def build(opt):
     """
     Download and verify the files into ``<datapath>/toxichat`` unless already done; its path.
     """
-    dpath = os.path.join(opt['datapath'], 'toxichat')
-    if build_data.built(dpath, VERSION):
-        return dpath
+    return build_once(os.path.join(opt['datapath'], 'toxichat'), VERSION, _download_and_verify)
+
+
+def _download_and_verify(dpath):
     logging.info(f'building data: {dpath}')
-    build_data.remove_dir(dpath)
-    build_data.make_dir(dpath)
-    for resource in resources():
-        resource.download_file(dpath)  # raises on a checksum mismatch
+    for name, (url, sha256) in FILES.items():
+        fetch(url, os.path.join(dpath, name), sha256=sha256)
     for name in SPLIT_FILES.values():
         read_threads(os.path.join(dpath, name))
     read_bad_words(os.path.join(dpath, BAD_WORDS_FILE))
-    build_data.mark_done(dpath, VERSION)
-    return dpath
 
 
 def data_dir(opt):

@@ -23,7 +23,8 @@ place where a text is cleaned for a model's input.
 import os
 import re
 
-from parlai_prosocial.tasks.local_data import json_lines
+from parlai_prosocial import errors
+from parlai_prosocial.tasks.local_data import Anomalies, json_lines
 
 OFFENSE_LABELS = ('Safe', 'Offensive')
 STANCE_LABELS = ('Agree', 'Disagree', 'Neutral')
@@ -41,7 +42,7 @@ SPLIT_FILES = {'train': 'train.jsonl', 'valid': 'dev.jsonl', 'test': 'test.jsonl
 _STANCE_FIELD = re.compile(r'^stance_label_towards_turn_(\d+)$')
 
 
-class ToxiChatDataError(ValueError):
+class ToxiChatDataError(errors.ProsocialDataError):
     """
     A ToxiChat file (or the bad-word list) that cannot be read as it is.
     """
@@ -129,15 +130,36 @@ def read_threads(path):
     All threads of one ToxiChat JSON Lines file, in file order. Each is the file's object plus
     ``thread_index`` (its 0-based row among the file's threads) and ``line`` (its line number).
     """
+    return read_file(path)[0]
+
+
+def read_file(path):
+    """
+    (threads, anomalies) of one ToxiChat file: the threads as :func:`read_threads` gives them, and
+    the :class:`~..local_data.Anomalies` (empty texts) found in them. A thread whose Reddit turns
+    repeat an earlier thread's, text for text, is an error.
+    """
     if not os.path.isfile(path):
         raise ToxiChatDataError(f'{path}: no such file')
     threads = []
+    first_line_of = {}
+    anomalies = Anomalies()
     for line_number, where, row in json_lines(path, ToxiChatDataError):
         check_thread(row, where)
+        key = tuple(turn['text'] for turn in row['reddit_thread'])
+        if key in first_line_of:
+            raise ToxiChatDataError(
+                f'{where}: field "reddit_thread" repeats the thread of line {first_line_of[key]} '
+                'turn for turn: expected each thread once'
+            )
+        first_line_of[key] = line_number
+        for source, turn in labelled_utterances(row):
+            if not turn['text'].strip():
+                anomalies.add('empty text', f'{where}: turn {turn["turn_id"]} ({source})')
         threads.append(dict(row, thread_index=len(threads), line=line_number))
     if not threads:
         raise ToxiChatDataError(f'{path}: the file is empty')
-    return threads
+    return threads, anomalies
 
 
 def split_path(data_dir, split):
