@@ -143,11 +143,14 @@ def test_generator_casual_reply_is_the_bare_generators(canary, generator):
     bare = create_agent_from_model_file(generator)
     guard = make_guard(canary, '--guarded-model-file', generator)
     assert guard.mode == 'context'
-    for text in (CASUAL['context'], 'Her name is Mochi.'):
+    # the sample's casual turn, which the tiny Canary was trained to label casual, then a follow-up
+    # in the same conversation: both pass, word for word the bare generator's replies
+    for text in (CASUAL['context'], CASUAL['response']):
         expected = say(bare, text)['text']
         reply = say(guard, text)
-        if reply['guard_action'] == PASS:
-            assert reply['text'] == expected
+        assert reply['safety_label'] == '__casual__', reply
+        assert reply['guard_action'] == PASS
+        assert reply['text'] == expected
 
 
 def test_generator_sees_rots_for_the_turn_only(canary, generator):
