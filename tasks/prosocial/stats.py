@@ -14,6 +14,9 @@ Counts follow the paper's units (Kim et al., 2022, Table 1, §3.4, A.5, Figure 4
   files do that, see ``hf-columns-sample.json``) counts each time in ``rots`` and in the average
   length, and once in ``unique_rots`` (exact string match over all splits). The paper does not say
   how it counted its 217,321, so that number may use another unit.
+* the paper's own RoT numbers disagree: A.5 gives 217,321 RoTs and §3.4 58,137 dialogues, i.e.
+  3.74 RoTs per dialogue, but A.5 also says 3.3 per dialogue. No count of the data can match both;
+  both are printed, with the inconsistency beside them.
 """
 
 import json
@@ -51,11 +54,11 @@ PAPER_STATISTICS = {
     'utterances': (331362, '§3.4 (Table 1: 331k)'),
     'avg_utterances_per_dialogue': (5.7, 'Table 1 "Avg. #Turns"'),
     'avg_utterance_words': (20.0, 'Table 1 "Avg. Utt. Length"'),
-    'rots': (217321, 'A.5'),
+    'rots': (217321, 'A.5 (/ 58,137 dialogues = 3.74 per dialogue, not A.5\'s 3.3)'),
     'unique_rots': (160296, 'A.5 (§3.4: 160,295)'),
     'unique_rots_percent': (74, 'A.5'),
     'avg_rot_words': (9.5, 'A.5'),
-    'avg_rots_per_dialogue': (3.3, 'A.5'),
+    'avg_rots_per_dialogue': (3.3, 'A.5 (inconsistent: A.5\'s 217,321 RoTs / 58,137 = 3.74)'),
     'safety_annotations': (497043, '§3.4'),
     'safety_labels_percent': {'__needs_caution__': _NEEDS_CAUTION_42},
     'three_way_safety_labels_percent': {'__needs_caution__': _NEEDS_CAUTION_42},
