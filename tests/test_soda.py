@@ -556,7 +556,7 @@ def test_downloaded_files_are_used_once_built(tmp_path):
         u for row in SAMPLE['valid'] for u in row['dialogue']
     ]
     assert os.listdir(dpath / 'cache')  # the index went to {datapath}/soda/cache
-    assert sorted(r.file_name for r in build.RESOURCES) == sorted(data.SPLIT_FILES.values())
-    for resource in build.RESOURCES:
-        assert resource.url.endswith(build.REVISION + '/' + resource.file_name)
-        assert len(resource.hashcode) == 64 and not resource.zipped
+    assert sorted(build.FILES) == sorted(data.SPLIT_FILES.values())
+    for name, (sha256, size) in build.FILES.items():
+        assert build.url(name).endswith(build.REVISION + '/' + name)
+        assert len(sha256) == 64 and size > 0

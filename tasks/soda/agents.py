@@ -61,15 +61,24 @@ from parlai.core.teachers import ChunkTeacher
 from parlai.utils.data import DatatypeHelper
 
 from parlai_prosocial.parlai_internals import check_relied_on
-from parlai_prosocial.tasks.local_data import add_data_dir_argument
+from parlai_prosocial.tasks.local_data import (
+    Anomalies,
+    add_anomalies_argument,
+    add_data_dir_argument,
+    escape_markers,
+    positive_int_option_type,
+    report_anomalies,
+    splits_to_check,
+)
 
-from .build import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, datafile
+from .build import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, data_dir, datafile
 from .cosmo_format import add_cosmo_format_args, cosmo_input, cosmo_instruction, drop_rates
 from .data import (
     ANSWERS,
     COLUMNS,
     DEFAULT_CHUNK_ROWS,
     FILTERS,
+    MARKERS,
     VALIDATED,
     SodaDataError,
     chunk_rows_as_python,
@@ -77,10 +86,57 @@ from .data import (
     keep_mask,
     load_index,
     read_chunk,
+    split_path,
     totals,
 )
 
 SILENCE = '__SILENCE__'
+
+
+def create_agents(opt):
+    """
+    ParlAI's loader calls this first when it exists; without it, its ``AttributeError`` became the
+    context of every data error (a second traceback above the error's own line).
+    """
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    return create_task_agent_from_taskname(opt)
+
+
+def chunk_rows_of(opt):
+    value = opt.get('soda_chunk_rows')
+    return DEFAULT_CHUNK_ROWS if value is None else positive_int_option_type('--soda-chunk-rows')(
+        value
+    )
+
+
+def index_anomalies(index, path):
+    """
+    The index's anomaly counts as :class:`~..local_data.Anomalies` (rows named as in errors).
+    """
+    anomalies = Anomalies()
+    for kind, (count, rows) in index.get('anomalies', {}).items():
+        anomalies.merge(kind, count, [f'{path}: row {row}' for row in rows])
+    return anomalies
+
+
+def check_files(opt, own_index):
+    """
+    Report the anomalies of the split in use (its index is ``own_index``), and under
+    ``train_model`` index (so check) valid and test too, before any training.
+    """
+    splits = splits_to_check(opt)
+    mode = opt.get('soda_anomalies') or 'warn'
+    own_path = datafile(opt)
+    report_anomalies(
+        index_anomalies(own_index, own_path), own_path, mode, '--soda-anomalies', SodaDataError
+    )
+    for split in splits[1:]:
+        path = split_path(data_dir(opt), split)
+        index = load_index(path, cache_dir(opt), chunk_rows_of(opt))
+        report_anomalies(
+            index_anomalies(index, path), path, mode, '--soda-anomalies', SodaDataError
+        )
 _METADATA = [name for name in COLUMNS if name != 'dialogue']
 
 
@@ -165,11 +221,12 @@ class SodaTeacher(ChunkTeacher):
         )
         group.add_argument(
             '--soda-chunk-rows',
-            type=int,
+            type=positive_int_option_type('--soda-chunk-rows'),
             default=DEFAULT_CHUNK_ROWS,
             help='rows per chunk when a file\'s row groups are too big to be chunks (more than '
             'twice this) and are copied into smaller ones',
         )
+        add_anomalies_argument(group, '--soda-anomalies')
         add_cosmo_format_args(parser)
         return parser
 
@@ -178,10 +235,10 @@ class SodaTeacher(ChunkTeacher):
         self.id = 'soda'
         self.soda_path = datafile(opt)
         if shared is None:
-            chunk_rows = int(opt.get('soda_chunk_rows') or DEFAULT_CHUNK_ROWS)
             # footer checks, then the index (built by one streamed pass the first time): bad data
             # fails here, before any training
-            self.soda_index = load_index(self.soda_path, cache_dir(opt), chunk_rows)
+            self.soda_index = load_index(self.soda_path, cache_dir(opt), chunk_rows_of(opt))
+            check_files(opt, self.soda_index)
         else:
             self.soda_index = shared['soda_index']
         self.filter_key = filter_key(
@@ -357,15 +414,17 @@ class SodaTeacher(ChunkTeacher):
         speakers = row['speakers']
         speaker = speakers[turn]
         listener = listener_of(speakers, turn)
-        narrative = '' if drop_narrative else row['narrative']
+        # COSMO's separators inside the data would read as turn or part boundaries: escaped
+        narrative = '' if drop_narrative else escape_markers(row['narrative'], MARKERS)
         instruction = (
             '' if drop_instruction or listener is None else cosmo_instruction(speaker, listener)
         )
+        history = [escape_markers(u, MARKERS) for u in row['dialogue'][:turn]]
         message = Message(row['_fields'])
         message.update(
             {
-                'text': cosmo_input(narrative, instruction, row['dialogue'][:turn]),
-                'labels': [row['dialogue'][turn]],
+                'text': cosmo_input(narrative, instruction, history),
+                'labels': [escape_markers(row['dialogue'][turn], MARKERS)],
                 'episode_done': True,
                 'speaker': speaker,
                 'listener': listener,

@@ -4,8 +4,10 @@ Where the SODA files come from, and where their index is cached.
 With ``--soda-data-dir DIR`` (or ``$SODA_DATA_DIR``) the files ``{train,valid,test}.parquet`` are
 read from DIR: the offline path, for the files of ``huggingface.co/datasets/allenai/soda``.
 
-Otherwise the three files are downloaded into ``{datapath}/soda`` with ParlAI's
-``DownloadableFile``: URLs pinned to the dataset's "Upload SODA v1" commit (``REVISION``; the
+Otherwise the three files are downloaded into ``{datapath}/soda`` with the plugin's download
+helper (:mod:`parlai_prosocial.download`: a ``.part`` file renamed only after its size and sha256
+match, HTTP errors reported as such, the free disk space checked first, concurrent builds
+serialised by a file lock): URLs pinned to the dataset's "Upload SODA v1" commit (``REVISION``; the
 later commits of the repository only edit the README and the viewer's converted copies), each
 file checked against the sha256 of its Git LFS pointer in that commit, and a ``.built`` marker
 written only after all three are downloaded and verified.
@@ -16,9 +18,7 @@ copy go to ``--soda-cache-dir`` (``$SODA_CACHE_DIR``), by default ``{datapath}/s
 
 import os
 
-from parlai.core import build_data
-from parlai.core.build_data import DownloadableFile
-
+from parlai_prosocial.download import build_once, fetch
 from parlai_prosocial.tasks.local_data import local_dir_or_build
 
 from .data import split_path
@@ -40,24 +40,20 @@ FILES = {
     'test.parquet': ('edd0a57b460fa7faa3782b332327f3a4bc9681dcaaec88e77727c47fd5870180', 84204550),
 }
 
-RESOURCES = [
-    DownloadableFile(_URL.format(name), name, sha256, zipped=False)
-    for name, (sha256, _size) in FILES.items()
-]
-
 VERSION = 'hf-' + REVISION[:7]
 
 
+def url(name):
+    return _URL.format(name)
+
+
 def build(opt):
-    dpath = os.path.join(opt['datapath'], 'soda')
-    if not build_data.built(dpath, VERSION):
-        if build_data.built(dpath):
-            build_data.remove_dir(dpath)
-        build_data.make_dir(dpath)
-        for resource in RESOURCES:
-            resource.download_file(dpath)
-        build_data.mark_done(dpath, VERSION)
-    return dpath
+    return build_once(os.path.join(opt['datapath'], 'soda'), VERSION, _download)
+
+
+def _download(dpath):
+    for name, (sha256, size) in FILES.items():
+        fetch(url(name), os.path.join(dpath, name), sha256=sha256, size=size)
 
 
 def data_dir(opt):

@@ -23,7 +23,14 @@ memory at once, so the teachers stream *chunks* of rows (ParlAI's ``ChunkTeacher
   is not parquet, a missing column or a column of the wrong type are found from the parquet footer
   whenever a teacher is created; null required fields, null utterances or names, an empty
   dialogue and ``dialogue``/``speakers`` of different lengths are found by the indexing pass (so
-  also when a teacher is created, before training) and checked again on every row read.
+  also when a teacher is created, before training) and checked again on every row read. A file
+  with no rows, a data page that cannot be decoded and a cache directory that cannot be created
+  are errors naming the file.
+* **Soft anomalies** (what may be in the real release but looks wrong: an empty or
+  whitespace-only utterance, COSMO's separators ``<sep>`` / ``<turn>`` inside an utterance or a
+  narrative) are counted by the indexing pass with the first rows where they occur
+  (``index['anomalies']``); the teachers report them in one line (``--soda-anomalies error``
+  stops on them) and escape the separators in what they build.
 """
 
 import fcntl
@@ -36,6 +43,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from parlai_prosocial import errors
 
 SPLIT_FILES = {'train': 'train.parquet', 'valid': 'valid.parquet', 'test': 'test.parquet'}
 
@@ -85,12 +94,17 @@ VALIDATED = ('all', 'head', 'head_relation_tail')
 ANSWERS = ('plain', 'pmi')
 
 DEFAULT_CHUNK_ROWS = 10000
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+
+#: COSMO's separators (``cosmo_format``): inside a text they are an anomaly, escaped in examples
+MARKERS = ('<sep>', '<turn>')
+#: how many row numbers the index keeps per anomaly kind
+FIRST_ANOMALY_ROWS = 3
 #: read buffer for streaming a big row group page by page instead of whole column chunks
 _READ_BUFFER = 1 << 22
 
 
-class SodaDataError(ValueError):
+class SodaDataError(errors.ProsocialDataError):
     """
     A SODA file that cannot be read as it is.
     """
@@ -257,6 +271,39 @@ def chunk_counts(table, first_row, path):
     return counts
 
 
+def chunk_anomalies(table, first_row):
+    """
+    {kind: [count, [first row numbers]]} of the soft anomalies of the rows of ``table``.
+    """
+    found = OrderedDict()
+    dialogue = _array(table, 'dialogue')
+    items = pc.list_flatten(dialogue)
+    parents = pc.list_parent_indices(dialogue).to_numpy(zero_copy_only=False)
+
+    def add(kind, mask, rows_of):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            rows = np.unique(rows_of[mask])
+            found[kind] = [int(mask.sum()), [first_row + int(r) for r in rows[:FIRST_ANOMALY_ROWS]]]
+
+    empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(items)), 0)
+    add('empty utterance', pc.fill_null(empty, False).to_numpy(zero_copy_only=False), parents)
+    marked = np.zeros(len(items), dtype=bool)
+    for marker in MARKERS:
+        marked |= pc.fill_null(pc.match_substring(items, marker), False).to_numpy(
+            zero_copy_only=False
+        )
+    add('<sep>/<turn> inside an utterance', marked, parents)
+    narrative = _array(table, 'narrative')
+    marked = np.zeros(table.num_rows, dtype=bool)
+    for marker in MARKERS:
+        marked |= pc.fill_null(pc.match_substring(narrative, marker), False).to_numpy(
+            zero_copy_only=False
+        )
+    add('<sep>/<turn> inside the narrative', marked, np.arange(table.num_rows))
+    return found
+
+
 # --- the index ----------------------------------------------------------------------------------
 
 
@@ -319,6 +366,7 @@ def build_index(path, index_path, copy_path, chunk_rows=DEFAULT_CHUNK_ROWS):
         metadata.row_group(i).num_rows > 2 * chunk_rows for i in range(metadata.num_row_groups)
     )
     chunks = []
+    anomalies = OrderedDict()
     first_row = 0
     writer = None
     tmp_copy = f'{copy_path}.tmp{os.getpid()}'
@@ -331,8 +379,12 @@ def build_index(path, index_path, copy_path, chunk_rows=DEFAULT_CHUNK_ROWS):
             )
         else:
             tables = ((i, parquet.read_row_group(i)) for i in range(metadata.num_row_groups))
-        for row_group, table in tables:
+        for row_group, table in _readable(tables, path):
             counts = chunk_counts(table, first_row, path)
+            for kind, (count, rows) in chunk_anomalies(table, first_row).items():
+                total = anomalies.setdefault(kind, [0, []])
+                total[0] += count
+                total[1] = (total[1] + rows)[:FIRST_ANOMALY_ROWS]
             if writer is not None:
                 row_group = len(chunks)
                 writer.write_table(table)
@@ -371,6 +423,7 @@ def build_index(path, index_path, copy_path, chunk_rows=DEFAULT_CHUNK_ROWS):
         'chunk_file': copy_path if rechunk else None,
         'chunk_file_stat': _stat(copy_path) if rechunk else None,
         'chunks': chunks,
+        'anomalies': anomalies,
     }
     if _stat(path) != source_stat:
         raise SodaDataError(f'{path}: the file changed while it was being indexed')
@@ -378,17 +431,52 @@ def build_index(path, index_path, copy_path, chunk_rows=DEFAULT_CHUNK_ROWS):
     return index
 
 
+def _readable(tables, path):
+    """
+    ``tables`` (row group, table) as they are read, an undecodable page reported as the file's.
+    """
+    position = 0
+    while True:
+        try:
+            item = next(tables)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as e:
+            raise SodaDataError(
+                f'{path}: chunk {position}: cannot be read ({e}); is the file corrupted or cut '
+                'short?'
+            ) from None
+        position += 1
+        yield item
+
+
 def load_index(path, cache_dir, chunk_rows=DEFAULT_CHUNK_ROWS):
     """
     The index of ``path``: read from ``cache_dir`` if it matches the file's size and mtime,
     otherwise built (once across processes: a file lock guards the building).
     """
-    open_soda(path)  # the footer checks, every time: cheap, and a clear error comes first
+    parquet = open_soda(path)  # the footer checks, every time: cheap; a clear error comes first
+    if parquet.metadata.num_rows == 0:
+        raise SodaDataError(f'{path}: no rows in the file; expected at least one dialogue')
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise errors.ProsocialOptionError(
+            f'--soda-chunk-rows is {chunk_rows!r}: expected a whole number >= 1'
+        )
     index_path, copy_path, lock_path = cache_paths(path, cache_dir, chunk_rows)
     index = _valid_index(index_path, path, chunk_rows)
     if index is not None:
         return index
-    os.makedirs(cache_dir, exist_ok=True)
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+    except OSError as e:
+        raise errors.ProsocialOptionError(
+            f'--soda-cache-dir {cache_dir}: cannot be used as the cache directory '
+            f'({e.strerror}); expected a directory that can be written'
+        ) from None
+    if not os.access(cache_dir, os.W_OK):
+        raise errors.ProsocialOptionError(
+            f'--soda-cache-dir {cache_dir}: not writable; expected a directory that can be written'
+        )
     with open(lock_path, 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         index = _valid_index(index_path, path, chunk_rows)  # built meanwhile by another process?
@@ -426,8 +514,14 @@ def read_chunk(index, chunk_idx):
             'teacher again'
         )
     chunk = index['chunks'][chunk_idx]
-    parquet = pq.ParquetFile(index['chunk_file'] or source)
-    table = parquet.read_row_group(chunk['row_group'])
+    try:
+        parquet = pq.ParquetFile(index['chunk_file'] or source)
+        table = parquet.read_row_group(chunk['row_group'])
+    except (pa.ArrowException, OSError) as e:
+        raise SodaDataError(
+            f'{index["chunk_file"] or source}: chunk {chunk_idx}: cannot be read ({e}); is the '
+            'file corrupted?'
+        ) from None
     if table.num_rows != chunk['rows']:
         raise SodaDataError(
             f'{source}: chunk {chunk_idx} has {table.num_rows} rows, its index says {chunk["rows"]}'
