@@ -14,7 +14,9 @@ far (the turns joined by newlines, the ``prosocial:safety`` input) and, by its l
     the generator's ``--delimiter``. For a ParlAI ``TorchAgent`` this is the ``temp_history`` of
     its observation (ParlAI's mechanism for one-turn context: the RoTs never enter its history,
     so later turns are not conditioned on stale RoTs); other agents, which keep no history,
-    get the RoTs as the last line of ``text``;
+    get the RoTs as the last line of ``text``; a generator with a ``steer_observation(message,
+    rots)`` method steers itself: COSMO (``--guarded-model cosmo``) puts them into its narrative
+    slot for this turn, as a ProsocialDialog situation (SODA App. C) after the user's narrative;
   - ``prompt`` (default for ``hugging_face/gpt2``): the paper's prompt for pre-trained LMs,
     rebuilt from the whole dialogue every turn (the LM keeps no history of its own), P_r =
     "The following is a conversation between Speaker 1 and Speaker 2. Speaker 2 is trying to
@@ -206,7 +208,9 @@ class CanaryGuardAgent(Agent):
         message = Message({k: v for k, v in observation.items() if k != _OBSERVED})
         if steer:
             delimiter = self.generator.opt.get('delimiter', '\n')
-            if hasattr(self.generator, 'history'):  # TorchAgent: this turn only
+            if hasattr(self.generator, 'steer_observation'):  # its own way (COSMO: narrative)
+                message = self.generator.steer_observation(message, rots)
+            elif hasattr(self.generator, 'history'):  # TorchAgent: this turn only
                 message['temp_history'] = delimiter + rots
             else:
                 message.force_set('text', message['text'] + '\n' + rots)
