@@ -312,3 +312,64 @@ def seed_evaluation(eval_model_module):
 
     eval_model.__doc__ = parlai_eval_model.__doc__
     eval_model_module.eval_model = eval_model
+
+
+def safe_checkpoint_loading(torch_agent_module):
+    """
+    ``parlai.core.torch_agent``: model files are loaded with torch's ``weights_only`` loading.
+
+    Replaces ParlAI 1.7.2's ``TorchAgent.load`` (``parlai/core/torch_agent.py``), whose
+    ``torch.load(f, ..., pickle_module=parlai.utils.pickle)`` turns safe loading off, so a model
+    file with a pickled payload ran it. The states now come from
+    :func:`parlai_prosocial.model_files.load_checkpoint` (weights only; a file needing more is
+    refused with one line unless trusted, then loaded by ParlAI's code); what is done with them is
+    ParlAI's. A security fix: if its target changed, the program stops (``FAIL_CLOSED``).
+    """
+    from parlai_prosocial.model_files import load_checkpoint
+
+    TorchAgent = torch_agent_module.TorchAgent
+    parlai_load = TorchAgent.load
+
+    def load(self, path):
+        def unsafe_load(trusted_path):
+            import parlai.utils.pickle
+            import torch
+
+            with open(trusted_path, 'rb') as f:
+                return torch.load(
+                    f, map_location=lambda cpu, _: cpu, pickle_module=parlai.utils.pickle
+                )
+
+        states = load_checkpoint(path, unsafe_load, datapath=self.opt.get('datapath'))
+        if 'model' in states:
+            self.load_state_dict(states['model'])
+        if 'optimizer' in states and hasattr(self, 'optimizer'):
+            self.optimizer.load_state_dict(states['optimizer'])
+        return states
+
+    load.__doc__ = parlai_load.__doc__
+    load.parlai_prosocial_safe = True
+    TorchAgent.load = load
+
+
+def check_options_after_parsing(params_module):
+    """
+    ``parlai.core.params``: options of ParlAI's own that it accepts but misuses are checked when
+    the command line is parsed (:mod:`parlai_prosocial.options`): ``--multitask-weights``.
+
+    Wraps ParlAI 1.7.2's ``ParlaiParser.parse_args`` (``parlai/core/params.py``): its result is
+    returned unchanged once the checks pass; a failed check raises a ``ProsocialOptionError``
+    (one line at the command line).
+    """
+    from parlai_prosocial.options import check_multitask_weights
+
+    ParlaiParser = params_module.ParlaiParser
+    parlai_parse_args = ParlaiParser.parse_args
+
+    def parse_args(self, args=None, namespace=None, **kwargs):
+        opt = parlai_parse_args(self, args=args, namespace=namespace, **kwargs)
+        check_multitask_weights(opt)
+        return opt
+
+    parse_args.__doc__ = parlai_parse_args.__doc__
+    ParlaiParser.parse_args = parse_args

@@ -48,10 +48,14 @@ REPLACED = {
         'parlai.scripts.train_model:TrainLoop.__init__': '9661bbeb94299902',
     },
     'seed_evaluation': {'parlai.scripts.eval_model:eval_model': '6b3c7de770e25a06'},
+    'safe_checkpoint_loading': {'parlai.core.torch_agent:TorchAgent.load': 'b1f28e83aababb8e'},
+    'check_options_after_parsing': {
+        'parlai.core.params:ParlaiParser.parse_args': 'dbbb011de57c09a0',
+    },
 }
 
 #: fixes that guard security: a changed target stops the program instead of skipping the fix
-FAIL_CLOSED = set()
+FAIL_CLOSED = {'safe_checkpoint_loading'}
 
 #: ParlAI internal ('module:Qual.name') -> (source hash, who relies on it and how)
 RELIED_ON = {

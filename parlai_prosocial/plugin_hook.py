@@ -53,6 +53,8 @@ FIXES = {
     'parlai.scripts.multiprocessing_train': ('build_dict_before_spawning',),
     'parlai.scripts.train_model': ('seed_before_building_the_agent',),
     'parlai.scripts.eval_model': ('seed_evaluation',),
+    'parlai.core.torch_agent': ('safe_checkpoint_loading',),
+    'parlai.core.params': ('check_options_after_parsing',),
 }
 
 
