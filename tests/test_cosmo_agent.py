@@ -89,7 +89,8 @@ def canary(tmp_path_factory, sample_data_dir):
     t5 = build_tiny_t5(str(directory / 't5'))
     testing.run_parlai(
         ['train_model', '-o', 'prosocial/tiny_canary', '-t', 'prosocial:safety',
-         '--t5-model-arch', t5, '-mf', str(directory / 'model'), '--num-epochs', '150'],
+         '--multitask-weights', '1', '--t5-model-arch', t5, '-mf', str(directory / 'model'),
+         '--num-epochs', '150'],
         cwd=str(directory),
         env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
     )
@@ -388,7 +389,8 @@ def test_steered_narrative_is_app_c_situation_after_the_users():
 
 def test_canary_guard_puts_rots_into_cosmos_narrative(canary, trained):
     opt = ParlaiParser(True, True).parse_args(
-        ['-m', 'canary_guard', '--canary-model-file', canary, '--guarded-model-file', trained,
+        ['-m', 'canary_guard', '--canary-model-file', canary, '--guarded-model', 'cosmo',
+         '--guarded-model-file', trained,
          # a leading space: ParlAI rewrites a value that starts with "--"
          '--guarded-args', f' --inference greedy --cosmo-narrative "{NARRATIVE}"']
     )
@@ -423,3 +425,16 @@ def test_steering_rots_hold_for_their_turn_only(tiny_t5):
     assert later[INPUT_FIELD] == (
         f'{NARRATIVE} <sep> I will lie to her. <turn> {steered["text"]} <turn> Fine.'
     )
+
+
+def test_canary_guard_with_cosmo_evaluates_toxichat(canary, trained, task_sample_dirs,
+                                                    run_parlai, tmp_path, samples):
+    run_parlai(
+        ['eval_model', '-m', 'canary_guard', '--canary-model-file', canary,
+         '--guarded-model', 'cosmo', '--guarded-model-file', trained, '-t', 'toxichat',
+         '-dt', 'valid', '--report-filename', str(tmp_path / 'guard.json')],
+        cwd=str(tmp_path), env_extra=task_sample_dirs,
+    )
+    result = report(str(tmp_path / 'guard.json'))
+    assert result['exs'] == testing.create_teacher('toxichat', 'valid').num_examples()
+    assert 0 <= result['guard_steered'] <= 1 and 'toxichat_bad' in result
