@@ -10,6 +10,12 @@ The text formats of the paper's generation targets, and their inverses.
 
 ROTS_END = '__endrots__'
 
+#: Reply field (Prost) holding the RoTs the model generated before ``__endrots__`` ('' when none).
+ROTS_TEXT_FIELD = 'rots_text'
+
+#: Reply field (Prost) holding, for each of ``beam_texts``, the RoTs of that beam ('' when none).
+BEAM_ROTS_FIELD = 'beam_rots_texts'
+
 
 def rot_response_target(rots, response):
     if not rots:
@@ -19,12 +25,19 @@ def rot_response_target(rots, response):
 
 def split_rot_response(text):
     """
-    ``(rots_text, response)`` of a RoT & Response text; ``rots_text`` is '' when there is none.
+    ``(rots_text, response)`` of a RoT & Response text, gold or generated; ``rots_text`` is ''
+    when there is none.
+
+    The one split rule for the whole plugin. A gold target holds the marker once (the teachers
+    escape it inside RoTs and replies); a generated text may hold it several times (a tiny or
+    badly trained model writes it again): the response is what follows the *last* marker, so it
+    never holds one, and the RoTs are everything before it, markers dropped.
     """
-    rots, separator, response = text.partition(ROTS_END)
+    head, separator, response = text.rpartition(ROTS_END)
     if not separator:
         return '', text.strip()
-    return rots.strip(), response.strip()
+    rots = ' '.join(part.strip() for part in head.split(ROTS_END) if part.strip())
+    return rots, response.strip()
 
 
 def safety_target(safety_label, rots):

@@ -49,7 +49,7 @@ def canary(tmp_path_factory, env):
     t5 = build_tiny_t5(str(directory / 't5'))
     testing.run_parlai(
         ['train_model', '-o', 'prosocial/tiny_canary', '-t', 'prosocial:safety',
-         '--t5-model-arch', t5, '-mf', str(directory / 'model'), '--num-epochs', '150'],
+         '--multitask-weights', '1', '--t5-model-arch', t5, '-mf', str(directory / 'model'), '--num-epochs', '150'],
         cwd=str(directory),
         env_extra=env,
     )

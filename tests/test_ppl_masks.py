@@ -1,6 +1,6 @@
 """
 Known answers for the two perplexities computed over part of the target: Prost's
-``response_ppl`` (the reply after the first ``__endrots__``) and Canary's ``rot_ppl`` (the gold
+``response_ppl`` (the reply after the last ``__endrots__``, as ``formats.split_rot_response``) and Canary's ``rot_ppl`` (the gold
 RoTs after the label token). Hand-made label vectors and per-token losses; the metric must be
 exp(mean loss) over exactly the tokens the docstrings name.
 """
@@ -35,13 +35,13 @@ def _values(metrics):
     return [None if m is None else m.value() for m in metrics]
 
 
-def test_response_ppl_is_over_the_reply_after_the_first_endrots():
+def test_response_ppl_is_over_the_reply_after_the_last_endrots():
     prost = dict(is_training=False, NULL_IDX=NULL, dict={ROTS_END: ENDROTS})
     label_vec = torch.tensor(
         [
             [7, 8, ENDROTS, 9, 10, END, NULL],  # RoTs, marker, reply + end
             [9, 10, END, NULL, NULL, NULL, NULL],  # no RoTs: the whole target is the reply
-            [7, ENDROTS, 8, ENDROTS, 9, END, NULL],  # two markers: after the first one
+            [7, ENDROTS, 8, ENDROTS, 9, END, NULL],  # two markers: after the last one
             [7, ENDROTS, NULL, NULL, NULL, NULL, NULL],  # nothing after the marker
         ]
     )
@@ -54,7 +54,7 @@ def test_response_ppl_is_over_the_reply_after_the_first_endrots():
     batch = types.SimpleNamespace(label_vec=label_vec)
     recorded = _recorded(ProstAgent, prost, batch, losses)
     assert _values(recorded['response_ppl']) == pytest.approx(
-        [math.exp(4.0), math.exp(3.0), math.exp(3.0), None]
+        [math.exp(4.0), math.exp(3.0), math.exp(4.5), None]
     )
 
 

@@ -25,10 +25,14 @@ from parlai.core.torch_agent import Output
 from parlai.core.worlds import create_task_agent_from_taskname
 from parlai.scripts.eval_model import setup_args as eval_model_args
 
-from parlai_prosocial.agents.prost import BEAM_ROTS_FIELD, ROTS_TEXT_FIELD, split_generated
 from parlai_prosocial.agents.prost.agents import ProstAgent, ProstHistory, split_output
 from parlai_prosocial.casual_fixtures import write_casual_fixtures
-from parlai_prosocial.formats import ROTS_END, split_rot_response
+from parlai_prosocial.formats import (
+    BEAM_ROTS_FIELD,
+    ROTS_END,
+    ROTS_TEXT_FIELD,
+    split_rot_response,
+)
 from parlai_prosocial.tasks.topical_chat.build import DATA_DIR_ENV as TOPICAL_CHAT_ENV
 from parlai_prosocial.tasks.topical_chat.sample import write_sample as write_topical_chat_sample
 from parlai_prosocial.zoo.prost import install as install_cli
@@ -171,9 +175,10 @@ def test_split_output_moves_rots_off_text_and_beams():
 
 
 def test_a_reply_never_keeps_a_marker_even_when_the_model_writes_several():
-    assert split_generated(f'a . {ROTS_END} b . {ROTS_END} the reply') == ('a . b .', 'the reply')
-    assert split_generated(f'{ROTS_END} just a reply') == ('', 'just a reply')
-    assert split_generated(f'a rot {ROTS_END}') == ('a rot', '')
+    two_markers = f'a . {ROTS_END} b . {ROTS_END} the reply'
+    assert split_rot_response(two_markers) == ('a . b .', 'the reply')
+    assert split_rot_response(f'{ROTS_END} just a reply') == ('', 'just a reply')
+    assert split_rot_response(f'a rot {ROTS_END}') == ('a rot', '')
     output = split_output(Output([f'x {ROTS_END} you . {ROTS_END} you .']))
     assert output['text'] == ['you .'] and output[ROTS_TEXT_FIELD] == ['x you .']
     assert ProstHistory.last_reply(f'x {ROTS_END} y {ROTS_END} z') == 'z'

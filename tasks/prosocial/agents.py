@@ -107,6 +107,14 @@ def escaped(text):
     return escape_markers(text, MARKERS)
 
 
+def target_rots(rots):
+    """
+    The RoTs as they go into a target: escaped, and without empty ones (an empty RoT, counted as
+    an anomaly, would make a target start with ``__endrots__``); the ``rots`` field keeps them.
+    """
+    return [escaped(rot) for rot in rots if rot.strip()]
+
+
 class ResponseTeacher(DialogTeacher):
     """
     Prosocial reply generation; one episode per dialogue.
@@ -184,15 +192,12 @@ class RotResponseTeacher(ResponseTeacher):
     """
 
     def target(self, turn):
-        return rot_response_target(
-            [escaped(rot) for rot in turn['rots']], escaped(turn['response'])
-        )
+        return rot_response_target(target_rots(turn['rots']), escaped(turn['response']))
 
     def observe(self, observation):
         from parlai.core.message import Message
 
-        from parlai_prosocial.agents.prost import ROTS_TEXT_FIELD, split_generated
-        from parlai_prosocial.formats import ROTS_END, split_rot_response
+        from parlai_prosocial.formats import ROTS_END, ROTS_TEXT_FIELD, split_rot_response
 
         labels = getattr(self, 'lastY', None)
         if observation is None or labels is None:
@@ -206,7 +211,7 @@ class RotResponseTeacher(ResponseTeacher):
         elif ROTS_TEXT_FIELD in observation:
             model_rots = observation[ROTS_TEXT_FIELD] or ''
         elif ROTS_END in text:
-            model_rots, reply = split_generated(text)
+            model_rots, reply = split_rot_response(text)
             scored = Message(observation)
             scored.force_set('text', reply)
         else:
@@ -266,7 +271,7 @@ class SafetyTeacher(_SafetyTeacher):
     """
 
     def target(self, turn):
-        return safety_target(self.safety_label(turn), [escaped(rot) for rot in turn['rots']])
+        return safety_target(self.safety_label(turn), target_rots(turn['rots']))
 
 
 class SafetyClassificationTeacher(_SafetyTeacher):

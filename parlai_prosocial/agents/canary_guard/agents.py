@@ -52,7 +52,7 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 
 from parlai_prosocial.agents.canary import context_text, load_canary
-from parlai_prosocial.formats import ROTS_END
+from parlai_prosocial.formats import split_rot_response
 from parlai_prosocial.tasks.prosocial.data import THREE_WAY_SAFETY
 
 from . import DEFAULT_HELP_TEXT, PASS, STEER, STEER_AND_HELP, lm_prompt, lm_reply
@@ -291,7 +291,7 @@ class CanaryGuardAgent(Agent):
             self.generator.history.reset()  # prompt mode: a fresh prompt every turn
         label_key = next((k for k in ('labels', 'eval_labels') if observation.get(k)), None)
         if self.opt.get('use_reply', 'label') == 'label' and label_key is not None:
-            reply = observation[label_key][0].rpartition(ROTS_END)[2].strip()
+            reply = split_rot_response(observation[label_key][0])[1]
         else:
             reply = getattr(self, '_reply_for_history', None)
             if reply is None and self_message is not None:
