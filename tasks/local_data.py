@@ -269,7 +269,8 @@ class Anomalies:
             )
             more = ', ...' if self.counts[kind] > len(self.locations[kind]) else ''
             parts.append(f'{self.counts[kind]} x {kind} ({locations}{more})')
-        return f'{path}: {self.total()} anomalies: ' + '; '.join(parts)
+        total = self.total()
+        return f'{path}: {total} {"anomaly" if total == 1 else "anomalies"}: ' + '; '.join(parts)
 
 
 def add_anomalies_argument(group, option):

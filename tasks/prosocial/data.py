@@ -239,8 +239,8 @@ def _check_repeats(dialogues, locations, path):
         key = tuple((t['context'], t['response']) for t in turns)
         if key in seen_dialogues:
             raise ProsocialDataError(
-                f'{wheres[0]}: this dialogue repeats the one at '
-                f'{_short_where(seen_dialogues[key])} turn for turn: expected each dialogue once'
+                f'{wheres[0]}: the dialogue starting here repeats, turn for turn, the one '
+                f'starting at {_short_where(seen_dialogues[key])}: expected each dialogue once'
             )
         seen_dialogues[key] = wheres[0]
 

@@ -442,9 +442,10 @@ def _readable(tables, path):
         except StopIteration:
             return
         except (pa.ArrowException, OSError) as e:
+            detail = ' '.join(str(e).split())
             raise SodaDataError(
-                f'{path}: chunk {position}: cannot be read ({e}); is the file corrupted or cut '
-                'short?'
+                f'{path}: chunk {position}: cannot be read ({detail}); is the file corrupted or '
+                'cut short?'
             ) from None
         position += 1
         yield item
@@ -518,9 +519,10 @@ def read_chunk(index, chunk_idx):
         parquet = pq.ParquetFile(index['chunk_file'] or source)
         table = parquet.read_row_group(chunk['row_group'])
     except (pa.ArrowException, OSError) as e:
+        detail = ' '.join(str(e).split())
         raise SodaDataError(
-            f'{index["chunk_file"] or source}: chunk {chunk_idx}: cannot be read ({e}); is the '
-            'file corrupted?'
+            f'{index["chunk_file"] or source}: chunk {chunk_idx}: cannot be read ({detail}); is '
+            'the file corrupted?'
         ) from None
     if table.num_rows != chunk['rows']:
         raise SodaDataError(

@@ -65,13 +65,14 @@ def read_bad_words(path):
     entries = []
     rows = iter(reader)
     while True:
+        row_start = reader.line_num + 1  # a row may span lines (a quoted field with newlines)
         try:
             row = next(rows)
         except StopIteration:
             break
         except csv.Error as e:
             raise ToxiChatDataError(
-                f'{path}: line {reader.line_num}: not CSV ({e}); is the file cut short?'
+                f'{path}: line {row_start}: not CSV ({e}); is the file cut short?'
             ) from None
         where = f'{path}: line {reader.line_num}'
         if None in row:

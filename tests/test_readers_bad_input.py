@@ -1,0 +1,658 @@
+"""
+The bad-input case table (issue 9): each case -> the exact one-line message, at reader level
+(fast), for every task's reader and the options; ``test_cli_bad_input.py`` runs a few of them
+through the ``parlai`` command. Every error is a ``ProsocialError``.
+"""
+
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from parlai_prosocial.errors import (
+    ProsocialDataError,
+    ProsocialError,
+    ProsocialOptionError,
+)
+from parlai_prosocial.tasks import local_data
+from parlai_prosocial.tasks.prosocial import data as prosocial_data
+from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, parlai_layout, write_sample
+from parlai_prosocial.tasks.soda import data as soda_data
+from parlai_prosocial.tasks.soda import sample as soda_sample
+from parlai_prosocial.tasks.topical_chat import data as topical_data
+from parlai_prosocial.tasks.topical_chat import sample as topical_sample
+from parlai_prosocial.tasks.toxichat import badwords
+from parlai_prosocial.tasks.toxichat import data as toxichat_data
+from parlai_prosocial.tasks.toxichat import sample as toxichat_sample
+from parlai_prosocial.testing import create_teacher, one_epoch
+
+VOTES = "expected a list of 3 votes, each one of 'casual', 'needs caution', 'needs intervention'"
+
+
+def error_of(read, path, error=ProsocialDataError):
+    with pytest.raises(error) as info:
+        read(str(path))
+    assert isinstance(info.value, ProsocialError)
+    message = str(info.value)
+    assert '\n' not in message
+    return message
+
+
+# --- ProsocialDialog, HF JSON Lines (train: dialogue 0 = lines 1-3, 1 = 4-5, 2 = 6, 3 = 7-8) ---
+
+
+def hf_file(tmp_path, edit=None, rows=None):
+    rows = list(hf_rows(SAMPLE['train'])) if rows is None else rows
+    if edit is not None:
+        edit(rows)
+    path = tmp_path / 'train.json'
+    path.write_text(''.join(json.dumps(row) + '\n' for row in rows), encoding='utf-8')
+    return str(path)
+
+
+def set_field(line, field, value):
+    def edit(rows):
+        rows[line - 1][field] = value
+
+    return edit
+
+
+def hf_cases():
+    def cut_mid_dialogue(rows):
+        del rows[7]  # dialogue 3 loses its last row: the file cut at a row boundary
+
+    def repeat_id_later(rows):
+        rows.append(dict(rows[0], response_id=3, context='more', response='more'))
+
+    def repeat_dialogue(rows):
+        rows.append(dict(rows[5], dialogue_id=9))
+
+    def repeat_turn(rows):
+        rows[4].update(context=rows[3]['context'], response=rows[3]['response'])
+
+    return [
+        (
+            'cut at a row boundary inside a dialogue',
+            cut_mid_dialogue,
+            '{p}: line 7: field "episode_done" is false, but this is the last turn (turn 0) of '
+            'dialogue 3: expected true; is the dialogue cut short (a truncated file)?',
+        ),
+        (
+            'episode_done before the last turn',
+            set_field(1, 'episode_done', True),
+            '{p}: line 1: field "episode_done" is true, but dialogue 0 goes on (turn 1: line 2): '
+            'expected false on every turn but the last',
+        ),
+        (
+            'two votes',
+            set_field(3, 'safety_annotations', ['casual', 'casual']),
+            "{p}: line 3: field \"safety_annotations\" is ['casual', 'casual'], " + VOTES,
+        ),
+        (
+            'four votes',
+            set_field(3, 'safety_annotations', ['casual'] * 4),
+            "{p}: line 3: field \"safety_annotations\" is ['casual', 'casual', 'casual', "
+            "'casual'], " + VOTES,
+        ),
+        (
+            'no votes',
+            set_field(2, 'safety_annotations', []),
+            '{p}: line 2: field "safety_annotations" is [], ' + VOTES,
+        ),
+        (
+            'a vote that is not an annotation value',
+            set_field(2, 'safety_annotations', ['casual', 'casual', '__casual__']),
+            "{p}: line 2: field \"safety_annotations\" is ['casual', 'casual', '__casual__'], "
+            + VOTES,
+        ),
+        (
+            'a dialogue id again after other dialogues',
+            repeat_id_later,
+            '{p}: line 9: field "dialogue_id": dialogue 0 appears again after other dialogues '
+            '(its first row: line 1); expected the rows of a dialogue together, each dialogue '
+            'once',
+        ),
+        (
+            'a dialogue repeated under another id',
+            repeat_dialogue,
+            '{p}: line 9: the dialogue starting here repeats, turn for turn, the one starting at '
+            'line 6: expected each dialogue once',
+        ),
+        (
+            'a turn repeated in its dialogue',
+            repeat_turn,
+            '{p}: line 5: fields "context"/"response" repeat the turn at line 4 of the same '
+            'dialogue: expected each turn once',
+        ),
+        (
+            'a first row {}',
+            lambda rows: rows.insert(0, {}),
+            '{p}: line 1: missing field "context"',
+        ),
+        (
+            'a repeated response_id (existing check)',
+            set_field(5, 'response_id', 0),
+            '{p}: line 5: field "response_id" repeats turn 0 of dialogue 1',
+        ),
+    ]
+
+
+@pytest.mark.parametrize('name, edit, message', hf_cases(), ids=[c[0] for c in hf_cases()])
+def test_prosocial_hf_case(tmp_path, name, edit, message):
+    path = hf_file(tmp_path, edit)
+    assert error_of(prosocial_data.read_dialogues, path) == message.format(p=path)
+
+
+def test_prosocial_hf_repeated_field_in_one_object(tmp_path):
+    path = hf_file(tmp_path)
+    lines = open(path, encoding='utf-8').read().splitlines(keepends=True)
+    lines[1] = '{"rots": null, ' + lines[1][1:]  # "rots" twice; json would keep the last
+    open(path, 'w', encoding='utf-8').writelines(lines)
+    assert error_of(prosocial_data.read_dialogues, path) == (
+        f'{path}: line 2: field "rots" appears twice in one JSON object; expected each field once'
+    )
+
+
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        ('[]', '{p}: no dialogues in the file; expected at least one'),
+        (
+            json.dumps({'context': [], 'response': []}),
+            '{p}: no dialogues in the file; expected at least one',
+        ),
+        ('\ufeff' + json.dumps(next(hf_rows(SAMPLE['train']))) + '\n', None),
+        ('\ufeff[]', None),
+    ],
+    ids=['empty list', 'zero-length columns', 'BOM, JSON Lines', 'BOM, list'],
+)
+def test_prosocial_empty_and_bom(tmp_path, text, message):
+    path = tmp_path / 'train.json'
+    path.write_text(text, encoding='utf-8')
+    expected = message.format(p=path) if message else local_data.bom_message(str(path))
+    assert error_of(prosocial_data.read_dialogues, path) == expected
+    if message is None:
+        assert expected == (
+            f'{path}: starts with a UTF-8 byte order mark (BOM); expected UTF-8 JSON without '
+            'one (save the file as plain UTF-8)'
+        )
+
+
+# --- ProsocialDialog, the direct download's layout ---------------------------------------------
+
+
+def parlai_file(tmp_path, edit):
+    data = parlai_layout(SAMPLE['train'])
+    edit(data)
+    path = tmp_path / 'train.json'
+    path.write_text(json.dumps(data, indent=1), encoding='utf-8')
+    return str(path)
+
+
+def parlai_cases():
+    def repeat_turn(data):
+        data[0][1].update(text=data[0][0]['text'], labels=list(data[0][0]['labels']))
+
+    def repeat_dialogue(data):
+        data.append(json.loads(json.dumps(data[2])))
+
+    def cut_mid_dialogue(data):
+        del data[3][1]
+
+    def done_early(data):
+        data[0][0]['episode_done'] = True
+
+    return [
+        (
+            'a turn repeated in its dialogue',
+            repeat_turn,
+            '{p}: dialogue 0, turn 1: fields "context"/"response" repeat the turn at dialogue 0, '
+            'turn 0 of the same dialogue: expected each turn once',
+        ),
+        (
+            'a dialogue repeated',
+            repeat_dialogue,
+            '{p}: dialogue 4, turn 0: the dialogue starting here repeats, turn for turn, the one '
+            'starting at dialogue 2, turn 0: expected each dialogue once',
+        ),
+        (
+            'a dialogue cut short',
+            cut_mid_dialogue,
+            '{p}: dialogue 3, turn 0: field "episode_done" is false, but this is the last turn '
+            '(turn 0) of dialogue 3: expected true; is the dialogue cut short (a truncated '
+            'file)?',
+        ),
+        (
+            'episode_done before the last turn',
+            done_early,
+            '{p}: dialogue 0, turn 0: field "episode_done" is true, but dialogue 0 goes on (turn '
+            '1: dialogue 0, turn 1): expected false on every turn but the last',
+        ),
+        (
+            'three votes required',
+            lambda data: data[1][0].__setitem__('safety_annotations', ['casual']),
+            "{p}: dialogue 1, turn 0: field \"safety_annotations\" is ['casual'], " + VOTES,
+        ),
+        (
+            'an empty list of dialogues',
+            lambda data: data.clear(),
+            '{p}: no dialogues in the file; expected at least one',
+        ),
+    ]
+
+
+@pytest.mark.parametrize('name, edit, message', parlai_cases(), ids=[c[0] for c in parlai_cases()])
+def test_prosocial_parlai_layout_case(tmp_path, name, edit, message):
+    path = parlai_file(tmp_path, edit)
+    assert error_of(prosocial_data.read_dialogues, path) == message.format(p=path)
+
+
+def test_prosocial_parlai_layout_repeated_field(tmp_path):
+    path = parlai_file(tmp_path, lambda data: None)
+    text = open(path, encoding='utf-8').read()
+    first_turn_of_second = text.index('"text"', text.index('"text"') + 1)
+    text = text[:first_turn_of_second] + '"etc": "x",\n  ' + text[first_turn_of_second:]
+    open(path, 'w', encoding='utf-8').write(text)
+    assert error_of(prosocial_data.read_dialogues, path) == (
+        f'{path}: dialogue 0, turn 1: field "etc" appears twice in one JSON object; expected '
+        'each field once'
+    )
+
+
+# --- ProsocialDialog: soft anomalies, counted; markers never reach a target ---------------------
+
+
+def test_anomalies_are_counted_with_their_first_locations(tmp_path):
+    def edit(rows):
+        rows[5]['safety_label'] = '__casual__'  # its votes say needs intervention (A.4)
+        rows[0]['safety_label'] = '__needs_intervention__'  # its votes: three needs caution
+        rows[3]['response'] = '  '
+        rows[6]['rots'] = ['']
+        rows[1]['response'] = 'no __endrots__ here'
+
+    path = hf_file(tmp_path, edit)
+    dialogues, anomalies = prosocial_data.read_file(path)
+    assert sum(len(d) for d in dialogues) == 8  # nothing dropped
+    assert anomalies.summary(path) == (
+        f'{path}: 5 anomalies: 1 x empty RoT (line 7); 1 x empty response (line 4); '
+        '1 x marker (__endrots__ or a safety label) inside a text (line 2); '
+        '2 x safety_label contradicting its votes (A.4) (line 1, line 6)'
+    )
+
+
+def test_the_real_rows_have_no_anomalies(real_data):
+    path = os.path.join(real_data('prosocial-dialog'), 'hf-columns-sample.json')
+    dialogues, anomalies = prosocial_data.read_file(path)
+    assert [len(d) for d in dialogues] == [3, 2] and not anomalies
+
+
+def test_a_label_contradicting_its_votes_warns_or_stops(tmp_path, capfd):
+    write_sample(tmp_path, 'hf')
+    path = hf_file(tmp_path, set_field(6, 'safety_label', '__casual__'))
+    line = f'{path}: 1 anomaly: 1 x safety_label contradicting its votes (A.4) (line 6)'
+    with pytest.raises(ProsocialDataError) as info:
+        create_teacher(
+            'prosocial', 'train:ordered', prosocial_data_dir=str(tmp_path),
+            prosocial_anomalies='error',
+        )
+    assert str(info.value) == line + ' (stopped by --prosocial-anomalies error)'
+    teacher = create_teacher('prosocial:safety', 'train:ordered', prosocial_data_dir=str(tmp_path))
+    labels = [m['labels'][0] for m in one_epoch(teacher)]
+    assert labels[5] == '__casual__'  # used as released: not repaired
+    captured = capfd.readouterr()
+    warned = [m for m in (captured.out + captured.err).splitlines() if 'anomal' in m]
+    assert len(warned) == 1, warned  # one summary line
+    assert warned[0].endswith(
+        line + ' (used as they are; --prosocial-anomalies error stops on them)'
+    ), warned
+
+
+@pytest.mark.parametrize(
+    'task, field, value, wanted',
+    [
+        (
+            'prosocial:rot_response',
+            'response',
+            'Stop. __endrots__ please.',
+            "It's rude to insult other people's food. __endrots__ Stop. _endrots_ please.",
+        ),
+        (
+            'prosocial:rot_response',
+            'rots',
+            ['A rot __endrots__ inside', ''],
+            "A rot _endrots_ inside __endrots__ That might have hurt her feelings. What made you "
+            'say it?',
+        ),
+        ('prosocial:rot_response', 'rots', [''], 'That might have hurt her feelings. What made '
+         'you say it?'),
+        (
+            'prosocial:safety',
+            'rots',
+            ['__casual__ is what it is', 'x ___endrots___ y'],
+            '__possibly_needs_caution__ _casual_ is what it is, x _endrots_ y',
+        ),
+        ('prosocial', 'response', '__casual__', '_casual_'),
+    ],
+)
+def test_markers_never_reach_a_target_unescaped(tmp_path, task, field, value, wanted):
+    write_sample(tmp_path, 'hf')
+    hf_file(tmp_path, set_field(4, field, value))  # line 4: dialogue 1, turn 0
+    teacher = create_teacher(task, 'train:ordered', prosocial_data_dir=str(tmp_path))
+    messages = one_epoch(teacher)
+    (message,) = [m for m in messages if m['dialogue_id'] == 1 and m['response_id'] == 0]
+    assert message['labels'] == [wanted]
+    assert message[field] == value  # the annotation field keeps the released value
+    label = message['labels'][0]
+    if task == 'prosocial:rot_response':
+        assert label.count('__endrots__') <= 1 and not label.startswith('__endrots__')
+
+
+# --- Topical-Chat ------------------------------------------------------------------------------
+
+
+def topical_file(tmp_path, text, name='valid_freq.json', binary=False):
+    path = tmp_path / name
+    if binary:
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding='utf-8')
+    return str(path)
+
+
+def topical_text():
+    return json.dumps(topical_sample.SAMPLE['valid_freq.json'], indent=1)
+
+
+def test_topical_chat_repeated_conversation_id(tmp_path):
+    data = topical_sample.SAMPLE['valid_freq.json']
+    first_id = next(iter(data))
+    body = json.dumps(data[first_id])
+    text = '{' + f'"{first_id}": {body}, "{first_id}": {body}' + '}'
+    path = topical_file(tmp_path, text)
+    assert error_of(topical_data.read_conversations, path) == (
+        f"{path}: conversation {first_id} appears twice (the file's object repeats the id); "
+        'expected each conversation id once'
+    )
+
+
+def test_topical_chat_repeated_field_in_a_turn(tmp_path):
+    text = topical_text()
+    at = text.index('"message"')
+    path = topical_file(tmp_path, text[:at] + '"agent": "agent_2", ' + text[at:])
+    first_id = next(iter(topical_sample.SAMPLE['valid_freq.json']))
+    assert error_of(topical_data.read_conversations, path) == (
+        f'{path}: conversation {first_id}, turn 0: field "agent" appears twice in one JSON '
+        'object; expected each field once'
+    )
+
+
+@pytest.mark.parametrize(
+    'content, message',
+    [
+        (b'{}', '{p}: no conversations in the file; expected at least one'),
+        (b'\xef\xbb\xbf{}', 'BOM'),
+        (b'{"t_1": "caf\xe9"}', '{p}: not UTF-8 text (invalid continuation byte at byte 12), so '
+         'not a JSON file'),
+    ],
+    ids=['empty object', 'BOM', 'not UTF-8'],
+)
+def test_topical_chat_whole_file(tmp_path, content, message):
+    path = topical_file(tmp_path, content, binary=True)
+    expected = local_data.bom_message(path) if message == 'BOM' else message.format(p=path)
+    assert error_of(topical_data.read_conversations, path) == expected
+
+
+# --- ToxiChat ----------------------------------------------------------------------------------
+
+
+def toxichat_file(tmp_path, threads):
+    path = str(tmp_path / 'test.jsonl')
+    toxichat_sample.write_threads(path, threads)
+    return path
+
+
+def test_toxichat_repeated_thread(tmp_path):
+    threads = list(toxichat_sample.SAMPLE['test'])
+    path = toxichat_file(tmp_path, threads + [threads[1]])
+    assert error_of(toxichat_data.read_threads, path) == (
+        f'{path}: line {len(threads) + 1}: field "reddit_thread" repeats the thread of line 2 '
+        'turn for turn: expected each thread once'
+    )
+
+
+def test_toxichat_bom_and_empty(tmp_path):
+    path = toxichat_file(tmp_path, toxichat_sample.SAMPLE['test'])
+    raw = open(path, 'rb').read()
+    open(path, 'wb').write(b'\xef\xbb\xbf' + raw)
+    assert error_of(toxichat_data.read_threads, path) == local_data.bom_message(path)
+    open(path, 'w').write('\n\n')
+    assert error_of(toxichat_data.read_threads, path) == f'{path}: the file is empty'
+
+
+# --- the bad-word list --------------------------------------------------------------------------
+
+
+def bad_words_text():
+    header = ','.join(
+        ['word', 'in list of Naughty/Bad Words', 'sexual / body', 'slur', 'notes',
+         'categorization']
+    )
+    rows = [
+        'arse,1,,,,offensive-not-minority',
+        'twinkie,1,,1,"asian person who acts ""too white""",offensive-minority-reference',
+        'bitch,1,,,,offensive-not-minority',
+        'wom[ae]n,0,,1,,harmless-minority',
+    ]
+    return header + '\n' + '\n'.join(rows)
+
+
+@pytest.mark.parametrize(
+    'cut, message',
+    [
+        (
+            lambda t: t[: t.index('too white') + 4],
+            '{p}: line 3: not CSV (unexpected end of data); is the file cut short?',
+        ),
+        (
+            lambda t: t[: -len('ority')],
+            "{p}: line 5: field \"categorization\" is 'harmless-min', expected one of "
+            'offensive-not-minority, offensive-minority-reference, harmless-minority; is the '
+            'file cut short?',
+        ),
+        (
+            lambda t: t[: t.index(',,1,,harmless')],
+            '{p}: line 5: 2 fields, the header has 6 columns: expected 6; is the file cut short?',
+        ),
+    ],
+    ids=['inside a quoted field', 'in the last field', 'fields missing'],
+)
+def test_bad_word_list_cut_short(tmp_path, cut, message):
+    path = tmp_path / 'words.csv'
+    path.write_text(bad_words_text(), encoding='utf-8')
+    assert badwords.read_bad_words(str(path)) == ['arse', 'twinkie', 'bitch']
+    path.write_text(cut(bad_words_text()), encoding='utf-8')
+    assert error_of(badwords.read_bad_words, path) == message.format(p=path)
+
+
+# --- SODA ----------------------------------------------------------------------------------------
+
+
+def soda_file(tmp_path, rows, name='train.parquet'):
+    path = str(tmp_path / name)
+    if rows:
+        soda_sample.write_split(path, rows)
+    else:
+        pq.write_table(soda_data.SCHEMA.empty_table(), path)
+    return path
+
+
+def test_soda_zero_rows(tmp_path):
+    path = soda_file(tmp_path, [])
+    with pytest.raises(ProsocialDataError) as info:
+        soda_data.load_index(path, str(tmp_path / 'cache'))
+    assert str(info.value) == f'{path}: no rows in the file; expected at least one dialogue'
+
+
+@pytest.mark.parametrize('chunk_rows', [0, -5])
+def test_soda_chunk_rows_refused(tmp_path, chunk_rows):
+    path = soda_file(tmp_path, soda_sample.SAMPLE['train'])
+    with pytest.raises(ProsocialOptionError) as info:
+        soda_data.load_index(path, str(tmp_path / 'cache'), chunk_rows)
+    assert str(info.value) == f'--soda-chunk-rows is {chunk_rows}: expected a whole number >= 1'
+
+
+def test_soda_cache_dir_that_is_a_file(tmp_path):
+    path = soda_file(tmp_path, soda_sample.SAMPLE['train'])
+    (tmp_path / 'cache').write_text('')
+    with pytest.raises(ProsocialOptionError) as info:
+        soda_data.load_index(path, str(tmp_path / 'cache'))
+    assert str(info.value) == (
+        f'--soda-cache-dir {tmp_path / "cache"}: cannot be used as the cache directory (File '
+        'exists); expected a directory that can be written'
+    )
+
+
+def test_soda_corrupted_data_page(tmp_path):
+    rows = soda_sample.SAMPLE['train']
+    path = soda_file(tmp_path, rows)
+    raw = bytearray(open(path, 'rb').read())
+    metadata = pq.ParquetFile(path).metadata
+    column = metadata.row_group(0).column(list(soda_data.COLUMNS).index('narrative'))
+    start = column.data_page_offset
+    for i in range(start + 8, start + 40):
+        raw[i] ^= 0xFF
+    open(path, 'wb').write(bytes(raw))
+    with pytest.raises(ProsocialDataError) as info:
+        soda_data.load_index(path, str(tmp_path / 'cache'))
+    message = str(info.value)
+    assert message.startswith(f'{path}: chunk 0: cannot be read (')
+    assert message.endswith('); is the file corrupted or cut short?') and '\n' not in message
+
+
+def test_soda_separators_counted_and_escaped(tmp_path):
+    rows = [dict(row) for row in soda_sample.SAMPLE['valid']]
+    rows[0]['dialogue'] = list(rows[0]['dialogue'])
+    rows[0]['dialogue'][0] = 'Hi <turn> there'
+    rows[0]['dialogue'][1] = ' '
+    directory = tmp_path / 'soda'
+    directory.mkdir()
+    soda_file(directory, rows, 'valid.parquet')
+    index = soda_data.load_index(str(directory / 'valid.parquet'), str(tmp_path / 'cache'))
+    assert index['anomalies'] == {
+        'empty utterance': [1, [0]],
+        '<sep>/<turn> inside an utterance': [1, [0]],
+    }
+    teacher = create_teacher(
+        'soda', 'valid', soda_data_dir=str(directory), soda_cache_dir=str(tmp_path / 'cache')
+    )
+    messages = one_epoch(teacher)
+    assert messages[0]['eval_labels'] == ['Hi (turn) there']
+    assert messages[1]['text'].endswith(' <sep> Hi (turn) there')
+    assert messages[1]['eval_labels'] == [' ']  # an empty utterance is kept, counted
+    with pytest.raises(ProsocialDataError) as info:
+        create_teacher(
+            'soda', 'valid', soda_data_dir=str(directory),
+            soda_cache_dir=str(tmp_path / 'cache'), soda_anomalies='error',
+        )
+    path = directory / 'valid.parquet'
+    assert str(info.value) == (
+        f'{path}: 2 anomalies: 1 x <sep>/<turn> inside an utterance (row 0); 1 x empty utterance '
+        '(row 0) (stopped by --soda-anomalies error)'
+    )
+
+
+# --- options -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'task, weights, message',
+    [
+        (
+            'prosocial,prosocial:safety',
+            '1,2,3',
+            '--multitask-weights 1,2,3: 3 weights for 2 tasks (prosocial,prosocial:safety); '
+            'expected one weight per task, or "stochastic"',
+        ),
+        (
+            'prosocial,prosocial:safety',
+            '1,-1',
+            '--multitask-weights 1,-1: a negative weight (-1); expected every weight >= 0',
+        ),
+        (
+            'prosocial,prosocial:safety',
+            '0,0',
+            '--multitask-weights 0,0: all weights are 0; expected at least one above 0',
+        ),
+        ('prosocial', '0', '--multitask-weights 0: all weights are 0; expected at least one above 0'),
+    ],
+)
+def test_multitask_weights_refused_at_parse(tmp_path, task, weights, message):
+    from parlai.core.params import ParlaiParser
+
+    with pytest.raises(ProsocialOptionError) as info:
+        ParlaiParser(True, True).parse_args(
+            ['-t', task, '-m', 'repeat_label', '--multitask-weights', weights]
+        )
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize('weights', ['stochastic', '3,1', '0,1', '1'])
+def test_multitask_weights_accepted(weights):
+    from parlai.core.params import ParlaiParser
+
+    opt = ParlaiParser(True, True).parse_args(
+        ['-t', 'prosocial,prosocial:safety', '-m', 'repeat_label', '-mtw', weights]
+    )
+    assert opt['multitask_weights'] in ('stochastic', [1], (3.0, 1.0), (0.0, 1.0), (1.0,))
+
+
+def test_empty_data_dir_option_and_env(tmp_path, monkeypatch):
+    expected = (
+        "--prosocial-data-dir is empty ('', from the command line or $PROSOCIAL_DATA_DIR): "
+        'expected the directory holding the data files; unset $PROSOCIAL_DATA_DIR and leave the '
+        'option out to download them'
+    )
+    monkeypatch.setenv('PROSOCIAL_DATA_DIR', '')
+    with pytest.raises(ProsocialOptionError) as info:
+        create_teacher('prosocial', 'train', datapath=str(tmp_path))
+    assert str(info.value) == expected
+    monkeypatch.delenv('PROSOCIAL_DATA_DIR')
+    from parlai.core.params import ParlaiParser
+
+    with pytest.raises(ProsocialOptionError) as info:
+        ParlaiParser(True, True).parse_args(['-t', 'prosocial', '--prosocial-data-dir', ''])
+    assert str(info.value) == expected
+    assert not (tmp_path / 'prosocial_dialog').exists()  # nothing was downloaded
+
+
+def test_empty_data_dir_in_an_opt_never_downloads(tmp_path):
+    from parlai_prosocial.tasks.prosocial import build
+
+    opt = {'datapath': str(tmp_path), 'datatype': 'train', 'prosocial_data_dir': ''}
+    with pytest.raises(ProsocialOptionError) as info:
+        build.data_dir(opt)
+    assert str(info.value) == (
+        "--prosocial-data-dir is '': expected the directory holding the data files (leave the "
+        'option out to download them)'
+    )
+
+
+# --- every split a command uses is checked before it starts -------------------------------------
+
+
+def test_train_model_checks_valid_and_test_when_the_teacher_is_created(tmp_path):
+    write_sample(tmp_path, 'hf')
+    (tmp_path / 'valid.json').write_text('{"broken": ')
+    opt_keys = {'validation_every_n_secs': -1}
+    # display_data-like commands read only their split
+    create_teacher('prosocial', 'train:ordered', prosocial_data_dir=str(tmp_path))
+    from parlai.core.teachers import create_task_agent_from_taskname
+    from parlai_prosocial.testing import teacher_opt
+
+    opt = teacher_opt('prosocial', 'train', prosocial_data_dir=str(tmp_path))
+    opt.update(opt_keys)  # what train_model's parser adds
+    with pytest.raises(ProsocialDataError) as info:
+        create_task_agent_from_taskname(opt)
+    assert str(info.value).startswith(f'{tmp_path / "valid.json"}: line 1: not valid JSON')
