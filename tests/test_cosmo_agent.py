@@ -288,6 +288,21 @@ def test_a_bad_t5_directory_is_one_readable_line(run_parlai, tmp_path):
     assert 'Traceback' not in result.stderr
 
 
+def test_a_hub_name_offline_is_one_readable_line(run_parlai, tmp_path, task_sample_dirs):
+    # the suite runs with HF_HUB_OFFLINE=1; an empty HF cache
+    result = run_parlai(
+        ['display_model', '-m', 'cosmo', '-t', 'toxichat', '-n', '1'],
+        cwd=str(tmp_path), env_extra=dict(task_sample_dirs, HF_HOME=str(tmp_path / 'hf')),
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(
+        'ModelFileError: --t5-model-arch allenai/cosmo-xl: cannot load the tokenizer ('
+    )
+    assert 'Traceback' not in result.stderr
+
+
 # --- the recipe ---------------------------------------------------------------------------------
 
 

@@ -61,6 +61,7 @@ from parlai.core.params import ParlaiParser
 from parlai.core.torch_agent import History
 
 from parlai_prosocial.agents.canary.agents import CanaryT5Model, accept_t5_directory
+from parlai_prosocial.errors import ModelFileError
 from parlai_prosocial.tasks.prosocial.cosmo import situation
 from parlai_prosocial.tasks.soda.cosmo_format import cosmo_input
 
@@ -219,12 +220,29 @@ class CosmoAgent(T5Agent):
         self.cosmo_seed = None if seed is None or seed < 0 else int(seed)
         self._generate_calls = 0
 
+    def _load(self, what, build):
+        """
+        ``build()``, with HF's failure to find the model or tokenizer as one line.
+        """
+        try:
+            return build()
+        except OSError as error:
+            reason = ' '.join(str(error).split())
+            raise ModelFileError(
+                f'--t5-model-arch {self.opt["t5_model_arch"]}: cannot load the {what} '
+                f'({reason[:300]}); without the network, give a local directory written by '
+                'save_pretrained (see parlai_prosocial/agents/cosmo/README.md)'
+            ) from None
+
     def build_dictionary(self):
-        return CosmoDictionaryAgent(self.opt)
+        return self._load('tokenizer', lambda: CosmoDictionaryAgent(self.opt))
 
     def build_model(self) -> CanaryT5Model:
-        model = CanaryT5Model(
-            self.opt, self.dict, from_config=self._checkpoint_to_load is not None
+        model = self._load(
+            'model',
+            lambda: CanaryT5Model(
+                self.opt, self.dict, from_config=self._checkpoint_to_load is not None
+            ),
         )
         if self.opt['t5_model_parallel']:
             model.t5.parallelize()
