@@ -43,7 +43,7 @@ variants of the paper:
 
 **Response w/ gold RoT** (Table 3's third row): with ``--prost-gold-rots true``, evaluation
 generates every reply after the example's own gold RoTs and ``__endrots__``, forced as the start of
-the decoded sequence, one prefix per row (the label's tokens up to its first ``__endrots__``, as the
+the decoded sequence, one prefix per row (the label's tokens up to its last ``__endrots__``, as the
 model saw them in training, i.e. after ``--prost-label-truncation``). ParlAI's own hook
 (``get_prefix_tokens``) cannot do this: it takes one tensor per batch and its mask lets every row
 take any row's prefix token. Here each row's search object (:func:`reply_search`) emits its own
@@ -316,15 +316,16 @@ class ProstAgent(TransformerGeneratorAgent):
 
     def _gold_prefixes(self, batch):
         """
-        Per row: the label's tokens up to and including its first ``__endrots__`` (none when it
-        has no RoTs or no label).
+        Per row: the label's tokens up to and including its last ``__endrots__`` (the RoTs as
+        ``formats.split_rot_response`` splits them; none when it has no RoTs or no label).
         """
         if batch.label_vec is None:
             return None
         end = self.dict[ROTS_END]
         prefixes = []
         for row in batch.label_vec.tolist():
-            prefixes.append(row[: row.index(end) + 1] if end in row else [])
+            last = len(row) - 1 - row[::-1].index(end) if end in row else -1
+            prefixes.append(row[: last + 1])
         return prefixes
 
     def eval_step(self, batch):
