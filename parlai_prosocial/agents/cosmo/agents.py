@@ -29,7 +29,8 @@ turn per line); an empty narrative or instruction is left out with its ``<sep>``
   turn over in the ``cosmo_rots`` field (:meth:`CosmoAgent.steer_observation`); for that turn only
   the narrative becomes the conversation's narrative followed by a ProsocialDialog situation made
   from the RoTs as App. C makes them ("Cosmo is trying to gently convince a friend it's wrong to
-  ...", :func:`parlai_prosocial.tasks.prosocial.cosmo.situation`, with ``--cosmo-name``).
+  ...", :func:`parlai_prosocial.tasks.prosocial.cosmo.situation`, with ``--cosmo-name``). This
+  steers the conversations the agent formats; a text that already is a COSMO input is kept.
 
 **Model.** ``--t5-model-arch`` takes a hub name (default ``allenai/cosmo-xl``, the released
 COSMO-3B) or a local directory written by ``save_pretrained`` (Canary's solution,
