@@ -76,6 +76,24 @@ RELIED_ON = {
         '82461705caa5d71c',
         "tasks/prosocial: reads Metrics._metrics_list to report rot_bleu-k only when asked",
     ),
+    'parlai.agents.hugging_face.t5:T5Agent._generate': (
+        'bbea0a56fc97f0f5',
+        'agents/cosmo: CosmoAgent._generate passes HF generate arguments (do_sample, top_p, '
+        'top_k, max_new_tokens) as its overrides',
+    ),
+    'parlai.core.torch_agent:TorchAgent._set_text_vec': (
+        '1c0056f35562ba21',
+        'agents/cosmo: CosmoAgent sets full_text and text_vec before calling it, leaving it the '
+        'truncation only',
+    ),
+    'parlai.core.torch_agent:History.update_history': (
+        '7ea7ef9c31eb97d3',
+        'agents/cosmo: CosmoHistory extends it and reads history_raw_strings as the turns',
+    ),
+    'parlai.agents.hugging_face.dict:HuggingFaceDictionaryAgent.txt2vec': (
+        '3c0384b479320777',
+        'agents/cosmo: CosmoDictionaryAgent re-implements it without the 512-token cut',
+    ),
 }
 
 

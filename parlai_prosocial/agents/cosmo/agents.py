@@ -63,6 +63,7 @@ from parlai.core.torch_agent import History
 
 from parlai_prosocial.agents.canary.agents import CanaryT5Model, accept_t5_directory
 from parlai_prosocial.errors import ModelFileError
+from parlai_prosocial.parlai_internals import check_relied_on
 from parlai_prosocial.tasks.prosocial.cosmo import situation
 from parlai_prosocial.tasks.soda.cosmo_format import cosmo_input
 
@@ -79,6 +80,15 @@ from . import (
     RELEASED_MODEL,
     ROTS_FIELD,
     has_cosmo_markers,
+)
+
+
+# the ParlAI code the classes below extend or re-implement (warns once if it changed)
+check_relied_on(
+    'parlai.agents.hugging_face.t5:T5Agent._generate',
+    'parlai.core.torch_agent:TorchAgent._set_text_vec',
+    'parlai.core.torch_agent:History.update_history',
+    'parlai.agents.hugging_face.dict:HuggingFaceDictionaryAgent.txt2vec',
 )
 
 
