@@ -68,14 +68,22 @@ def _attempt(url, part, timeout, user_agent):
         announced = response.headers.get('Content-Length')
         announced = int(announced) if announced and announced.isdigit() else None
         received = 0
+        from tqdm import tqdm
+
+        # a progress bar on a terminal only (disable=None: off when stderr is not a TTY)
+        bar = tqdm(
+            total=announced, unit='B', unit_scale=True, desc=os.path.basename(part)[:-5],
+            disable=None, leave=False,
+        )
         try:
-            with open(part, 'wb') as out:
+            with bar, open(part, 'wb') as out:
                 while True:
                     block = response.read1(_BLOCK)
                     if not block:
                         break
                     out.write(block)
                     received += len(block)
+                    bar.update(len(block))
         except (socket.timeout, TimeoutError) as e:
             raise _Retryable(
                 f'{url}: timed out after {timeout} s without data ({received} bytes received)'
