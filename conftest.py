@@ -77,35 +77,11 @@ def task_sample_dirs(tmp_path_factory):
     Every task's bundled sample, written once per session in its exact upstream schema, by the
     environment variable that is the default of the task's ``--<task>-data-dir`` option.
     """
-    from parlai_prosocial.tasks.prosocial import build as prosocial_build
-    from parlai_prosocial.tasks.prosocial import sample as prosocial_sample
-    from parlai_prosocial.tasks.soda import build as soda_build
-    from parlai_prosocial.tasks.soda import sample as soda_sample
-    from parlai_prosocial.tasks.topical_chat import build as topical_chat_build
-    from parlai_prosocial.tasks.topical_chat import sample as topical_chat_sample
-    from parlai_prosocial.tasks.toxichat import build as toxichat_build
-    from parlai_prosocial.tasks.toxichat import sample as toxichat_sample
-    from parlai_prosocial.tasks.social_chem import build as social_chem_build
-    from parlai_prosocial.tasks.social_chem import sample as social_chem_sample
-    from parlai_prosocial.tasks.mic import build as mic_build
-    from parlai_prosocial.tasks.mic import sample as mic_sample
-    from parlai_prosocial.tasks.norm_bank import build as norm_bank_build
-    from parlai_prosocial.tasks.norm_bank import sample as norm_bank_sample
+    from parlai_prosocial.offline_data import write_task_samples
+    from parlai_prosocial.tasks.soda.build import CACHE_DIR_ENV
 
-    writers = {
-        prosocial_build.DATA_DIR_ENV: prosocial_sample.write_sample,
-        soda_build.DATA_DIR_ENV: soda_sample.write_sample,
-        topical_chat_build.DATA_DIR_ENV: topical_chat_sample.write_sample,
-        toxichat_build.DATA_DIR_ENV: toxichat_sample.write_sample,
-        social_chem_build.DATA_DIR_ENV: social_chem_sample.write_sample,
-        mic_build.DATA_DIR_ENV: mic_sample.write_sample,
-        norm_bank_build.DATA_DIR_ENV: norm_bank_sample.write_sample,
-    }
-    dirs = {
-        env_var: str(write(tmp_path_factory.mktemp(env_var.lower())))
-        for env_var, write in writers.items()
-    }
-    dirs[soda_build.CACHE_DIR_ENV] = str(tmp_path_factory.getbasetemp() / 'soda_cache')
+    dirs = write_task_samples(str(tmp_path_factory.mktemp('task_samples')))
+    dirs[CACHE_DIR_ENV] = str(tmp_path_factory.getbasetemp() / 'soda_cache')
     return dirs
 
 

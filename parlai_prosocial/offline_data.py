@@ -1,0 +1,84 @@
+"""
+Everything the ``tiny_*`` presets and the quickstart need to run with no network, in one command:
+
+    eval "$(python -m parlai_prosocial.offline_data /tmp/offline)"
+    parlai train_model -o prosocial/tiny_prost -mf /tmp/prost/model
+    parlai train_model -o prosocial/tiny_canary -mf /tmp/canary/model --t5-model-arch "$PARLAI_PROSOCIAL_TINY_T5"
+
+It writes into the directory
+
+* every task's small hand-written sample, in that dataset's exact upstream schema (each task's
+  ``sample.py``), one folder per task, found through the environment variable that is the
+  default of the task's ``--<task>-data-dir`` option;
+* tiny stand-ins of ParlAI's casual datasets (DailyDialog, ConvAI2, Wizard of Wikipedia,
+  EmpatheticDialogues, BlendedSkillTalk) under a ParlAI datapath, marked built
+  (:mod:`parlai_prosocial.casual_fixtures`), found through ``PARLAI_DATAPATH``;
+* a tiny random T5 with its tokenizer (:mod:`parlai_prosocial.agents.canary.tiny`), for
+  ``--t5-model-arch``;
+
+and prints the ``export`` lines that point ParlAI at them. These are demo and test data, not the
+datasets: numbers from them show that the code runs, nothing about the papers' models.
+"""
+
+import argparse
+import os
+import shlex
+
+#: environment variable of each task's --<task>-data-dir -> (task, module with write_sample)
+SAMPLE_WRITERS = {
+    'PROSOCIAL_DATA_DIR': ('prosocial', 'parlai_prosocial.tasks.prosocial.sample'),
+    'SODA_DATA_DIR': ('soda', 'parlai_prosocial.tasks.soda.sample'),
+    'TOPICAL_CHAT_DATA_DIR': ('topical_chat', 'parlai_prosocial.tasks.topical_chat.sample'),
+    'TOXICHAT_DATA_DIR': ('toxichat', 'parlai_prosocial.tasks.toxichat.sample'),
+    'SOCIAL_CHEM_DATA_DIR': ('social_chem', 'parlai_prosocial.tasks.social_chem.sample'),
+    'MIC_DATA_DIR': ('mic', 'parlai_prosocial.tasks.mic.sample'),
+    'NORM_BANK_DATA_DIR': ('norm_bank', 'parlai_prosocial.tasks.norm_bank.sample'),
+}
+
+#: where the tiny T5 is, for --t5-model-arch
+TINY_T5_ENV = 'PARLAI_PROSOCIAL_TINY_T5'
+
+
+def write_task_samples(directory):
+    """
+    Every task's sample under ``directory/<task>``; returns environment variable -> folder.
+    """
+    import importlib
+
+    written = {}
+    for env_var, (task, module) in SAMPLE_WRITERS.items():
+        write_sample = importlib.import_module(module).write_sample
+        written[env_var] = str(write_sample(os.path.join(directory, task)))
+    return written
+
+
+def write_offline_data(directory):
+    """
+    Write all of it (see the module docstring) under ``directory``; returns the environment
+    variables to set, name -> value.
+    """
+    from parlai_prosocial.agents.canary.tiny import build_tiny_t5
+    from parlai_prosocial.casual_fixtures import write_casual_fixtures
+
+    directory = os.path.abspath(directory)
+    environment = write_task_samples(directory)
+    datapath = os.path.join(directory, 'parlai_data')
+    write_casual_fixtures(datapath)
+    environment['PARLAI_DATAPATH'] = datapath
+    environment[TINY_T5_ENV] = str(build_tiny_t5(os.path.join(directory, 'tiny_t5')))
+    return environment
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Write the offline demo data of the tiny presets and print the export lines '
+        'that point ParlAI at it (eval "$(python -m parlai_prosocial.offline_data DIR)").'
+    )
+    parser.add_argument('directory')
+    args = parser.parse_args(argv)
+    for name, value in write_offline_data(args.directory).items():
+        print(f'export {name}={shlex.quote(value)}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,51 @@
+"""
+``python -m parlai_prosocial.offline_data DIR``: the data the tiny presets need, written offline,
+and the export lines that make the stock ``parlai`` command find it.
+"""
+
+import importlib
+import os
+import shlex
+import subprocess
+import sys
+
+from parlai.core.opt import Opt
+
+from parlai_prosocial import testing
+from parlai_prosocial.offline_data import SAMPLE_WRITERS, TINY_T5_ENV
+
+
+def test_every_sample_is_found_through_its_tasks_own_variable():
+    for env_var, (task, _) in SAMPLE_WRITERS.items():
+        build = importlib.import_module(f'parlai_prosocial.tasks.{task}.build')
+        assert build.DATA_DIR_ENV == env_var, task
+
+
+def test_the_command_writes_what_the_tiny_presets_read(tmp_path):
+    result = subprocess.run(
+        [sys.executable, '-m', 'parlai_prosocial.offline_data', str(tmp_path / 'offline')],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    exports = dict(
+        shlex.split(line[len('export '):])[0].split('=', 1) for line in result.stdout.splitlines()
+    )
+    assert set(exports) == set(SAMPLE_WRITERS) | {'PARLAI_DATAPATH', TINY_T5_ENV}
+    assert os.path.isfile(os.path.join(exports[TINY_T5_ENV], 'config.json'))
+    # every task of the tiny mixtures resolves and reads offline, with nothing but these variables
+    tasks = Opt.load_init('prosocial/tiny_prost')['task'].split(',')
+    tasks += Opt.load_init('prosocial/tiny_canary')['task'].split(',')
+    env = {name: value for name, value in os.environ.items() if not name.endswith('_DATA_DIR')}
+    env.update(exports)
+    shown = subprocess.run(
+        [sys.executable, '-m', 'parlai', 'display_data', '-t', ','.join(dict.fromkeys(tasks)),
+         '-n', '200'],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        env=env,
+    )
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert 'Downloading' not in shown.stdout + shown.stderr
+    assert 'loaded' in shown.stdout and '__casual__' in shown.stdout and '__endrots__' in shown.stdout
