@@ -239,3 +239,54 @@ def test_min_length_counts_the_reply_of_generated_rots_too(tmp_path, monkeypatch
     reply = _batch_act(agent, chat)[0]
     assert reply[ROTS_TEXT_FIELD] == ''
     assert len(agent.dict.txt2vec(reply['text'])) == 3, reply['text']
+
+
+def test_truncation_count_on_the_sample(tmp_path, sample_data_dir):
+    """
+    ``python -m parlai_prosocial.agents.prost.truncation``: on the sample, with word-like tokens,
+    a limit of 20 cuts replies under ParlAI's rule and (almost) never under Prost's; 128 cuts none.
+    """
+    from parlai_prosocial.agents.prost.truncation import CountTruncation
+
+    def run(limit):
+        return CountTruncation.main(
+            prosocial_data_dir=sample_data_dir, dict_tokenizer='re', label_truncate=limit,
+            datapath=str(tmp_path), json=True,
+        )
+
+    short = run(20)
+    assert [short[s]['targets'] for s in ('train', 'valid', 'test')] == [8, 2, 1]
+    for split, c in short.items():
+        assert c['reply_cut_rots'] <= c['reply_cut_end'] <= c['longer'] <= c['targets']
+    assert short['train']['reply_cut_end'] == 5
+    # the one train reply cut by Prost's rule is longer than 20 tokens by itself
+    assert short['train']['reply_cut_rots'] == 1
+    assert all(c['longer'] == 0 for c in run(128).values())
+
+
+# --- decoding presets ---------------------------------------------------------------------------
+
+
+def test_decoding_presets(tmp_path, monkeypatch):
+    from parlai.core.opt import Opt
+    from parlai.scripts.eval_model import setup_args
+
+    blenderbot = dict(inference='beam', beam_size=10, beam_min_length=20, beam_block_ngram=3,
+                      beam_context_block_ngram=3, beam_length_penalty=0.65)
+    for name in ('prost', 'prost_response_only'):  # saved into model.opt: eval and chat default
+        preset = Opt.load_init(f'prosocial/{name}')
+        assert {k: preset[k] for k in blenderbot} == blenderbot
+        assert preset['skip_generation'] is True  # training validates on ppl only
+    assert dict(Opt.load_init('prosocial/prost_decoding')) == dict(blenderbot,
+                                                                  skip_generation=False)
+    agent = _agent(tmp_path, monkeypatch)
+    model_file = str(tmp_path / 'model')
+    agent.opt['model_file'] = model_file
+    agent.save(model_file)
+    for name, expected in (('prost_decoding', ('beam', 10, 20)),
+                           ('prost_decoding_greedy', ('greedy', 1, 1))):
+        opt = setup_args().parse_args(['-mf', model_file, '-o', f'prosocial/{name}',
+                                       '--datapath', str(tmp_path)])
+        loaded = create_agent(opt)
+        assert (loaded.opt['inference'], loaded.beam_size, loaded.beam_min_length) == expected
+        assert loaded.skip_generation is False
