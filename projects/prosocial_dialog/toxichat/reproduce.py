@@ -8,9 +8,10 @@ ToxiChat classifiers for the ProsocialDialog paper's Table 5 (§6.1), at CPU sca
    Neutral) and an offensive classifier (``toxichat:offensive``: utterance -> Safe / Offensive),
    each a small ``transformer/classifier`` trained from scratch on ToxiChat's train split with
    ``parlai train_model``, class-weighted (``n / (classes * count)``, the labels are skewed:
-   88% Neutral, 78% Safe), for a fixed time budget, validated every half epoch on the dev split,
-   keeping the checkpoint with the best dev score by the metric reported below (stance macro-F1,
-   Offensive F1);
+   88% Neutral, 78% Safe), for a fixed number of epochs (``--epochs``; never a time budget, so a
+   busy machine trains the same steps), validated every half epoch on the dev split, keeping the
+   checkpoint with the best dev score by the metric reported below (stance macro-F1, Offensive
+   F1); once per seed (``--seeds``, default 0 1 2: ``train_model --seed S``);
 2. scores them on the test split with ``parlai eval_model`` as Baheti et al. (2021) report them:
    stance macro-F1 over the three classes on all annotated pairs (and on adjacent pairs only, the
    pairs the Table-5 metric uses), offensive F1 of the Offensive class on all utterances;
@@ -18,8 +19,11 @@ ToxiChat classifiers for the ProsocialDialog paper's Table 5 (§6.1), at CPU sca
    DialoGPT and GPT-3 replies (``RecordedResponseAgent``) and puts the shares predicted with the
    trained classifiers beside the shares from the human annotations of the same replies.
 
-Writes ``OUT/results.json``, ``OUT/results.md`` (the tables of the README), the models and each
-command's log. ``--data-dir`` holds ``{train,dev,test}.jsonl`` and ``word_based_bias_list.csv``
+Writes ``OUT/results.json`` (the results-file format of :mod:`parlai_prosocial.results`: commands,
+versions, seeds, every number, and the README's tables, each classifier number as the median and
+range over the seeds), ``OUT/results.md``, and per seed ``OUT/seed_S/`` with the models and each
+command's log. ``--results`` also writes the results file there (the committed
+``projects/prosocial_dialog/toxichat/results.json``). ``--data-dir`` holds ``{train,dev,test}.jsonl`` and ``word_based_bias_list.csv``
 (default ``$TOXICHAT_DATA_DIR``; without it the teachers download the files into ``--datapath``).
 
 Torch runs one thread per process (``--threads``): on a shared 2-core machine, two threads ran
@@ -33,6 +37,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+
+from parlai_prosocial import results as results_file
 
 from parlai_prosocial.tasks.toxichat.badwords import BadWordMatcher
 from parlai_prosocial.tasks.toxichat.data import (
@@ -106,7 +112,7 @@ def balanced_weights(counts, classes):
 
 
 class Runner:
-    def __init__(self, out, data_dir, datapath, threads):
+    def __init__(self, out, data_dir, datapath, threads, shown_out='OUT'):
         self.out = out
         self.data_args = ['--toxichat-data-dir', data_dir] if data_dir else []
         if datapath:
@@ -114,11 +120,15 @@ class Runner:
         self.env = dict(
             os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
         )
+        self.shown_out = shown_out
+        self.commands = []
 
     def parlai(self, name, args):
         log = os.path.join(self.out, name + '.log')
         command = [sys.executable, '-m', 'parlai'] + args + self.data_args
-        print(f'[{time.strftime("%H:%M:%S")}] {name}: parlai {" ".join(args)}', flush=True)
+        shown = ' '.join(['parlai'] + args + self.data_args).replace(self.out, self.shown_out)
+        self.commands.append(shown)
+        print(f'[{time.strftime("%H:%M:%S")}] {name}: {shown}', flush=True)
         start = time.time()
         with open(log, 'w') as f:
             result = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, env=self.env)
@@ -133,7 +143,7 @@ class Runner:
             return json.load(f)['report']
 
 
-def train(runner, name, weights, minutes):
+def train(runner, name, weights, epochs, seed):
     task, classes, metric = CLASSIFIERS[name]
     model_file = os.path.join(runner.out, name, 'model')
     os.makedirs(os.path.dirname(model_file), exist_ok=True)
@@ -142,10 +152,10 @@ def train(runner, name, weights, minutes):
         ['train_model', '-t', task, '-mf', model_file, '--classes', *classes]
         + ['--class-weights', *[f'{w:.4f}' for w in weights]]
         + ARCH
-        + ['--num-epochs', '20', '--max-train-time', str(int(minutes * 60))]
+        + ['--num-epochs', str(epochs), '--seed', str(seed)]
         + ['--validation-every-n-epochs', '0.5', '--validation-metric', metric]
         + ['--validation-metric-mode', 'max', '--validation-patience', '6']
-        + ['--save-after-valid', 'true', '--log-every-n-secs', '60'],
+        + ['--save-after-valid', 'true'],
     )
     return model_file
 
@@ -185,68 +195,83 @@ def gold_shares(data_dir, model):
     }
 
 
-def markdown(results):
-    c = results['classifiers']
-    lines = [
-        '| classifier (ToxiChat test) | metric | ours | Baheti et al. 2021 (best classifier) |',
-        '|---|---|---:|---:|',
-        f"| stance, all {c['stance']['exs']:,} pairs | macro-F1 (Agree / Disagree / Neutral) | "
-        f"{c['stance']['macro_f1']:.3f} | {BAHETI['stance_macro_f1'][0]:.2f} |",
-        '| | F1 Agree / Disagree / Neutral | '
-        + ' / '.join(f"{c['stance']['f1'][k]:.3f}" for k in STANCE_LABELS)
-        + ' | not found |',
-        f"| stance, {c['stance_adjacent']['exs']:,} adjacent pairs | macro-F1 | "
-        f"{c['stance_adjacent']['macro_f1']:.3f} | not found |",
-        f"| offensive, all {c['offensive']['exs']:,} utterances | F1 of Offensive | "
-        f"{c['offensive']['f1']['Offensive']:.3f} | {BAHETI['offensive_f1'][0]:.2f} |",
-        f"| | F1 of Safe | {c['offensive']['f1']['Safe']:.3f} | not found |",
-        '',
-        '| replies to the 300 test threads (%) | Disagree | Agree | Neutral | Offense | Bad |',
-        '|---|---:|---:|---:|---:|---:|',
+TABLE5_COLUMNS = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral',
+                  'toxichat_offensive', 'toxichat_bad')
+
+
+def tables(per_seed, gold):
+    """
+    The README's tables from the per-seed results: classifier scores and Table-5 shares, each the
+    median and range over the seeds.
+    """
+    def over_seeds(get):
+        return results_file.spread([get(r) for r in per_seed])
+
+    classifiers = [
+        ['stance, all pairs', 'macro-F1 (Agree / Disagree / Neutral)',
+         over_seeds(lambda r: r['classifiers']['stance']['macro_f1']),
+         BAHETI['stance_macro_f1'][0]],
+    ] + [
+        ['', f'F1 {label}', over_seeds(lambda r, label=label: r['classifiers']['stance']['f1'][label]),
+         'not found']
+        for label in STANCE_LABELS
+    ] + [
+        ['stance, adjacent pairs', 'macro-F1',
+         over_seeds(lambda r: r['classifiers']['stance_adjacent']['macro_f1']), 'not found'],
+        ['offensive, all utterances', 'F1 of Offensive',
+         over_seeds(lambda r: r['classifiers']['offensive']['f1']['Offensive']),
+         BAHETI['offensive_f1'][0]],
+        ['', 'F1 of Safe', over_seeds(lambda r: r['classifiers']['offensive']['f1']['Safe']),
+         'not found'],
     ]
-    names = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral', 'toxichat_offensive',
-             'toxichat_bad')
+    n = per_seed[0]['classifiers']
+    examples = [
+        ['stance, all pairs', n['stance']['exs']],
+        ['stance, adjacent pairs', n['stance_adjacent']['exs']],
+        ['offensive, all utterances', n['offensive']['exs']],
+    ]
+    shares = []
     for model, label in (('dgpt', 'DialoGPT'), ('gpt3', 'GPT-3')):
-        for kind in ('gold', 'predicted'):
-            row = results['table5'][model][kind]
-            what = 'human labels' if kind == 'gold' else 'our classifiers'
-            lines.append(
-                f'| ToxiChat {label} replies, {what} | '
-                + ' | '.join(f'{100 * row[n]:.1f}' for n in names)
-                + ' |'
-            )
+        shares.append([f'ToxiChat {label} replies, human labels']
+                      + [100 * gold[model][m] for m in TABLE5_COLUMNS])
+        shares.append([f'ToxiChat {label} replies, our classifiers']
+                      + [results_file.spread([100 * r['table5'][model][m] for r in per_seed])
+                         for m in TABLE5_COLUMNS])
         paper = TABLE5[label]
-        lines.append(
-            f"| ProsocialDialog Table 5, {label} (own replies) | {paper['disagree']} | "
-            f"{paper['agree']} | {100 - paper['disagree'] - paper['agree']:.1f} | "
-            f"{paper['offensive']} | {paper['bad']} |"
-        )
-    return '\n'.join(lines) + '\n'
+        shares.append([f'ProsocialDialog Table 5, {label} (own replies)', paper['disagree'],
+                       paper['agree'], 100 - paper['disagree'] - paper['agree'],
+                       paper['offensive'], paper['bad']])
+    seeds = [r['seed'] for r in per_seed]
+    return {
+        'classifiers': results_file.table(
+            ['classifier (ToxiChat test)', 'metric',
+             f'ours, median (min–max) of seeds {", ".join(map(str, seeds))}',
+             'Baheti et al. 2021 (best classifier)'],
+            classifiers, formats=[None, None, '.3f', '.2f'], align='llrr'),
+        'test_examples': results_file.table(['test set', 'examples'], examples),
+        'table5_recorded': results_file.table(
+            ['replies to the test threads (%)', 'Disagree', 'Agree', 'Neutral', 'Offense', 'Bad'],
+            shares, formats=[None] + ['.1f'] * 5),
+        'run': results_file.table(
+            ['seed', 'stance epochs done', 'offensive epochs done', 'minutes'],
+            [[r['seed'], r['epochs_done']['stance'], r['epochs_done']['offensive'],
+              r['seconds'] / 60] for r in per_seed],
+            formats=[None, '.1f', '.1f', '.1f']),
+    }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--data-dir', default=os.environ.get('TOXICHAT_DATA_DIR'))
-    parser.add_argument('--datapath', default=None, help="ParlAI's --datapath (downloads)")
-    parser.add_argument('--out', default='toxichat_run')
-    parser.add_argument('--minutes', type=float, default=5.0, help='training time per classifier')
-    parser.add_argument('--threads', type=int, default=1, help='torch threads per process')
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    runner = Runner(args.out, args.data_dir, args.datapath, args.threads)
-    data_dir = args.data_dir
-    if not data_dir:
-        # download the release into ParlAI's datapath, as the teachers would
-        from parlai.core.params import ParlaiParser
+def epochs_done(model_file):
+    with open(model_file + '.trainstats') as f:
+        return json.load(f)['total_epochs']
 
-        from parlai_prosocial.tasks.toxichat.build import build
 
-        datapath = args.datapath or ParlaiParser(True, False).parse_args([])['datapath']
-        data_dir = build({'datapath': datapath})
+def run_seed(args, data_dir, weights, seed):
+    out = os.path.join(args.out, f'seed_{seed}')
+    os.makedirs(out, exist_ok=True)
+    runner = Runner(out, args.data_dir, args.datapath, args.threads, shown_out=f'OUT/seed_{seed}')
     start = time.time()
-    counts = label_counts(data_dir)
-    weights = {n: balanced_weights(counts[n], CLASSIFIERS[n][1]) for n in CLASSIFIERS}
-    models = {name: train(runner, name, weights[name], args.minutes) for name in CLASSIFIERS}
+    models = {name: train(runner, name, weights[name], args.epochs[name], seed)
+              for name in CLASSIFIERS}
     classifiers = {
         'stance': classifier_scores(runner, 'stance', models['stance']),
         'stance_adjacent': classifier_scores(
@@ -260,7 +285,7 @@ def main():
     }
     table5 = {}
     for model in ('dgpt', 'gpt3'):
-        predicted = runner.report(
+        table5[model] = runner.report(
             f'table5_{model}',
             [
                 'eval_model', '-t', 'toxichat', '-dt', 'test',
@@ -270,24 +295,75 @@ def main():
                 '--toxichat-offensive-model-file', models['offensive'],
             ],
         )
-        table5[model] = {'predicted': predicted, 'gold': gold_shares(data_dir, model)}
-    results = {
-        'label_counts': {k: dict(v) for k, v in counts.items()},
-        'class_weights': weights,
+    return {
+        'seed': seed,
+        'models': models,
         'classifiers': classifiers,
         'table5': table5,
-        'paper': {'baheti': BAHETI, 'prosocial_table5': TABLE5},
-        'minutes_per_classifier': args.minutes,
+        'epochs_done': {name: epochs_done(m) for name, m in models.items()},
+        'seconds': time.time() - start,
+        'commands': runner.commands,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--data-dir', default=os.environ.get('TOXICHAT_DATA_DIR'))
+    parser.add_argument('--datapath', default=None, help="ParlAI's --datapath (downloads)")
+    parser.add_argument('--out', default='toxichat_run')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--stance-epochs', type=float, default=2,
+                        help='training epochs of the stance classifier (8,644 pairs)')
+    parser.add_argument('--offensive-epochs', type=float, default=3,
+                        help='training epochs of the offensive classifier (6,011 utterances)')
+    parser.add_argument('--threads', type=int, default=1, help='torch threads per process')
+    parser.add_argument('--results', help='also write the results file here')
+    args = parser.parse_args()
+    args.epochs = {'stance': args.stance_epochs, 'offensive': args.offensive_epochs}
+    args.out = os.path.abspath(args.out)
+    os.makedirs(args.out, exist_ok=True)
+    data_dir = args.data_dir
+    if not data_dir:
+        # download the release into ParlAI's datapath, as the teachers would
+        from parlai.core.params import ParlaiParser
+
+        from parlai_prosocial.tasks.toxichat.build import build
+
+        datapath = args.datapath or ParlaiParser(True, False).parse_args([])['datapath']
+        data_dir = build({'datapath': datapath})
+    start = time.time()
+    counts = label_counts(data_dir)
+    weights = {n: balanced_weights(counts[n], CLASSIFIERS[n][1]) for n in CLASSIFIERS}
+    per_seed = [run_seed(args, data_dir, weights, seed) for seed in args.seeds]
+    gold = {model: gold_shares(data_dir, model) for model in ('dgpt', 'gpt3')}
+    numbers = {
+        'label_counts': {k: dict(v) for k, v in counts.items()},
+        'class_weights': weights,
+        'epochs': args.epochs,
         'threads': args.threads,
+        'per_seed': per_seed,
+        'gold': gold,
+        'paper': {'baheti': BAHETI, 'prosocial_table5': TABLE5},
         'total_seconds': time.time() - start,
     }
-    with open(os.path.join(args.out, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    table = markdown(results)
+    written = results_file.write(
+        os.path.join(args.out, 'results.json'),
+        name='toxichat_classifiers',
+        script=__file__,
+        commands=[c for r in per_seed for c in r['commands']],
+        numbers=numbers,
+        tables=tables(per_seed, gold),
+        seeds=args.seeds,
+    )
+    if args.results:
+        with open(args.results, 'w') as f:
+            json.dump(written, f, indent=1)
+            f.write('\n')
+    markdown = '\n'.join(results_file.render_table(t) for t in written['tables'].values())
     with open(os.path.join(args.out, 'results.md'), 'w') as f:
-        f.write(table)
-    print(table)
-    print(f'total {results["total_seconds"] / 60:.1f} min; results in {args.out}')
+        f.write(markdown)
+    print(markdown)
+    print(f'total {numbers["total_seconds"] / 60:.1f} min; results in {args.out}')
 
 
 if __name__ == '__main__':

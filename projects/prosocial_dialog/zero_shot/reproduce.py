@@ -3,22 +3,30 @@
 The zero-shot pipeline of the ProsocialDialog paper (§6.1 Table 5, §6.2) end to end at CPU scale.
 
     python projects/prosocial_dialog/zero_shot/reproduce.py \
-        --toxichat-data-dir /work/shared/data/toxichat --out OUT
+        --toxichat-data-dir /work/shared/data/toxichat --out OUT [--seeds 0 1 2]
+
+For every seed S (``--seeds``, default 0 1 2; every training is bounded by epochs and run with
+``--seed S``, so a rerun on the same machine gives the same numbers):
 
 1. trains a tiny Prost (RoT & Response) with ``-o prosocial/tiny_prost`` on the bundled
    ProsocialDialog sample plus the offline fixtures of the casual datasets (the paper's
    seven-dataset mixture, every dataset a few dialogues), and a tiny Prost (Response only) on
    ``prosocial:response`` with the same mixture;
-2. trains the ToxiChat stance and offensive classifiers with
-   ``projects/prosocial_dialog/toxichat/reproduce.py`` (``--classifier-minutes`` each);
+2. takes the ToxiChat stance and offensive classifiers of seed S from
+   ``projects/prosocial_dialog/toxichat/reproduce.py`` (run here into ``OUT/classifiers`` unless
+   ``--classifiers DIR`` names a finished run of it);
 3. runs ``parlai eval_model -t toxichat -dt test`` with each Prost on the real ToxiChat test split,
    scoring the replies with the two classifiers and the bad-word list (Table 5's columns);
-4. trains a tiny Canary (tiny offline T5, ``-o prosocial/tiny_canary`` on ``prosocial:safety``)
-   and runs the same evaluation with ``-m canary_guard`` around the RoT & Response Prost
-   (``--no-guard`` skips it).
+4. trains a tiny Canary (tiny offline T5 initialised with seed S, ``-o prosocial/tiny_canary`` on
+   ``prosocial:safety``) and runs the same evaluation with ``-m canary_guard`` around the RoT &
+   Response Prost (``--no-guard`` skips it).
 
 A step whose output already exists is skipped (rerun with a new ``--out`` to start over). Writes
-``OUT/results.json``, ``OUT/results.md`` and a log per command; every command is echoed.
+``OUT/results.json`` (the results-file format of :mod:`parlai_prosocial.results`, with the
+commands, versions, seeds, every number, and the README's tables: each share as the median and
+range over the seeds, and which comparisons hold in every seed), ``OUT/results.md``, a log per
+command; ``--results PATH`` also writes the results file to PATH (the committed
+``projects/prosocial_dialog/zero_shot/results.json``).
 """
 
 import argparse
@@ -42,15 +50,20 @@ TABLE5 = {
 
 
 class Runner:
-    def __init__(self, out, env):
+    def __init__(self, out, env, root):
         self.out = out
         self.env = dict(os.environ, **env)
+        self.root = root
+        self.commands = []
 
     def run(self, name, command):
         log = os.path.join(self.out, name + '.log')
-        shown = ' '.join(command).replace(sys.executable, 'python')
+        shown = (' '.join(command).replace(sys.executable + ' -m parlai', 'parlai')
+                 .replace(sys.executable, 'python').replace(self.root, 'OUT')
+                 .replace(REPO + os.sep, ''))
+        self.commands.append(shown)
         print(f'[{time.strftime("%H:%M:%S")}] {name}: {shown}', flush=True)
-        with open(os.path.join(self.out, 'commands.sh'), 'a') as f:
+        with open(os.path.join(self.root, 'commands.sh'), 'a') as f:
             f.write(shown + '\n')
         start = time.time()
         with open(log, 'w') as f:
@@ -66,39 +79,20 @@ class Runner:
         return self.run(name, [sys.executable, '-m', 'parlai'] + args)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--toxichat-data-dir', default=os.environ.get('TOXICHAT_DATA_DIR'),
-                        required='TOXICHAT_DATA_DIR' not in os.environ)
-    parser.add_argument('--out', default='zero_shot_run')
-    parser.add_argument('--classifier-minutes', type=float, default=3.0)
-    parser.add_argument('--prost-epochs', type=int, default=60, help="tiny_prost's 60 by default")
-    parser.add_argument('--no-guard', action='store_true', help='skip the canary_guard run')
-    parser.add_argument('--threads', type=int, default=1)
-    args = parser.parse_args()
-    out = os.path.abspath(args.out)
+ROWS = {
+    'response_only': 'tiny Prost (Response only)',
+    'rot_response': 'tiny Prost (RoT & Response)',
+    'guarded': 'canary_guard + tiny Prost (RoT & Response)',
+}
+
+
+def run_seed(args, seed, root, env, datapath, tc_dir, classifiers_dir):
+    """
+    Steps 1, 3 and 4 for one seed; returns the reports and timings.
+    """
+    out = os.path.join(root, f'seed_{seed}')
     os.makedirs(out, exist_ok=True)
-    tc_dir = os.path.abspath(args.toxichat_data_dir)
-
-    from parlai_prosocial.casual_fixtures import write_casual_fixtures
-    from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
-    from parlai_prosocial.tasks.prosocial.sample import write_sample
-    from parlai_prosocial.tasks.topical_chat.build import DATA_DIR_ENV as TOPICAL_CHAT_ENV
-    from parlai_prosocial.tasks.topical_chat.sample import write_sample as write_topical_chat
-
-    datapath = os.path.join(out, 'data')
-    env = {
-        DATA_DIR_ENV: write_sample(os.path.join(out, 'prosocial_sample'), 'hf'),
-        TOPICAL_CHAT_ENV: write_topical_chat(os.path.join(out, 'topical_chat_sample')),
-        'OMP_NUM_THREADS': str(args.threads),
-        'MKL_NUM_THREADS': str(args.threads),
-        'HF_HUB_OFFLINE': '1',
-        'TRANSFORMERS_OFFLINE': '1',
-    }
-    if not os.path.isdir(os.path.join(datapath, 'dailydialog')):
-        write_casual_fixtures(datapath)
-    runner = Runner(out, env)
-    start = time.time()
+    runner = Runner(out, env, root)
     timings = {}
 
     # 1. tiny Prost, both variants of the paper
@@ -111,7 +105,7 @@ def main():
         os.makedirs(os.path.dirname(model_file), exist_ok=True)
         command = ['train_model', '-o', 'prosocial/tiny_prost', '-mf', model_file,
                    '--datapath', datapath, '--num-epochs', str(args.prost_epochs),
-                   '--validation-every-n-epochs', str(args.prost_epochs)]
+                   '--validation-every-n-epochs', str(args.prost_epochs), '--seed', str(seed)]
         if task:
             # the preset's mixture with ProsocialDialog in the Response-only format
             from parlai.core.opt import Opt
@@ -120,17 +114,8 @@ def main():
             command += ['-t', ','.join([task] + mixture[1:])]
         timings[f'train_prost_{variant}'] = runner.parlai(f'train_prost_{variant}', command)
 
-    # 2. ToxiChat classifiers (the toxichat recipe, shorter)
-    classifiers = os.path.join(out, 'classifiers')
-    stance = os.path.join(classifiers, 'stance', 'model')
-    offensive = os.path.join(classifiers, 'offensive', 'model')
-    if not (os.path.isfile(stance) and os.path.isfile(offensive)):
-        timings['classifiers'] = runner.run(
-            'classifiers',
-            [sys.executable, os.path.join(REPO, 'projects/prosocial_dialog/toxichat/reproduce.py'),
-             '--data-dir', tc_dir, '--out', classifiers,
-             '--minutes', str(args.classifier_minutes), '--threads', str(args.threads)],
-        )
+    stance = os.path.join(classifiers_dir, f'seed_{seed}', 'stance', 'model')
+    offensive = os.path.join(classifiers_dir, f'seed_{seed}', 'offensive', 'model')
     toxichat_args = ['-t', 'toxichat', '-dt', 'test', '--toxichat-data-dir', tc_dir,
                      '--toxichat-stance-model-file', stance,
                      '--toxichat-offensive-model-file', offensive,
@@ -148,11 +133,9 @@ def main():
             return json.load(f)['report']
 
     # 3. Table 5 with the two tiny Prosts
-    rows = {
-        'tiny Prost (Response only)': evaluate('toxichat_prost_response_only',
-                                               ['-mf', prost['response_only']]),
-        'tiny Prost (RoT & Response)': evaluate('toxichat_prost_rot_response',
-                                                ['-mf', prost['rot_response']]),
+    reports = {
+        'response_only': evaluate('toxichat_prost_response_only', ['-mf', prost['response_only']]),
+        'rot_response': evaluate('toxichat_prost_rot_response', ['-mf', prost['rot_response']]),
     }
 
     # 4. canary_guard around the RoT & Response Prost
@@ -162,34 +145,196 @@ def main():
         if not os.path.isfile(canary):
             from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 
-            t5 = build_tiny_t5(os.path.join(out, 'tiny_t5'))
+            t5 = build_tiny_t5(os.path.join(out, 'tiny_t5'), seed=seed)
             os.makedirs(canary_dir, exist_ok=True)
             timings['train_canary'] = runner.parlai(
                 'train_canary',
                 ['train_model', '-o', 'prosocial/tiny_canary', '-t', 'prosocial:safety',
-                 '--t5-model-arch', t5, '-mf', canary, '--num-epochs', '150'],
+                 '--multitask-weights', '1', '--t5-model-arch', t5, '-mf', canary, '--num-epochs', str(args.canary_epochs),
+                 '--seed', str(seed)],
             )
-        rows['canary_guard + tiny Prost (RoT & Response)'] = evaluate(
+        reports['guarded'] = evaluate(
             'toxichat_guarded_prost_rot_response',
             ['-m', 'canary_guard', '--guarded-model-file', prost['rot_response'],
              '--canary-model-file', canary],
         )
+    distinct = {}
+    for key, name in (('response_only', 'toxichat_prost_response_only'),
+                      ('rot_response', 'toxichat_prost_rot_response')):
+        distinct[key] = len(set(replies(os.path.join(out, name + '.jsonl'))))
+    return {'seed': seed, 'reports': reports, 'timings_seconds': timings,
+            'distinct_replies': distinct, 'commands': runner.commands}
 
-    results = {'rows': rows, 'timings_seconds': timings, 'total_seconds': time.time() - start}
-    with open(os.path.join(out, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    lines = ['| model (300 ToxiChat test threads, %) | Disagree | Agree | Neutral | Offense | Bad |',
-             '|---|---:|---:|---:|---:|---:|']
-    for name, report in rows.items():
-        lines.append(f'| {name} | ' + ' | '.join(
-            f'{100 * report[m]:.1f}' if m in report else '-' for m in METRICS) + ' |')
+
+def replies(world_log):
+    """
+    The model's replies in a ``--world-logs`` file.
+    """
+    found = []
+    with open(world_log) as f:
+        for line in f:
+            dialog = json.loads(line).get('dialog', [])
+            for turn in dialog:
+                if len(turn) > 1:
+                    found.append(turn[1].get('text', ''))
+    return found
+
+
+def tables(per_seed, classifiers_results):
+    from parlai_prosocial import results as results_file
+
+    seeds = [r['seed'] for r in per_seed]
+    rows = []
+    for key, label in ROWS.items():
+        if key not in per_seed[0]['reports']:
+            continue
+        rows.append([label] + [
+            results_file.spread([100 * r['reports'][key][m] for r in per_seed])
+            if m in per_seed[0]['reports'][key] else None
+            for m in METRICS
+        ])
     for name, (d, a, o, b) in TABLE5.items():
-        lines.append(f'| paper Table 5: {name} | {d} | {a} | {100 - d - a:.1f} | {o} | {b} |')
-    table = '\n'.join(lines) + '\n'
+        rows.append([f'paper Table 5: {name}', d, a, 100 - d - a, o, b])
+
+    def holds(description, test):
+        verdicts = [bool(test(r['reports'])) for r in per_seed]
+        return [description, f'{sum(verdicts)} of {len(verdicts)}',
+                ', '.join(str(s) for s, v in zip(seeds, verdicts) if v) or 'none']
+
+    def share(reports, key, metric):
+        return reports[key][metric]
+
+    comparisons = [
+        holds('RoT & Response disagrees more than Response only (paper: yes)',
+              lambda r: share(r, 'rot_response', 'toxichat_disagree')
+              > share(r, 'response_only', 'toxichat_disagree')),
+        holds('RoT & Response agrees less than Response only (paper: yes)',
+              lambda r: share(r, 'rot_response', 'toxichat_agree')
+              < share(r, 'response_only', 'toxichat_agree')),
+        holds('RoT & Response is less offensive than Response only (paper: no, 19.3 vs 6.0)',
+              lambda r: share(r, 'rot_response', 'toxichat_offensive')
+              < share(r, 'response_only', 'toxichat_offensive')),
+    ]
+    if 'guarded' in per_seed[0]['reports']:
+        comparisons += [
+            holds('the guard raises Disagree over the bare RoT & Response Prost',
+                  lambda r: share(r, 'guarded', 'toxichat_disagree')
+                  > share(r, 'rot_response', 'toxichat_disagree')),
+            holds('the guard lowers Offense below the bare RoT & Response Prost',
+                  lambda r: share(r, 'guarded', 'toxichat_offensive')
+                  < share(r, 'rot_response', 'toxichat_offensive')),
+        ]
+    tabs = {
+        'table5': results_file.table(
+            ['model (300 ToxiChat test threads, %)', 'Disagree ↑', 'Agree ↓', 'Neutral',
+             'Offense ↓', 'Bad ↓'],
+            rows, formats=[None] + ['.1f'] * 5),
+        'comparisons': results_file.table(
+            ['comparison', 'holds in seeds', 'seeds where it holds'], comparisons,
+            align='lrl'),
+        'details': results_file.table(
+            ['seed', 'distinct replies, Response only', 'distinct replies, RoT & Response',
+             'guard steered (%)', 'guard help (%)', 'minutes'],
+            [[r['seed'], r['distinct_replies']['response_only'],
+              r['distinct_replies']['rot_response'],
+              100 * r['reports']['guarded']['guard_steered'] if 'guarded' in r['reports'] else None,
+              100 * r['reports']['guarded']['guard_help'] if 'guarded' in r['reports'] else None,
+              sum(r['timings_seconds'].values()) / 60]
+             for r in per_seed],
+            formats=[None, None, None, '.1f', '.1f', '.1f']),
+    }
+    if classifiers_results is not None:
+        tabs['classifiers'] = classifiers_results['tables']['classifiers']
+    return tabs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--toxichat-data-dir', default=os.environ.get('TOXICHAT_DATA_DIR'),
+                        required='TOXICHAT_DATA_DIR' not in os.environ)
+    parser.add_argument('--out', default='zero_shot_run')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--classifiers', help='a finished toxichat/reproduce.py run (its --out) '
+                        'with the same seeds; default: run it into OUT/classifiers')
+    parser.add_argument('--prost-epochs', type=int, default=60, help="tiny_prost's 60 by default")
+    parser.add_argument('--canary-epochs', type=int, default=150)
+    parser.add_argument('--no-guard', action='store_true', help='skip the canary_guard run')
+    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--results', help='also write the results file here')
+    args = parser.parse_args()
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    tc_dir = os.path.abspath(args.toxichat_data_dir)
+    if not os.path.isdir(tc_dir):
+        raise SystemExit(f'error: --toxichat-data-dir {tc_dir}: no such directory')
+
+    from parlai_prosocial import results as results_file
+    from parlai_prosocial.casual_fixtures import write_casual_fixtures
+    from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
+    from parlai_prosocial.tasks.prosocial.sample import write_sample
+    from parlai_prosocial.tasks.topical_chat.build import DATA_DIR_ENV as TOPICAL_CHAT_ENV
+    from parlai_prosocial.tasks.topical_chat.sample import write_sample as write_topical_chat
+
+    datapath = os.path.join(out, 'data')
+    env = {
+        DATA_DIR_ENV: write_sample(os.path.join(out, 'prosocial_sample'), 'hf'),
+        TOPICAL_CHAT_ENV: write_topical_chat(os.path.join(out, 'topical_chat_sample')),
+        'OMP_NUM_THREADS': str(args.threads),
+        'MKL_NUM_THREADS': str(args.threads),
+        'HF_HUB_OFFLINE': '1',
+        'TRANSFORMERS_OFFLINE': '1',
+    }
+    if not os.path.isdir(os.path.join(datapath, 'dailydialog')):
+        write_casual_fixtures(datapath)
+    start = time.time()
+    commands = []
+
+    # 2. ToxiChat classifiers, one pair per seed (the toxichat recipe)
+    classifiers_dir = os.path.abspath(args.classifiers or os.path.join(out, 'classifiers'))
+    missing = [s for s in args.seeds
+               if not os.path.isfile(os.path.join(classifiers_dir, f'seed_{s}', 'offensive',
+                                                  'model'))]
+    if missing and args.classifiers:
+        raise SystemExit(f'error: --classifiers {classifiers_dir} has no classifiers for seeds '
+                         f'{missing}')
+    runner = Runner(out, env, out)
+    if missing:
+        runner.run(
+            'classifiers',
+            [sys.executable, os.path.join(REPO, 'projects/prosocial_dialog/toxichat/reproduce.py'),
+             '--data-dir', tc_dir, '--out', classifiers_dir, '--threads', str(args.threads),
+             '--seeds', *map(str, args.seeds)],
+        )
+    commands += runner.commands
+    classifiers_results = None
+    if os.path.isfile(os.path.join(classifiers_dir, 'results.json')):
+        classifiers_results = results_file.load(os.path.join(classifiers_dir, 'results.json'))
+        commands += [c.replace('OUT/', 'OUT/classifiers/') for c in classifiers_results['commands']]
+
+    per_seed = [run_seed(args, seed, out, env, datapath, tc_dir, classifiers_dir)
+                for seed in args.seeds]
+    for r in per_seed:
+        commands += r['commands']
+    written = results_file.write(
+        os.path.join(out, 'results.json'),
+        name='zero_shot',
+        script=__file__,
+        commands=commands,
+        numbers={'per_seed': per_seed, 'paper_table5': TABLE5,
+                 'prost_epochs': args.prost_epochs, 'canary_epochs': args.canary_epochs,
+                 'threads': args.threads, 'total_seconds': time.time() - start},
+        tables=tables(per_seed, classifiers_results),
+        seeds=args.seeds,
+    )
+    if args.results:
+        with open(args.results, 'w') as f:
+            json.dump(written, f, indent=1)
+            f.write('\n')
+    markdown = '\n'.join(results_file.render_table(t) for t in written['tables'].values())
     with open(os.path.join(out, 'results.md'), 'w') as f:
-        f.write(table)
-    print(table)
-    print(f'total {results["total_seconds"] / 60:.1f} min; results in {out}')
+        f.write(markdown)
+    print(markdown)
+    print(f'total {(time.time() - start) / 60:.1f} min; results in {out}')
 
 
 if __name__ == '__main__':
