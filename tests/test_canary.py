@@ -400,12 +400,9 @@ def test_download_rejects_a_file_with_the_wrong_sha256(tmp_path, monkeypatch):
 
     from parlai_prosocial.zoo.canary import build
 
-    def fake_download(url, path, fname, redownload=False, num_retries=5):
-        assert url == build.URL
-        with open(os.path.join(path, fname), 'wb') as f:
-            f.write(b'this is not canary')
-
-    monkeypatch.setattr(build_data, 'download', fake_download)
+    served = tmp_path / 'served.tar.gz'
+    served.write_bytes(b'this is not canary')
+    monkeypatch.setattr(build, 'URL', 'file://' + str(served))  # the real download helper
     monkeypatch.delenv(build.CHECKPOINT_ENV, raising=False)
     datapath = str(tmp_path / 'data')
     dpath = build.model_dir(datapath)
@@ -416,19 +413,14 @@ def test_download_rejects_a_file_with_the_wrong_sha256(tmp_path, monkeypatch):
 
 
 def test_download_with_the_right_sha256_is_unpacked_and_built(trained, tmp_path, monkeypatch):
-    import shutil
-
     import parlai.core.build_data as build_data
 
     from parlai_prosocial.zoo.canary import build
 
     archive = _tar(trained, str(tmp_path / 'release.tar.gz'))
 
-    def fake_download(url, path, fname, redownload=False, num_retries=5):
-        shutil.copyfile(archive, os.path.join(path, fname))
-
-    monkeypatch.setattr(build_data, 'download', fake_download)
-    monkeypatch.setattr(build.RESOURCES[0], 'hashcode', build.sha256_of(archive))
+    monkeypatch.setattr(build, 'URL', 'file://' + archive)  # the real download helper
+    monkeypatch.setattr(build, 'SHA256', build.sha256_of(archive))
     monkeypatch.delenv(build.CHECKPOINT_ENV, raising=False)
     datapath = str(tmp_path / 'data')
     dpath = build.download(datapath)

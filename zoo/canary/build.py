@@ -4,9 +4,11 @@
 ParlAI maps ``zoo:canary/model`` to ``download()`` of this module (``parlai.zoo.canary.build``:
 for a zoo path ``zoo:NAME/FILE`` ParlAI imports ``parlai.zoo.NAME.build``) and then loads
 ``<datapath>/models/canary/model``. The released archive (about 10 GB, and as much again while it
-is unpacked) is fetched with ParlAI's ``DownloadableFile``: its sha256 is checked before anything
-is unpacked, an archive that fails the check is deleted (so the next attempt downloads it again
-instead of failing on the same file) and the folder is marked built, with a version, only after
+is unpacked) is fetched with the plugin's download helper (:mod:`parlai_prosocial.download`): it
+arrives as ``canary.tar.gz.part`` and gets its name only once its sha256 matches, so an archive
+that fails the check never stays (the next attempt downloads it again instead of failing on the
+same file); an HTTP error is reported as such; two processes installing into one ``--datapath``
+wait for each other (a file lock); and the folder is marked built, with a version, only after
 the model is in place. A ``canary.tar.gz`` copied by hand into ``<datapath>/models/canary/`` is
 used instead of downloading, after the same check.
 
@@ -43,6 +45,9 @@ import tarfile
 import parlai.core.build_data as build_data
 import parlai.utils.logging as logging
 
+from parlai_prosocial.download import exclusive, fetch
+from parlai_prosocial.errors import ProsocialDownloadError
+
 URL = (
     'https://storage.googleapis.com/ai2-mosaic-public/projects/prosocial-dialog/models/'
     'canary.tar.gz'
@@ -54,7 +59,6 @@ VERSION = 'v1.0'
 #: a local checkpoint to install instead of downloading (see the module docstring)
 CHECKPOINT_ENV = 'CANARY_CHECKPOINT'
 
-RESOURCES = [build_data.DownloadableFile(URL, ARCHIVE, SHA256, zipped=True)]
 
 #: ``model`` values of ``model.opt`` that are ParlAI's T5 agent, whose checkpoints Canary loads
 T5_AGENTS = ('hugging_face/t5', 'parlai.agents.hugging_face.t5:T5Agent', 't5')
@@ -62,7 +66,7 @@ T5_AGENTS = ('hugging_face/t5', 'parlai.agents.hugging_face.t5:T5Agent', 't5')
 _ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar')
 
 
-class CanaryChecksumError(RuntimeError):
+class CanaryChecksumError(ProsocialDownloadError):
     """
     An archive that is not the released Canary (a broken download, a truncated copy).
     """
@@ -88,24 +92,42 @@ def download(datapath):
         logging.info(f'Installing Canary from ${CHECKPOINT_ENV} = {local}')
         return install(local, datapath)
 
+    with exclusive(dpath.rstrip(os.sep) + '.lock'):
+        if build_data.built(dpath, VERSION):  # installed by another process meanwhile
+            return dpath
+        return _download(dpath)
+
+
+def _download(dpath):
     if build_data.built(dpath):  # another version
         build_data.remove_dir(dpath)
     # a canary.tar.gz already in dpath (a copy put there by hand) is checked, not downloaded
     build_data.make_dir(dpath)
-    logging.info(
-        f'Downloading Canary to {dpath}: about 10 GB, plus as much again while unpacking. '
-        f'Offline? See python -m parlai_prosocial.zoo.canary.install --help'
-    )
-    resource = RESOURCES[0]
-    try:
-        resource.download_file(dpath)  # download, check the sha256, unpack, delete the archive
-    except AssertionError as error:  # how ParlAI's DownloadableFile.checksum reports a mismatch
-        _remove(os.path.join(dpath, resource.file_name))
-        raise CanaryChecksumError(
-            f'the download of {resource.url} does not have the sha256 of the released Canary; '
-            f'it was deleted, nothing was installed. Try again.\n{error}'
-        ) from error
-    return _finish(dpath, source=resource.url)
+    archive = os.path.join(dpath, ARCHIVE)
+    if os.path.isfile(archive):
+        if sha256_of(archive) != SHA256:
+            _remove(archive)
+            raise CanaryChecksumError(
+                f'{archive}: does not have the sha256 of the released Canary ({SHA256}); it was '
+                'deleted, nothing was installed'
+            )
+    else:
+        logging.info(
+            f'Downloading Canary to {dpath}: about 10 GB, plus as much again while unpacking. '
+            f'Offline? See python -m parlai_prosocial.zoo.canary.install --help'
+        )
+        try:
+            fetch(URL, archive, sha256=SHA256)
+        except ProsocialDownloadError as error:
+            if 'sha256' not in str(error):
+                raise
+            raise CanaryChecksumError(
+                f'the download of {URL} does not have the sha256 of the released Canary; '
+                f'nothing was installed. Try again. ({error})'
+            ) from None
+    _extract(archive, dpath)
+    _remove(archive)
+    return _finish(dpath, source=URL)
 
 
 def sha256_of(path):
