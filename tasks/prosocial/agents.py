@@ -19,7 +19,9 @@ three votes), ``safety_annotation_reasons`` (the rationales), ``source``, ``etc`
 """
 
 import copy
+import random
 
+from parlai.core.message import Message
 from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.formats import rot_response_target, safety_target
@@ -33,7 +35,10 @@ from parlai_prosocial.tasks.local_data import (
     splits_to_check,
 )
 
+from parlai_prosocial.tasks.soda.cosmo_format import add_cosmo_format_args, drop_rates
+
 from .build import DATA_DIR_ENV, data_dir, datafile
+from .cosmo import NAMES, cosmo_examples, drop_parts, read_names
 from .data import (
     MARKERS,
     SAFETY_LABELS,
@@ -292,4 +297,86 @@ class DefaultTeacher(ResponseTeacher):
     pass
 
 
-from .cosmo import CosmoTeacher  # noqa: E402,F401
+class CosmoTeacher(DialogTeacher):
+    """
+    ProsocialDialog's prosocial replies as COSMO examples, one per episode.
+    """
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        ResponseTeacher.add_cmdline_args(parser, partial_opt)  # --prosocial-data-dir and ParlAI's
+        group = parser.add_argument_group('ProsocialDialog as COSMO input')
+        group.add_argument(
+            '--cosmo-names-file',
+            type=str,
+            default=None,
+            help='names to draw the two speakers from, one a line (the paper: the top-1K US SSN '
+            'names 1990-2021); default: a bundled list of common US given names',
+        )
+        group.add_argument(
+            '--cosmo-names-seed', type=int, default=0, help='seed of the names and RoT draws'
+        )
+        add_cosmo_format_args(parser)
+        return parser
+
+    def __init__(self, opt, shared=None):
+        opt = copy.deepcopy(opt)
+        opt['datafile'] = datafile(opt)
+        self.id = 'prosocial:cosmo'
+        self.split = opt['datatype'].split(':')[0]
+        self.names = read_names(opt['cosmo_names_file']) if opt.get('cosmo_names_file') else NAMES
+        self.names_seed = opt.get('cosmo_names_seed') or 0
+        self.drop_narrative, self.drop_instruction = drop_rates(opt)
+        self.drop_seed = opt.get('cosmo_drop_seed') or 0
+        self._handed_out = shared['cosmo_handed_out'] if shared else {}
+        if shared is None:
+            load_dialogues(opt['datafile'])  # read and check the whole file now
+        super().__init__(opt, shared)
+
+    def share(self):
+        shared = super().share()
+        shared['cosmo_handed_out'] = self._handed_out
+        return shared
+
+    def setup_data(self, path):
+        for dialogue in load_dialogues(path):
+            examples = cosmo_examples(dialogue, self.names, self.names_seed, self.split)
+            for turn, example in zip(dialogue, examples):
+                example.update({field: turn[field] for field in _ANNOTATION_FIELDS})
+                yield example, True
+
+    def num_examples(self):
+        return sum(len(d) for d in load_dialogues(self.opt['datafile']))
+
+    def num_episodes(self):
+        return self.num_examples()
+
+    def next_example(self):
+        # DialogTeacher's stream mode calls next_example again from inside itself: drop once
+        if getattr(self, '_in_next_example', False):
+            return super().next_example()
+        self._in_next_example = True
+        try:
+            action, epoch_done = super().next_example()
+        finally:
+            self._in_next_example = False
+        if (self.drop_narrative or self.drop_instruction) and 'text' in action:
+            key = (action['dialogue_id'], action['response_id'])
+            handed_out = self._handed_out.get(key, 0)
+            self._handed_out[key] = handed_out + 1
+            rng = random.Random(f'{self.drop_seed}|{self.split}|{key[0]}|{key[1]}|{handed_out}')
+            drop_narrative = rng.random() < self.drop_narrative
+            drop_instruction = rng.random() < self.drop_instruction
+            if drop_narrative or drop_instruction:
+                action = Message(action).copy()
+                action.force_set(
+                    'text',
+                    drop_parts(
+                        action['text'],
+                        action['situation'],
+                        action['instruction'],
+                        drop_narrative,
+                        drop_instruction,
+                    ),
+                )
+        return action, epoch_done
