@@ -113,6 +113,8 @@ def machine():
         'processor': platform.processor() or platform.machine(),
         'cpu_count': os.cpu_count(),
         'omp_num_threads': os.environ.get('OMP_NUM_THREADS'),
+        # other processes share the CPU: timings taken under load are slower
+        'load_average_at_end': list(os.getloadavg()) if hasattr(os, 'getloadavg') else None,
     }
     try:
         with open('/proc/cpuinfo') as f:

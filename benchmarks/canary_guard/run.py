@@ -307,6 +307,8 @@ def main():
     parser.add_argument('--reply-tokens', type=int, default=None, help='tiny: 16, paper: 4')
     parser.add_argument('--canary-tokens', type=int, default=None, help='tiny: 12, paper: 4')
     parser.add_argument('--train-epochs', type=int, default=30, help='tiny: training epochs')
+    parser.add_argument('--generator-model-file', help='tiny: your generator instead of training one')
+    parser.add_argument('--canary-model-file', help='tiny: your Canary instead of training one')
     parser.add_argument('--generator-args', default='-o prosocial/pushshift_2.7B',
                         help='paper: the architecture options of the transformer/generator')
     parser.add_argument('--dict-size', type=int, default=8008)
@@ -351,7 +353,12 @@ def main():
                     f'--fp16 false',
         }
     else:
-        generator_file, canary_file, commands = train_tiny(out, env, args.train_epochs)
+        if args.generator_model_file and args.canary_model_file:
+            generator_file, canary_file = args.generator_model_file, args.canary_model_file
+        else:
+            generator_file, canary_file, commands = train_tiny(out, env, args.train_epochs)
+            generator_file = args.generator_model_file or generator_file
+            canary_file = args.canary_model_file or canary_file
         generator = {'model_file': generator_file, 'args': ''}
         t5_config = None
     torch.manual_seed(args.seed)

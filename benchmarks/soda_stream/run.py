@@ -206,6 +206,7 @@ def main():
         default=2000000,
         help='examples to stream in each warm run (-1: a whole epoch)',
     )
+    parser.add_argument('--results', help='also write the results file here')
     parser.add_argument('--_measure', nargs='+', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._measure:
@@ -244,8 +245,64 @@ def main():
         result = _in_subprocess(['--_measure'] + step)
         print(json.dumps(result), flush=True)
         results.append(result)
-    with open(os.path.join(args.dir, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=1)
+    write_results(args, results)
+
+
+def write_results(args, measured):
+    """
+    The results file (format of :mod:`parlai_prosocial.results`) with the README's table.
+    """
+    from parlai_prosocial import results as results_file
+
+    by_what = {}
+    for r in measured:
+        by_what.setdefault((r.get('what'), r.get('datatype')), r)
+    rows = []
+    read = by_what.get(('pyarrow.parquet.read_table', None))
+    if read:
+        rows.append(['`pyarrow.parquet.read_table` (whole file into memory)', read['seconds'],
+                     None, read['peak_rss_mb']])
+    cold = by_what.get(('cold: first creation (index + re-chunk)', 'train'))
+    if cold:
+        rows.append(['teacher, first creation (index + re-chunk, once per file version)',
+                     cold['create_seconds'], None, cold['peak_rss_mb']])
+    for datatype, label in (('train', 'train (shuffled chunks)'), ('valid', 'valid (file order)')):
+        what = 'warm: train (shuffled)' if datatype == 'train' else 'warm: valid (in order)'
+        warm = by_what.get((what, datatype))
+        if warm and 'examples' in warm:
+            rows.append([f'teacher, warm, `{label}`: first example', warm['first_example_seconds'],
+                         None, None])
+            rows.append([f"teacher, warm, `{datatype}`: {warm['examples']:,} examples",
+                         warm['stream_seconds'], warm['examples_per_second'],
+                         warm['peak_rss_mb']])
+    generated = next((r for r in measured if r.get('what') == 'generate'), None)
+    file_rows = []
+    if generated:
+        file_rows.append(['rows', generated['rows']])
+        file_rows.append(['utterances (examples per epoch)', generated['utterances']])
+        file_rows.append(['row groups', generated['row_groups']])
+        file_rows.append(['size (MB)', generated['bytes'] / 1e6])
+        file_rows.append(['seconds to generate', generated['seconds']])
+    tables = {
+        'stream': results_file.table(
+            ['', 'seconds', 'examples / s', 'peak RSS (MB)'], rows,
+            formats=[None, '.2f', ',.0f', ',.0f'], align='lrrr'),
+    }
+    if file_rows:
+        tables['file'] = results_file.table(['synthetic file', ''], file_rows,
+                                            formats=[None, ',.0f'])
+    command = 'python benchmarks/soda_stream/run.py ' + ' '.join(sys.argv[1:])
+    written = results_file.write(
+        os.path.join(args.dir, 'results.json'), name='soda_stream', script=__file__,
+        commands=[command], numbers={'measurements': measured, 'examples': args.examples},
+        tables=tables, seeds=[0],
+    )
+    if args.results:
+        with open(args.results, 'w') as f:
+            json.dump(written, f, indent=1)
+            f.write('\n')
+    for t in tables.values():
+        print(results_file.render_table(t))
 
 
 if __name__ == '__main__':
