@@ -46,12 +46,29 @@ def safety_target(safety_label, rots):
     return f"{safety_label} {', '.join(rots)}"
 
 
+def _is_label_token(token):
+    return token.startswith('__') and token.endswith('__') and len(token) > 4
+
+
 def split_safety_output(text):
     """
-    ``(safety_label, rots_text)`` of a Canary text; the label is the first token when it is a
-    ``__label__`` token, else ''.
+    ``(safety_label, rots_text)`` of a Canary text, by one rule:
+
+    * the label is the first token (tokens are separated by any whitespace, so a label followed by
+      a newline counts) when it is a ``__label__`` token; else there is no label: ``''`` and the
+      whole text (stripped) as ``rots_text``;
+    * further label tokens right after it (``__needs_caution__ __casual__ ...``) are dropped: the
+      first one decides;
+    * ``__casual__`` carries no RoTs (its target is the label alone): whatever follows it is
+      dropped, ``rots_text`` is ``''``;
+    * the RoTs' whitespace runs (newlines included) become single spaces.
     """
-    first, _, rest = text.strip().partition(' ')
-    if first.startswith('__') and first.endswith('__') and len(first) > 4:
-        return first, rest.strip()
-    return '', text.strip()
+    tokens = (text or '').split()
+    if not tokens or not _is_label_token(tokens[0]):
+        return '', (text or '').strip()
+    label, rest = tokens[0], tokens[1:]
+    while rest and _is_label_token(rest[0]):
+        rest = rest[1:]
+    if label == '__casual__':
+        return label, ''
+    return label, ' '.join(rest)

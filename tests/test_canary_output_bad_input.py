@@ -1,0 +1,57 @@
+"""
+The rule for reading Canary's generated text (``formats.split_safety_output``, used by
+``parse_canary_output``, the ``canary`` agent and the guard) on the outputs a badly trained model
+writes: two label tokens, ``__casual__`` followed by RoTs, a label followed by a newline.
+"""
+
+import pytest
+
+from parlai_prosocial.agents.canary import parse_canary_output
+from parlai_prosocial.formats import safety_target, split_safety_output
+
+
+@pytest.mark.parametrize(
+    'text, parsed',
+    [
+        ('__needs_caution__ __casual__ Be kind.', ('__needs_caution__', 'Be kind.')),
+        ('__casual__ __needs_intervention__ Call 911.', ('__casual__', '')),
+        ('__casual__ It is wrong to lie.', ('__casual__', '')),
+        ('__needs_caution__\nIt is wrong to lie.', ('__needs_caution__', 'It is wrong to lie.')),
+        (
+            '__needs_intervention__\n\n Call 911.\n  You should get help. ',
+            ('__needs_intervention__', 'Call 911. You should get help.'),
+        ),
+        ('__casual__\n', ('__casual__', '')),
+        ('  __needs_caution__  ', ('__needs_caution__', '')),
+        ('hello __casual__', ('', 'hello __casual__')),
+        ('', ('', '')),
+        ('\n', ('', '')),
+    ],
+)
+def test_split_safety_output(text, parsed):
+    assert split_safety_output(text) == parsed
+
+
+@pytest.mark.parametrize(
+    'label, rots',
+    [
+        ('__casual__', []),
+        ('__needs_caution__', ['It is wrong to lie', 'You should be honest.']),
+        ('__needs_intervention__', ['You should call 911.']),
+    ],
+)
+def test_a_target_reads_back(label, rots):
+    assert split_safety_output(safety_target(label, rots)) == (label, ', '.join(rots))
+
+
+@pytest.mark.parametrize(
+    'text, schema, parsed',
+    [
+        ('__probably_needs_caution__ __casual__ Be kind.', 'three', ('__needs_caution__', 'Be kind.')),
+        ('__casual__ It is wrong.', 'five', ('__casual__', '')),
+        ('__SILENCE__ hi', 'five', ('', '__SILENCE__ hi')),  # not a safety label: no label
+        ('__needs_caution__\nBe kind.', 'five', ('__needs_caution__', 'Be kind.')),
+    ],
+)
+def test_parse_canary_output(text, schema, parsed):
+    assert parse_canary_output(text, schema=schema) == parsed
