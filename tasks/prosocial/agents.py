@@ -330,7 +330,8 @@ class CosmoTeacher(DialogTeacher):
         self.drop_seed = opt.get('cosmo_drop_seed') or 0
         self._handed_out = shared['cosmo_handed_out'] if shared else {}
         if shared is None:
-            load_dialogues(opt['datafile'])  # read and check the whole file now
+            # read and check the whole file now (and the splits train_model will use)
+            check_files(opt)
         super().__init__(opt, shared)
 
     def share(self):
