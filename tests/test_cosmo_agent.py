@@ -30,6 +30,7 @@ from parlai_prosocial.agents.cosmo import (
     has_cosmo_markers,
 )
 from parlai_prosocial.agents.cosmo.agents import steered_narrative
+from parlai_prosocial.tasks.prosocial.cosmo import situation
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE as PROSOCIAL_SAMPLE
 from parlai_prosocial.tasks.soda.sample import SAMPLE as SODA_SAMPLE
 
@@ -415,12 +416,12 @@ def test_canary_guard_puts_rots_into_cosmos_narrative(canary, trained):
     assert casual[INPUT_FIELD] == f'{NARRATIVE} <sep> {CASUAL["context"]}'
 
     caution = say(guard, CAUTION['context'], episode_done=True)
-    assert caution['guard_action'] == 'steer'
-    rots = ', '.join(CAUTION['rots'])
-    assert caution['rots'] == rots
+    assert (caution['guard_action'], caution['safety_label']) == ('steer', '__needs_caution__')
+    assert caution['rots'].strip()
+    # Canary's RoTs (as it wrote them) as App. C's situation, after the user's narrative
     assert caution[INPUT_FIELD] == (
-        f'{NARRATIVE} Cosmo is trying to gently convince a friend it is wrong to call 911 just '
-        f'for fun. <sep> {CASUAL["context"]} <turn> {casual["text"]} <turn> {CAUTION["context"]}'
+        f'{NARRATIVE} {situation("Cosmo", caution["rots"])} <sep> {CASUAL["context"]} <turn> '
+        f'{casual["text"]} <turn> {CAUTION["context"]}'
     )
     # for that turn only: the next conversation starts from the user's narrative alone
     again = say(guard, CASUAL['context'])
