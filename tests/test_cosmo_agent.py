@@ -241,6 +241,13 @@ def test_teacher_formatted_text_is_never_wrapped_twice(tiny_t5, samples, task, d
             narrated.self_observe(Message({'text': 'r', 'episode_done': False}))
 
 
+def test_formatter_teacher_takes_every_text_as_it_is(tiny_t5):
+    agent = cosmo(tiny_t5, '--inference', 'greedy', '--cosmo-formatter', 'teacher',
+                  '--cosmo-narrative', NARRATIVE)
+    say(agent, 'Hi')
+    assert say(agent, 'How are you?')[INPUT_FIELD] == 'How are you?'
+
+
 def test_plain_episodes_are_formatted_by_the_agent(tiny_t5, samples):
     messages = teacher_messages('soda:dialogue', 'valid')
     agent = cosmo(tiny_t5, '--cosmo-narrative', NARRATIVE)
