@@ -208,3 +208,49 @@ def test_failed_build_is_not_marked_and_is_redone(server, tmp_path):
 
     download.build_once(dpath, 'v1', good)
     assert sorted(os.listdir(dpath)) == ['.built', 'data.json']
+
+
+# --- the tasks' builds use the helper ------------------------------------------------------------
+
+
+def test_prosocial_build_reports_a_404_and_leaves_nothing(server, tmp_path, monkeypatch):
+    from parlai_prosocial.tasks.prosocial import build
+
+    class Missing:
+        url = server + '/missing'
+        file_name = 'prosocial_dialog_v1.tar.gz'
+        hashcode = SHA
+
+    monkeypatch.setattr(build, 'resource', lambda: Missing)
+    opt = {'datapath': str(tmp_path), 'datatype': 'train', 'prosocial_data_dir': None}
+    with pytest.raises(ProsocialDownloadError) as info:
+        build.data_dir(opt)
+    assert str(info.value) == f'{server}/missing: HTTP error 404 Not Found'
+    assert os.listdir(tmp_path / 'prosocial_dialog') == []  # no archive, no .built
+
+
+def test_soda_build_checks_size_and_sha256(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from parlai_prosocial.tasks.soda import build
+    from parlai_prosocial.tasks.soda import sample as soda_sample
+
+    source = soda_sample.write_sample(str(tmp_path / 'upstream'))
+    files = {}
+    for name in build.FILES:
+        path = os.path.join(source, name)
+        files[name] = (download.sha256_of(path), os.path.getsize(path))
+    monkeypatch.setattr(build, 'FILES', files)
+    monkeypatch.setattr(build, 'url', lambda name: 'file://' + os.path.join(source, name))
+    opt = {'datapath': str(tmp_path / 'data'), 'datatype': 'valid', 'soda_data_dir': None}
+    # a wrong size: refused before the checksum, nothing kept
+    right = files['valid.parquet']
+    monkeypatch.setitem(build.FILES, 'valid.parquet', (right[0], 1))
+    with pytest.raises(ProsocialDownloadError) as info:
+        build.data_dir(opt)
+    assert 'valid.parquet: got ' in str(info.value) and ', expected 1: ' in str(info.value)
+    assert sorted(os.listdir(tmp_path / 'data' / 'soda')) == ['train.parquet']
+    monkeypatch.setitem(build.FILES, 'valid.parquet', right)
+    dpath = build.data_dir(opt)
+    assert sorted(os.listdir(dpath)) == ['.built', 'test.parquet', 'train.parquet', 'valid.parquet']
+    assert pq.ParquetFile(os.path.join(dpath, 'valid.parquet')).metadata.num_rows > 0
