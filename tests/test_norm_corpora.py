@@ -198,9 +198,9 @@ def test_agreement_gated_corpora_say_how_to_obtain_them(monkeypatch):
 
 
 def _fake_download(archive_source):
-    def download(url, path, fname, *args, **kwargs):
+    def download(url, target, **kwargs):  # as parlai_prosocial.download.fetch
         assert url == social_chem_build.URL
-        with zipfile.ZipFile(os.path.join(path, fname), 'w') as z:
+        with zipfile.ZipFile(target, 'w') as z:
             z.write(archive_source, f'social-chem-101/{SOCIAL_CHEM_FILE}')
 
     return download
@@ -219,23 +219,23 @@ def test_social_chem_download_is_built_only_after_its_structure_check(tmp_path, 
     social_chem_sample.write_sample(
         bad_dir, [r for r in social_chem_sample.ROWS if r['split'] != 'test']
     )
-    monkeypatch.setattr(build_data, 'download',
+    monkeypatch.setattr(social_chem_build, 'fetch',
                         _fake_download(os.path.join(bad_dir, SOCIAL_CHEM_FILE)))
     with pytest.raises(SocialChemDataError, match='no norms in split test'):
         testing.create_teacher('social_chem', 'train', datapath=datapath)
     assert not build_data.built(dpath)
 
     # an HTML error page instead of the archive
-    def html(url, path, fname, *args, **kwargs):
-        with open(os.path.join(path, fname), 'w') as f:
+    def html(url, target, **kwargs):
+        with open(target, 'w') as f:
             f.write('<html>quota exceeded</html>')
 
-    monkeypatch.setattr(build_data, 'download', html)
+    monkeypatch.setattr(social_chem_build, 'fetch', html)
     with pytest.raises(SocialChemDataError, match='not a zip archive'):
         testing.create_teacher('social_chem', 'train', datapath=datapath)
     assert not build_data.built(dpath)
 
-    monkeypatch.setattr(build_data, 'download',
+    monkeypatch.setattr(social_chem_build, 'fetch',
                         _fake_download(os.path.join(good, SOCIAL_CHEM_FILE)))
     messages = testing.one_epoch(
         testing.create_teacher('social_chem', 'train:ordered', datapath=datapath)
@@ -247,6 +247,6 @@ def test_social_chem_download_is_built_only_after_its_structure_check(tmp_path, 
     assert social_chem_build.SHA256 is None  # not pinned: never invented
 
     # built: no second download
-    monkeypatch.setattr(build_data, 'download', lambda *a, **k: pytest.fail('downloaded again'))
+    monkeypatch.setattr(social_chem_build, 'fetch', lambda *a, **k: pytest.fail('downloaded again'))
     assert len(testing.one_epoch(
         testing.create_teacher('social_chem', 'valid', datapath=datapath))) == 2

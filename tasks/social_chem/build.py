@@ -20,8 +20,10 @@ archive a ``DownloadableFile``) once it is computed from the release.
 import os
 import shutil
 
-from parlai.core import build_data
 from parlai.utils import logging
+
+from parlai_prosocial.download import build_once, fetch
+from parlai_prosocial.tasks.local_data import local_dir_or_build
 
 from .data import FILE, SocialChemDataError, read_norms
 
@@ -83,19 +85,20 @@ def _find(directory, name):
 def build(opt):
     """
     Download, unpack and verify the release into ``<datapath>/social_chem`` unless already done;
-    return the folder holding the TSV.
+    return the folder holding the TSV. Through the plugin's download helper: ``.part`` file,
+    HTTP errors reported as such, concurrent builds serialised by a file lock, ``.built`` written
+    only after the structure check passed.
     """
-    dpath = os.path.join(opt['datapath'], 'social_chem')
-    if build_data.built(dpath, VERSION):
-        return dpath
+    return build_once(os.path.join(opt['datapath'], 'social_chem'), VERSION, _download)
+
+
+def _download(dpath):
     logging.info(f'building data: {dpath}')
-    build_data.remove_dir(dpath)
-    build_data.make_dir(dpath)
     logging.warning(
         f'{URL}: no sha256 is pinned for this archive yet; it is accepted only if '
         f'{FILE} inside parses completely and has all three splits'
     )
-    build_data.download(URL, dpath, ARCHIVE)
+    fetch(URL, os.path.join(dpath, ARCHIVE))
     _extract_tsv(os.path.join(dpath, ARCHIVE), dpath)
     found = _find(dpath, FILE)
     if found is None:
@@ -104,13 +107,11 @@ def build(opt):
     if found != target:
         os.replace(found, target)
     verify(target)
-    build_data.mark_done(dpath, VERSION)
-    return dpath
 
 
 def data_file(opt):
     """
     The TSV: from ``--social-chem-data-dir`` if given, else downloaded.
     """
-    directory = opt.get('social_chem_data_dir') or build(opt)
+    directory = local_dir_or_build(opt, 'social_chem_data_dir', build)
     return os.path.join(directory, FILE)
