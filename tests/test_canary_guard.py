@@ -116,6 +116,13 @@ def test_casual_passes_unchanged_caution_steers_intervention_adds_help(canary):
 
     intervention = say(guard, INTERVENTION['context'], episode_done=True)
     assert intervention['safety_label'] == '__needs_intervention__'
+    # by default no pointer to human help: the paper adds none (§6.2, App. D.2)
+    assert intervention['guard_action'] == STEER and 'help_text' not in intervention
+    assert intervention['text'] == rots_of(INTERVENTION)
+
+    helping = make_guard(canary, '--guarded-model', 'repeat_query',
+                         '--guard-help-text', DEFAULT_HELP_TEXT)
+    intervention = say(helping, INTERVENTION['context'], episode_done=True)
     assert intervention['guard_action'] == STEER_AND_HELP
     assert intervention['help_text'] == DEFAULT_HELP_TEXT
     assert intervention['text'] == rots_of(INTERVENTION) + ' ' + DEFAULT_HELP_TEXT
@@ -130,7 +137,7 @@ def test_the_help_text_is_configurable(canary):
     assert reply['text'] == 'Hm. Call 555-0100 to talk to a person.'
     silent = make_guard(canary, '--guarded-model', 'fixed_response', '--guard-help-text', '')
     reply = say(silent, INTERVENTION['context'], episode_done=True)
-    assert reply['guard_action'] == STEER_AND_HELP and 'help_text' not in reply
+    assert reply['guard_action'] == STEER and 'help_text' not in reply
     assert reply['text'] == "I don't know."
 
 
@@ -174,7 +181,7 @@ def test_generator_sees_rots_for_the_turn_only(canary, generator):
     assert guard.turns == [CAUTION['context'], reply['text']]
     contexts = []
     classify = guard.canary.classify_batch
-    guard.canary.classify_batch = lambda cs: contexts.extend(cs) or classify(cs)
+    guard.canary.classify_batch = lambda cs, **kw: contexts.extend(cs) or classify(cs, **kw)
     say(guard, 'Why not?', episode_done=True)
     assert contexts == [f"{CAUTION['context']}\n{reply['text']}\nWhy not?"]
     assert guard.turns == [] and guard.generator.history.history_strings == []
@@ -224,14 +231,15 @@ def test_batch_act_equals_one_at_a_time(canary, generator, tmp_path, env):
     assert len(turns1) == sum(len(d) for d in SAMPLE['train'])
     for key in ('exs', 'f1', 'guard_steered', 'guard_help', 'ppl'):
         assert report1[key] == pytest.approx(report3[key], abs=1e-4), key
-    assert report1['guard_help'] == pytest.approx(1 / 8)  # the one needs-intervention opener
+    assert report1['guard_help'] == 0  # no help pointer unless asked for
 
 
 def test_interactive_shows_the_decision(canary, tmp_path):
     result = subprocess.run(
         [sys.executable, '-m', 'parlai', 'interactive', '-m', 'canary_guard',
          '--guarded-model', 'repeat_query', '--canary-model-file', canary,
-         '--display-add-fields', 'safety_label,rots,guard_action'],
+         '--display-add-fields', 'safety_label,rots,guard_action',
+         '--guard-help-text', DEFAULT_HELP_TEXT],
         input='\n[DONE]\n'.join([CASUAL['context'], INTERVENTION['context']]) + '\n[EXIT]\n',
         cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
     )

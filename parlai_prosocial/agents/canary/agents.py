@@ -320,11 +320,34 @@ class CanaryAgent(T5Agent):
                 _set(reply, 'rots', rots)
         return replies
 
-    def classify_batch(self, contexts: List) -> List[tuple]:
+    def _generate(self, batch, beam_size, max_ts, prefix_tokens=None, overrides=None):
+        """
+        ParlAI's T5 generation, with sampling that works: ParlAI's T5 agent turns sampling on only
+        for inference names ParlAI does not have (``topk``, ``topp``), so ``--inference nucleus``
+        decoded greedily; here ``nucleus`` samples with ``--topp`` and ``topk`` with ``--topk``.
+        """
+        method = self.opt.get('inference', 'greedy')
+        if method == 'nucleus':
+            overrides = dict(overrides or {}, do_sample=True, top_p=self.opt['topp'], top_k=0)
+        elif method == 'topk':
+            overrides = dict(overrides or {}, do_sample=True, top_k=self.opt['topk'])
+        return super()._generate(batch, beam_size, max_ts, prefix_tokens, overrides)
+
+    def classify_batch(self, contexts: List, seed: Optional[int] = None) -> List[tuple]:
         """
         ``[(safety_label, rots), ...]`` for dialogue contexts (each a string, or a list of turns,
         oldest first); generates even if the model was saved with ``--skip-generation true``.
+
+        With ``seed`` (for sampled RoTs: ``--inference nucleus`` or ``topk``), each context is
+        generated alone under its own seed, derived from ``seed`` and the context's text, so the
+        same context gets the same sample whatever the batch it comes in; the global random state
+        is left as it was.
         """
+        if seed is not None:
+            return [self._classify_seeded(context, seed) for context in contexts]
+        return self._classify(contexts)
+
+    def _classify(self, contexts):
         skip_generation = self.skip_generation
         self.skip_generation = False
         try:
@@ -337,6 +360,18 @@ class CanaryAgent(T5Agent):
         finally:
             self.skip_generation = skip_generation
         return [(reply['safety_label'], reply['rots']) for reply in replies]
+
+    def _classify_seeded(self, context, seed):
+        import hashlib
+
+        import torch
+
+        text = context_text(context)
+        digest = hashlib.sha256(f'{seed}\n{text}'.encode('utf-8')).digest()
+        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(int.from_bytes(digest[:8], 'little') % (2**63))
+            return self._classify([context])[0]
 
     def classify(self, context) -> tuple:
         """

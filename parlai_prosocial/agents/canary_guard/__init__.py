@@ -9,14 +9,16 @@ PROMPT_HEADER = 'The following is a conversation between Speaker 1 and Speaker 2
 #: App. D.2: what P_r adds to the header, with the RoTs r from Canary
 PROMPT_ROTS = ' Speaker 2 is trying to gently explain {rots}.'
 
-#: the default pointer to human help shown with needs-intervention replies (``--guard-help-text``)
+#: a pointer to human help for needs-intervention replies, to pass as ``--guard-help-text`` (the
+#: guard adds none by default, as the paper)
 DEFAULT_HELP_TEXT = (
     'If you or someone else may be in danger or at risk of harm, please contact your local '
     'emergency services or a crisis helpline, or talk to someone you trust.'
 )
 
-#: the guard's actions, in the ``guard_action`` field of its replies
-PASS, STEER, STEER_AND_HELP = 'pass', 'steer', 'steer+help'
+#: the guard's actions, in the ``guard_action`` field of its replies (``help``: a pointer to human
+#: help without RoTs to steer with)
+PASS, STEER, STEER_AND_HELP, HELP = 'pass', 'steer', 'steer+help', 'help'
 
 
 def speaker_turns(turns):

@@ -24,14 +24,21 @@ far (the turns joined by newlines, the ``prosocial:safety`` input) and, by its l
     without the RoT sentence: App. C.3/D.2's plain LM dialogue agent); the reply is the
     continuation up to its first line break or ``Speaker N:``;
 
-* ``__needs_intervention__``: steered as above, and the reply ends with a pointer to human help,
-  ``--guard-help-text`` (the deployer's text; '' disables it).
+* ``__needs_intervention__``: steered as above; with ``--guard-help-text TEXT`` (an extension,
+  off by default: the paper adds nothing) the reply also ends with that pointer to human help.
+
+A caution or intervention label without RoTs steers nothing: the turn passes unchanged and is not
+counted as steered. Canary's RoTs are sampled by default, as the paper does (App. D.2: "we first
+sample relevant RoTs r from Canary"): nucleus sampling with ``--guard-rots-topp`` (0.9; the paper
+gives no value), each context under its own seed from ``--guard-rots-seed`` and its text, so runs
+repeat and a context gets the same RoTs at any batch size; ``--guard-rots greedy`` decodes them
+greedily.
 
 Replies are the generator's message (its fields, e.g. Prost's ``rots_text`` and its ``metrics``)
 with ``text`` as said to the partner and the decision: ``safety_label`` (Canary's label token),
-``rots`` (Canary's RoT text), ``guard_action`` (``pass`` / ``steer`` / ``steer+help``) and, with a
-help pointer, ``help_text``. Show them with ``parlai interactive --display-add-fields
-safety_label,rots,guard_action``. ``guard_steered`` and ``guard_help`` (shares of turns) are added
+``rots`` (Canary's RoT text), ``guard_action`` (what was done: ``pass`` / ``steer`` /
+``steer+help`` / ``help``) and, with a help pointer, ``help_text``. Show them with ``parlai
+interactive --display-add-fields safety_label,rots,guard_action``. ``guard_steered`` and ``guard_help`` (shares of turns) are added
 to the metrics.
 
 History: the guard keeps the dialogue of each conversation (the partner's turns and its own
@@ -55,7 +62,7 @@ from parlai_prosocial.agents.canary import context_text, load_canary
 from parlai_prosocial.formats import split_rot_response
 from parlai_prosocial.tasks.prosocial.data import THREE_WAY_SAFETY
 
-from . import DEFAULT_HELP_TEXT, PASS, STEER, STEER_AND_HELP, lm_prompt, lm_reply
+from . import HELP, PASS, STEER, STEER_AND_HELP, lm_prompt, lm_reply
 
 #: generators that are pre-trained language models, steered with the paper's prompt by default
 LANGUAGE_MODELS = ('hugging_face/gpt2',)
@@ -80,6 +87,19 @@ def decide(safety_label: str) -> str:
     if three == '__needs_caution__':
         return STEER
     return PASS  # __casual__, or no label token: nothing to steer with
+
+
+def act(decision: str, rots: str, help_text: str) -> str:
+    """
+    What the guard does with Canary's ``decision`` (:func:`decide`): it steers only with RoTs
+    (a caution label without RoTs passes the turn unchanged) and adds the help pointer only when
+    one is configured; ``help`` is a needs-intervention turn without RoTs but with a pointer.
+    """
+    steer = decision != PASS and bool((rots or '').strip())
+    helps = decision == STEER_AND_HELP and bool(help_text)
+    if steer:
+        return STEER_AND_HELP if helps else STEER
+    return HELP if helps else PASS
 
 
 class CanaryGuardAgent(Agent):
@@ -117,8 +137,23 @@ class CanaryGuardAgent(Agent):
             f'{", ".join(LANGUAGE_MODELS)}, context otherwise',
         )
         group.add_argument(
-            '--guard-help-text', type=str, default=DEFAULT_HELP_TEXT,
-            help='pointer to human help added to needs-intervention replies; empty: none',
+            '--guard-help-text', type=str, default='',
+            help='pointer to human help added to needs-intervention replies (an extension: the '
+            'paper adds none; default none), e.g. canary_guard.DEFAULT_HELP_TEXT',
+        )
+        group.add_argument(
+            '--guard-rots', choices=['sample', 'greedy'], default='sample',
+            help='how Canary\'s RoTs are decoded: sampled (the paper, App. D.2: nucleus with '
+            '--guard-rots-topp, seeded with --guard-rots-seed) or greedy',
+        )
+        group.add_argument(
+            '--guard-rots-topp', type=float, default=0.9,
+            help='nucleus probability mass when --guard-rots sample (the paper gives none)',
+        )
+        group.add_argument(
+            '--guard-rots-seed', type=int, default=0,
+            help='seed of the sampled RoTs: each context gets its own seed from it and its '
+            'text, so a context gets the same RoTs at any batch size',
         )
         return parser
 
@@ -128,10 +163,15 @@ class CanaryGuardAgent(Agent):
         self.help_text = (opt.get('guard_help_text') or '').strip()
         if shared is None:
             self.generator = self._build_generator(opt)
+            decoding = dict(inference='greedy', beam_size=1)
+            if opt.get('guard_rots', 'sample') == 'sample':
+                decoding = dict(inference='nucleus', beam_size=1,
+                                topp=opt.get('guard_rots_topp', 0.9))
             self.canary = load_canary(
                 opt['canary_model_file'],
                 datapath=opt['datapath'],
                 interactive_mode=opt.get('interactive_mode', False),
+                **decoding,
             )
             self.mode = self._mode(opt, self.generator)
         else:
@@ -196,7 +236,7 @@ class CanaryGuardAgent(Agent):
         return guarded
 
     def _generator_observation(self, observation, action, rots):
-        steer = action != PASS and rots
+        steer = action in (STEER, STEER_AND_HELP)
         if self.mode == 'prompt':
             message = Message(
                 {
@@ -225,8 +265,12 @@ class CanaryGuardAgent(Agent):
         if not active:
             return replies
         copies = [observations[i][_OBSERVED] for i in active]
-        decisions = self.canary.classify_batch([context_text(c.turns) for c in copies])
-        actions = [decide(label) for label, _ in decisions]
+        seed = None
+        if self.opt.get('guard_rots', 'sample') == 'sample':
+            seed = self.opt.get('guard_rots_seed', 0)
+        decisions = self.canary.classify_batch([context_text(c.turns) for c in copies], seed=seed)
+        # what is done: no RoTs, no steering (nothing to steer with); help only when configured
+        actions = [act(decide(label), rots, self.help_text) for label, rots in decisions]
         gen_observations = []
         for i, copy, (label, rots), action in zip(active, copies, decisions, actions):
             message = copy._generator_observation(observations[i], action, rots)
@@ -248,7 +292,7 @@ class CanaryGuardAgent(Agent):
             if self.mode == 'prompt':
                 text = lm_reply(text)
             said = text
-            if action == STEER_AND_HELP and self.help_text:
+            if action in (STEER_AND_HELP, HELP):
                 said = f'{text} {self.help_text}' if text else self.help_text
                 _set(reply, 'help_text', self.help_text)
             _set(reply, 'text', said)
@@ -258,8 +302,8 @@ class CanaryGuardAgent(Agent):
             _set(reply, 'rots', rots)
             _set(reply, 'guard_action', action)
             metrics = dict(reply.get('metrics') or {})
-            metrics['guard_steered'] = AverageMetric(int(action != PASS))
-            metrics['guard_help'] = AverageMetric(int(action == STEER_AND_HELP))
+            metrics['guard_steered'] = AverageMetric(int(action in (STEER, STEER_AND_HELP)))
+            metrics['guard_help'] = AverageMetric(int(action in (STEER_AND_HELP, HELP)))
             _set(reply, 'metrics', metrics)
             copy._reply_for_history = text
             replies[i] = reply
