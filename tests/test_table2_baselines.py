@@ -1,0 +1,62 @@
+"""
+Table 2's GPT-2 row (App. C.1: GPT-2 fine-tuned to generate the safety label, the labels treated as
+special tokens): ``-o prosocial/table2_gpt2`` with ParlAI's ``hugging_face/gpt2`` on a tiny GPT-2
+built offline (``--model-name DIR``), trained and evaluated with the stock ``parlai`` command.
+"""
+
+import json
+import os
+
+import pytest
+
+from parlai_prosocial import testing
+from parlai_prosocial.baselines.tiny_gpt2 import build_tiny_gpt2
+from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS
+
+
+def test_gpt2_preset_is_the_papers_row():
+    from parlai.core.opt import Opt
+
+    preset = Opt.load_init('prosocial/table2_gpt2')
+    assert (preset['model'], preset['gpt2_size']) == ('hugging_face/gpt2', 'small')
+    assert preset['task'] == 'prosocial:safety_classification'
+    assert preset['special_tok_lst'].split(',') == list(SAFETY_LABELS)
+    canary = Opt.load_init('prosocial/canary_t5_baseline')
+    for key in ('optimizer', 'learningrate', 'batchsize', 'validation_metric',
+                'validation_patience'):
+        assert preset[key] == canary[key], key  # the paper gives none: Canary's (B.1)
+
+
+@pytest.fixture(scope='module')
+def trained_gpt2(tmp_path_factory, sample_data_dir):
+    directory = tmp_path_factory.mktemp('table2_gpt2')
+    gpt2 = build_tiny_gpt2(str(directory / 'gpt2'))
+    model_file = str(directory / 'model')
+    testing.run_parlai(
+        ['train_model', '-o', 'prosocial/table2_gpt2', '--model-name', gpt2, '-mf', model_file,
+         '--batchsize', '4', '--eval-batchsize', '4', '--learningrate', '0.01',
+         '--num-epochs', '40', '--validation-every-n-epochs', '-1'],
+        cwd=str(directory), env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
+    )
+    return model_file
+
+
+def test_gpt2_generates_the_safety_label(trained_gpt2, sample_data_dir, tmp_path):
+    from parlai.core.agents import create_agent_from_model_file
+
+    agent = create_agent_from_model_file(trained_gpt2)
+    for label in SAFETY_LABELS:  # special tokens: one token each
+        assert len([t for t in agent.dict.txt2vec(label)]) == 1, label
+    report = str(tmp_path / 'report.json')
+    testing.run_parlai(
+        ['eval_model', '-mf', trained_gpt2, '-t', 'prosocial:safety_classification',
+         '-dt', 'train:evalmode', '--batchsize', '4', '--report-filename', report,
+         '--world-logs', str(tmp_path / 'logs.jsonl')],
+        cwd=str(tmp_path), env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
+    )
+    accuracy = json.load(open(report))['report']['accuracy']
+    assert accuracy >= 0.5  # fitted to the sample's training split
+    replies = [r['text'].strip() for line in open(str(tmp_path / 'logs.jsonl'))
+               for _, r in json.loads(line)['dialog']]
+    assert sum(r in SAFETY_LABELS for r in replies) >= len(replies) / 2
+    assert os.path.isfile(trained_gpt2 + '.opt')
