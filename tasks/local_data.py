@@ -10,7 +10,7 @@ import functools
 import json
 import os
 
-from parlai_prosocial.errors import ProsocialDataError, ProsocialOptionError
+from parlai_prosocial.errors import ProsocialOptionError
 
 BOM = b'\xef\xbb\xbf'
 
@@ -79,6 +79,19 @@ def local_dir_or_build(opt, key, build):
             'files (leave the option out to download them)'
         )
     return value
+
+
+def create_agents(opt):
+    """
+    A task module's ``create_agents``: the teacher ParlAI would build anyway. ParlAI's loader
+    (``parlai.core.worlds._create_task_agents``) calls ``create_agents`` first and, when a module
+    has none, builds the teacher inside its ``except AttributeError``: every error of the teacher
+    then came with that ``AttributeError`` and "During handling of the above exception" in front
+    of it. A module that defines (or imports) this one avoids it without patching ParlAI.
+    """
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    return create_task_agent_from_taskname(opt)
 
 
 # --- strict JSON ---------------------------------------------------------------------------------

@@ -47,7 +47,11 @@ def test_a_target_reads_back(label, rots):
 @pytest.mark.parametrize(
     'text, schema, parsed',
     [
-        ('__probably_needs_caution__ __casual__ Be kind.', 'three', ('__needs_caution__', 'Be kind.')),
+        (
+            '__probably_needs_caution__ __casual__ Be kind.',
+            'three',
+            ('__needs_caution__', 'Be kind.'),
+        ),
         ('__casual__ It is wrong.', 'five', ('__casual__', '')),
         ('__SILENCE__ hi', 'five', ('', '__SILENCE__ hi')),  # not a safety label: no label
         ('__needs_caution__\nBe kind.', 'five', ('__needs_caution__', 'Be kind.')),

@@ -104,7 +104,8 @@ def test_repeated_topical_chat_conversation(run_parlai, tmp_path):
         f.write('{' + f'"{first}": {body}, "{first}": {body}' + '}')
     result = run(
         run_parlai,
-        ['display_data', '-t', 'topical_chat', '-dt', 'valid', '--topical-chat-data-dir', directory],
+        ['display_data', '-t', 'topical_chat', '-dt', 'valid']
+        + ['--topical-chat-data-dir', directory],
         tmp_path,
     )
     assert_one_line(

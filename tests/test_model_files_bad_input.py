@@ -1,6 +1,6 @@
 """
-Model files are loaded with torch's ``weights_only`` loading (``parlai_fixes.safe_checkpoint_loading``,
-``parlai_prosocial.model_files``): a checkpoint with a pickled payload is refused with one line
+Model files are loaded with torch's ``weights_only`` loading
+(``parlai_fixes.safe_checkpoint_loading``, ``parlai_prosocial.model_files``): a checkpoint with a pickled payload is refused with one line
 naming it (and the payload never runs), unless the user trusts the file or it was unpacked from a
 sha256-checked zoo archive; unreadable files get one line too. In-process and through the CLI.
 """

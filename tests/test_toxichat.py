@@ -11,11 +11,9 @@ the real files in ../shared/data/toxichat (beside the repository): counts, check
 import hashlib
 import json
 import os
-import shutil
 
 import pytest
 
-from parlai.core import build_data
 from parlai.core.agents import create_agent
 from parlai.core.metrics import aggregate_unnamed_reports
 from parlai.core.params import ParlaiParser

@@ -19,6 +19,7 @@ header (``Q``, ``A``, ``rot``, ``split``), every record's number of fields, ``sp
 three, ``Q``, ``A`` and ``rot`` non-empty. Other columns are kept as text, unchecked.
 """
 
+from parlai_prosocial import errors
 from parlai_prosocial.tasks.norm_corpora import read_table, require_choice, require_text
 
 FILE = 'MIC.csv'
@@ -45,7 +46,7 @@ OBTAIN = (
 )
 
 
-class MicDataError(ValueError):
+class MicDataError(errors.ProsocialDataError):
     """
     A MIC file that cannot be read as it is.
     """

@@ -23,6 +23,7 @@ fields, ``input_sequence`` and ``text_label`` non-empty, ``class_label`` a numbe
 or 1. Other columns are kept as text.
 """
 
+from parlai_prosocial import errors
 from parlai_prosocial.tasks.norm_corpora import read_table, require_text
 
 #: ParlAI datatype -> the release's split prefix
@@ -46,7 +47,7 @@ OBTAIN = (
 )
 
 
-class NormBankDataError(ValueError):
+class NormBankDataError(errors.ProsocialDataError):
     """
     A Commonsense Norm Bank file that cannot be read as it is.
     """

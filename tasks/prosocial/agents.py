@@ -26,6 +26,7 @@ from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.formats import rot_response_target, safety_target
 from parlai_prosocial.parlai_internals import check_relied_on
+from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.tasks.local_data import (
     add_anomalies_argument,
     add_data_dir_argument,
@@ -70,16 +71,6 @@ def load_dialogues(path):
     The dialogues of ``path``, parsed once per file and process.
     """
     return load_file(path)[0]
-
-
-def create_agents(opt):
-    """
-    ParlAI's loader calls this first when it exists; without it, its ``AttributeError`` became the
-    context of every data error (a second traceback above the error's own line).
-    """
-    from parlai.core.teachers import create_task_agent_from_taskname
-
-    return create_task_agent_from_taskname(opt)
 
 
 def check_files(opt):

@@ -19,6 +19,7 @@ Messages keep the annotations: ``rot_id``, ``area``, ``situation_short_id``,
 ``rot_categorization``, ``rot_moral_foundations`` (lists), ``rot_agree``, ``rot_judgment``.
 """
 
+from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.tasks.local_data import parsed_once_per_file
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 

@@ -24,6 +24,7 @@ What is read: one norm per ``rot-id`` (the release repeats a RoT on one row per 
 several workers broke it down; the first row is kept), with its situation and attributes.
 """
 
+from parlai_prosocial import errors
 from parlai_prosocial.tasks.norm_corpora import read_table, require_choice, require_text
 
 FILE = 'social-chem-101.v1.0.tsv'
@@ -54,7 +55,7 @@ OBTAIN = (
 )
 
 
-class SocialChemDataError(ValueError):
+class SocialChemDataError(errors.ProsocialDataError):
     """
     A Social Chemistry 101 file that cannot be read as it is.
     """

@@ -61,6 +61,7 @@ from parlai.core.teachers import ChunkTeacher
 from parlai.utils.data import DatatypeHelper
 
 from parlai_prosocial.parlai_internals import check_relied_on
+from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.tasks.local_data import (
     Anomalies,
     add_anomalies_argument,
@@ -91,16 +92,6 @@ from .data import (
 )
 
 SILENCE = '__SILENCE__'
-
-
-def create_agents(opt):
-    """
-    ParlAI's loader calls this first when it exists; without it, its ``AttributeError`` became the
-    context of every data error (a second traceback above the error's own line).
-    """
-    from parlai.core.teachers import create_task_agent_from_taskname
-
-    return create_task_agent_from_taskname(opt)
 
 
 def chunk_rows_of(opt):

@@ -41,6 +41,7 @@ import copy
 
 from parlai.core.teachers import DialogTeacher
 
+from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.tasks.local_data import (
     add_anomalies_argument,
     add_data_dir_argument,
@@ -62,16 +63,6 @@ load_file = parsed_once_per_file(read_file)
 
 def load_conversations(path):
     return load_file(path)[0]
-
-
-def create_agents(opt):
-    """
-    ParlAI's loader calls this first when it exists; without it, its ``AttributeError`` became the
-    context of every data error (a second traceback above the error's own line).
-    """
-    from parlai.core.teachers import create_task_agent_from_taskname
-
-    return create_task_agent_from_taskname(opt)
 
 
 def check_files(opt):

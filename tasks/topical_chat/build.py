@@ -18,8 +18,9 @@ marker, so the next run starts again from an empty directory. How each file is v
   computed from copies of the release files (they match the sizes of the files at commit
   ``8a485f76`` of alexa/Topical-Chat, whose README gives 539 conversations per file, as they hold).
 * ``train.json``: no checksum could be computed here (the file was not available when this was
-  written). It is downloaded and then accepted only if it parses completely with the same reader the teacher uses (every
-  conversation, turn and field checked) and holds the numbers the release README gives for it,
+  written). It is downloaded and then accepted only if it parses completely with the same
+  reader the teacher uses (every conversation, turn and field checked) and holds the numbers
+  the release README gives for it,
   8,628 conversations and 188,378 utterances (turns). A truncated download, an HTML error page
   or a Git LFS pointer fails that check with a :class:`~.data.TopicalChatDataError`. Another
   project's ParlAI build script pins ``TRAIN_SHA256_REPORTED`` below for this URL, and the same

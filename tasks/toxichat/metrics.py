@@ -27,6 +27,8 @@ from parlai.core.agents import create_agent_from_model_file
 from parlai.core.message import Message
 from parlai.core.metrics import AverageMetric, Metric
 
+from parlai_prosocial.errors import ProsocialError
+
 from .badwords import BadWordMatcher
 from .data import OFFENSE_LABELS, STANCE_LABELS, stance_text, utterance_text
 
@@ -89,7 +91,7 @@ class MacroF1Metric(Metric):
         return sum(f1s) / len(f1s)
 
 
-class ClassifierError(ValueError):
+class ClassifierError(ProsocialError, ValueError):
     """
     A classifier model file that cannot be used for a Table-5 metric.
     """
