@@ -30,6 +30,8 @@ import shutil
 
 from parlai.core.build_data import built, mark_done
 
+from parlai_prosocial.errors import ModelFileError
+
 #: Environment variable naming a checkpoint to install and use for ``zoo:prost/model``.
 CHECKPOINT_ENV = 'PROST_CHECKPOINT'
 #: Written into ``.built``; an install of another layout version is not taken as built.
@@ -45,12 +47,13 @@ OPTIONAL_SUFFIXES = (
 SOURCE_RECORD = 'source.json'
 
 
-class ProstCheckpointNotFound(RuntimeError):
+class ProstCheckpointNotFound(ModelFileError, RuntimeError):
     """
     No usable Prost checkpoint.
 
     Not an ImportError or AttributeError: ParlAI's ``modelzoo_path`` swallows those and reports a
-    misspelt zoo name instead.
+    misspelt zoo name instead. A :class:`~parlai_prosocial.errors.ModelFileError`, so the command
+    line shows it as one line.
     """
 
 
