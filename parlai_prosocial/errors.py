@@ -11,7 +11,9 @@ At the command line (``parlai display_data ...``) such an error is shown as that
 traceback is shown with ParlAI's own ``--debug`` flag, or with the environment variable
 ``PARLAI_PROSOCIAL_TRACEBACK=1``. This works through ``sys.excepthook`` (installed when this
 module is imported, i.e. as soon as any of the plugin's tasks or agents is), which is only
-consulted for an exception nobody caught; every other exception is shown as Python shows it.
+consulted for an exception nobody caught; every other exception is shown as Python shows it. An
+error raised in a worker of ``multiprocessing_train`` (which torch re-raises in the parent with
+the worker's traceback as text) is shown as the same one line.
 """
 
 import os
@@ -70,11 +72,40 @@ def traceback_wanted(argv=None):
     return '--debug' in argv
 
 
+def worker_error_line(exc):
+    """
+    The one line of a :class:`ProsocialError` raised in a worker of ``multiprocessing_train``:
+    torch's ``spawn`` re-raises it in the parent as a ``ProcessRaisedException`` holding the
+    worker's traceback as text, whose last line is ``<module>.<ErrorClass>: <message>``. None if
+    ``exc`` is not that.
+    """
+    if type(exc).__name__ != 'ProcessRaisedException':
+        return None
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return None
+    qualified, separator, message = lines[-1].partition(': ')
+    module_name, _, name = qualified.rpartition('.')
+    if not separator or not module_name.startswith('parlai_prosocial.'):
+        return None
+    try:
+        import importlib
+
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError):
+        return None
+    if isinstance(cls, type) and issubclass(cls, ProsocialError):
+        return f'{name}: {message}'
+    return None
+
+
 def _excepthook(exc_type, exc, tb, _previous=None):
-    if isinstance(exc, ProsocialError) and not traceback_wanted():
-        sys.stderr.write(one_line(exc) + '\n')
-        sys.stderr.flush()
-        return
+    if not traceback_wanted():
+        line = one_line(exc) if isinstance(exc, ProsocialError) else worker_error_line(exc)
+        if line is not None:
+            sys.stderr.write(line + '\n')
+            sys.stderr.flush()
+            return
     (_previous or sys.__excepthook__)(exc_type, exc, tb)
 
 
