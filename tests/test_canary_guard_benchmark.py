@@ -25,7 +25,7 @@ def test_scaled_down_paper_size_benchmark(tmp_path, repo_dir):
     run = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     data = results.load(str(out / 'results.json'))
-    assert set(data['tables']) == {'latency', 'tokens', 'memory', 'setup'}
+    assert set(data['tables']) == {'latency', 'tokens', 'inside', 'memory', 'setup'}
     with open(out / 'dict_100') as f:
         assert len(f.readlines()) == 100
     for name in ('batchsize_1', 'batchsize_8'):

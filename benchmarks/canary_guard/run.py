@@ -232,10 +232,15 @@ class TokenCounter:
     def __init__(self, agent):
         self.tokens = 0
         self.sequences = 0
+        self.seconds = 0.0  # inside _generate: encoding and decoding
+        self.calls = 0
         generate = agent._generate
 
         def counting_generate(*args, **kwargs):
+            start = time.perf_counter()
             preds, beams = generate(*args, **kwargs)
+            self.seconds += time.perf_counter() - start
+            self.calls += 1
             for pred in preds:
                 tokens = pred[0].tolist()
                 # decoding steps: everything after the start token up to the end token (the
@@ -259,6 +264,14 @@ class TokenCounter:
         self.tokens = self.sequences = 0
         return value
 
+    def take_seconds(self):
+        """
+        ``(seconds inside _generate, calls)`` since the last call.
+        """
+        value = (self.seconds, self.calls)
+        self.seconds, self.calls = 0.0, 0
+        return value
+
 
 def measure(args, guard, bare, counters, convs, batchsize):
     times = {'bare': [], 'guarded': []}
@@ -267,6 +280,9 @@ def measure(args, guard, bare, counters, convs, batchsize):
         play(agent, convs, batchsize)
     for counter in counters.values():
         counter.per_turn()
+        counter.take_seconds()
+    generate_ms = {'bare_generator': [], 'guarded_generator': [], 'canary': []}
+    canary_calls = []
     for _ in range(args.repeats):
         for name, agent in (('bare', bare), ('guarded', guard)):
             start = time.perf_counter()
@@ -274,9 +290,16 @@ def measure(args, guard, bare, counters, convs, batchsize):
             times[name].append(time.perf_counter() - start)
             if name == 'bare':
                 tokens['bare'] = counters['generator'].per_turn()
+                generate_ms['bare_generator'].append(
+                    1000 * counters['generator'].take_seconds()[0] / turns)
             else:
                 tokens['guarded_generator'] = counters['generator'].per_turn()  # the same one
                 tokens['canary'] = counters['canary'].per_turn()
+                generate_ms['guarded_generator'].append(
+                    1000 * counters['generator'].take_seconds()[0] / turns)
+                seconds, calls = counters['canary'].take_seconds()
+                generate_ms['canary'].append(1000 * seconds / turns)
+                canary_calls.append(calls)
     per_turn = {k: [1000 * v / turns for v in vs] for k, vs in times.items()}
     bare_ms, guard_ms = statistics.median(per_turn['bare']), statistics.median(per_turn['guarded'])
     return {
@@ -285,6 +308,9 @@ def measure(args, guard, bare, counters, convs, batchsize):
         'seconds': times,
         'ms_per_turn': per_turn,
         'generated_tokens_per_turn': tokens,
+        # time inside each model's _generate (encoder + decoding steps), per turn
+        'generate_ms_per_turn': generate_ms,
+        'canary_generate_calls_per_repeat': canary_calls,
         'ratio_of_medians': guard_ms / bare_ms,
         'added_ms_per_turn': guard_ms - bare_ms,
         'bare_ms_per_reply_token': bare_ms / tokens['bare'] if tokens['bare'] else None,
@@ -391,13 +417,18 @@ def main():
     def cell(values):
         return results_file.spread(values)
 
-    latency_rows, token_rows = [], []
+    latency_rows, token_rows, inside_rows = [], [], []
     for name, r in settings.items():
         t = r['generated_tokens_per_turn']
         latency_rows.append([
             f"batch size {r['batchsize']} ({'observe/act' if r['batchsize'] == 1 else 'batch_act'})",
             r['turns'], cell(r['ms_per_turn']['bare']), cell(r['ms_per_turn']['guarded']),
             r['ratio_of_medians'], r['added_ms_per_turn'],
+        ])
+        g = r['generate_ms_per_turn']
+        inside_rows.append([
+            f"batch size {r['batchsize']}", cell(g['bare_generator']), cell(g['canary']),
+            r['canary_generate_calls_per_repeat'][0] / r['turns'],
         ])
         token_rows.append([
             f"batch size {r['batchsize']}", t['bare'], t['guarded_generator'], t['canary'],
@@ -419,6 +450,10 @@ def main():
             ['setting', 'reply tokens/turn (bare)', 'reply tokens/turn (guarded)',
              'Canary tokens/turn', 'bare ms per reply token', 'added ms per Canary token'],
             token_rows, formats=[None, '.1f', '.1f', '.1f', '.1f', '.1f']),
+        'inside': results_file.table(
+            ['setting', 'generator: ms/turn in generation', 'Canary: ms/turn in generation',
+             'Canary generate calls per turn'],
+            inside_rows, formats=[None, '.1f', '.1f', '.2f']),
         'memory': results_file.table(
             ['model', 'parameters', 'fp32 weights (GB)'],
             [[model_names[0], memory['generator_parameters'], memory['generator_fp32_gb']],

@@ -91,6 +91,10 @@ def run_seed(args, seed, root, env, datapath, tc_dir, classifiers_dir):
     Steps 1, 3 and 4 for one seed; returns the reports and timings.
     """
     out = os.path.join(root, f'seed_{seed}')
+    record = os.path.join(out, 'run.json')
+    if os.path.isfile(record):  # this seed is done: its numbers, timings and commands
+        with open(record) as f:
+            return json.load(f)
     os.makedirs(out, exist_ok=True)
     runner = Runner(out, env, root)
     timings = {}
@@ -162,8 +166,11 @@ def run_seed(args, seed, root, env, datapath, tc_dir, classifiers_dir):
     for key, name in (('response_only', 'toxichat_prost_response_only'),
                       ('rot_response', 'toxichat_prost_rot_response')):
         distinct[key] = len(set(replies(os.path.join(out, name + '.jsonl'))))
-    return {'seed': seed, 'reports': reports, 'timings_seconds': timings,
+    done = {'seed': seed, 'reports': reports, 'timings_seconds': timings,
             'distinct_replies': distinct, 'commands': runner.commands}
+    with open(record, 'w') as f:
+        json.dump(done, f, indent=1)
+    return done
 
 
 def replies(world_log):
