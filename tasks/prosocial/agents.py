@@ -284,6 +284,31 @@ class SafetyClassificationTeacher(_SafetyTeacher):
         return {'label_candidates': list(SAFETY_LABELS)}
 
 
+class RotsTeacher(_SafetyTeacher):
+    """
+    RoT generation alone (Table 2's RoT columns for the baselines that generate RoTs only, App.
+    C.2): the turns that have RoTs, each its own episode with the dialogue so far as its text, and
+    the RoTs joined by commas as the label (Canary's target without the label token, so ``f1``,
+    ``bleu-4`` and ``ppl`` here are Canary's ``rot_f1``, ``rot_bleu-4`` and ``rot_ppl``).
+    """
+
+    def target(self, turn):
+        return ', '.join(target_rots(turn['rots']))
+
+    def setup_data(self, path):
+        for message, _ in super().setup_data(path):
+            if message['labels'][0]:
+                yield message, True
+
+    def num_examples(self):
+        return sum(
+            1 for d in load_dialogues(self.opt['datafile']) for t in d if target_rots(t['rots'])
+        )
+
+    def num_episodes(self):
+        return self.num_examples()
+
+
 class DefaultTeacher(ResponseTeacher):
     pass
 

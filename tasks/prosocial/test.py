@@ -39,3 +39,7 @@ class TestSafetyClassificationTeacher(AutoTeacherTest):
 class TestSafetyClassificationThreeWayTeacher(AutoTeacherTest):
     # ParlAI sets `opt[key] = value` for each `key=value` part of the task name
     task = 'prosocial:safety_classification:safety_schema=three'
+
+
+class TestRots(AutoTeacherTest):
+    task = 'prosocial:rots'
