@@ -41,6 +41,7 @@ ALIASES = {
     'parlai.tasks.social_chem': 'parlai_prosocial.tasks.social_chem',
     'parlai.tasks.mic': 'parlai_prosocial.tasks.mic',
     'parlai.tasks.norm_bank': 'parlai_prosocial.tasks.norm_bank',
+    'parlai.agents.dialogpt_local': 'parlai_prosocial.agents.dialogpt_local',
 }
 
 #: ParlAI module -> the functions of :mod:`parlai_prosocial.parlai_fixes` run once it is imported

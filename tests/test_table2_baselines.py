@@ -60,3 +60,38 @@ def test_gpt2_generates_the_safety_label(trained_gpt2, sample_data_dir, tmp_path
                for _, r in json.loads(line)['dialog']]
     assert sum(r in SAFETY_LABELS for r in replies) >= len(replies) / 2
     assert os.path.isfile(trained_gpt2 + '.opt')
+
+
+def test_dialogpt_local_loads_model_and_tokenizer_from_the_directory(tmp_path, monkeypatch):
+    """
+    ``-m dialogpt_local --model-name DIR``: ParlAI's DialoGPT agent would fetch
+    ``microsoft/DialoGPT-<size>`` from the hub whatever ``--model-name`` says.
+    """
+    import torch
+    from parlai.core.agents import create_agent
+    from parlai.core.params import ParlaiParser
+    from transformers import GPT2Model
+
+    from parlai_prosocial.agents.dialogpt_local.agents import DialogptLocalAgent
+
+    directory = build_tiny_gpt2(str(tmp_path / 'gpt2'), seed=3)
+    monkeypatch.setenv('PARLAI_DATAPATH', str(tmp_path))
+    opt = ParlaiParser(True, True).parse_args(
+        ['-m', 'dialogpt_local', '--model-name', directory, '--datapath', str(tmp_path)]
+    )
+    agent = create_agent(opt)
+    assert isinstance(agent, DialogptLocalAgent)
+    assert agent.dict.hf_tokenizer.name_or_path == directory
+    loaded = agent.model.decoder.transformer.h[0].attn.c_attn.weight
+    expected = GPT2Model.from_pretrained(directory).h[0].attn.c_attn.weight
+    assert torch.equal(loaded, expected)
+
+
+@pytest.mark.parametrize('preset,model', [('table2_gpt2_rots', 'hugging_face/gpt2'),
+                                          ('table2_dialogpt_rots', 'dialogpt_local')])
+def test_rot_generation_presets(preset, model):
+    from parlai.core.opt import Opt
+
+    opt = Opt.load_init(f'prosocial/{preset}')
+    assert (opt['model'], opt['task']) == (model, 'prosocial:rots')
+    assert (opt['optimizer'], opt['learningrate'], opt['skip_generation']) == ('adam', 1e-5, False)
