@@ -659,3 +659,46 @@ def test_train_model_checks_valid_and_test_when_the_teacher_is_created(tmp_path)
     with pytest.raises(ProsocialDataError) as info:
         create_task_agent_from_taskname(opt)
     assert str(info.value).startswith(f'{tmp_path / "valid.json"}: line 1: not valid JSON')
+
+
+# --- the other tasks' anomalies -------------------------------------------------------------------
+
+
+def test_topical_chat_empty_message_is_counted(tmp_path):
+    data = json.loads(json.dumps(topical_sample.SAMPLE['valid_freq.json']))
+    first_id = next(iter(data))
+    data[first_id]['content'][1]['message'] = ' \n '
+    path = topical_file(tmp_path, json.dumps(data))
+    conversations, anomalies = topical_data.read_file(path)
+    assert len(conversations) == len(data)  # kept
+    assert anomalies.summary(path) == (
+        f'{path}: 1 anomaly: 1 x empty message (conversation {first_id}, turn 1)'
+    )
+
+
+def test_toxichat_empty_text_is_counted(tmp_path):
+    threads = json.loads(json.dumps(toxichat_sample.SAMPLE['test']))
+    threads[0]['final_gpt3_response']['text'] = '   '
+    path = toxichat_file(tmp_path, threads)
+    read, anomalies = toxichat_data.read_file(path)
+    turn_id = threads[0]['final_gpt3_response']['turn_id']
+    assert len(read) == len(threads)
+    assert anomalies.summary(path) == (
+        f'{path}: 1 anomaly: 1 x empty text (line 1: turn {turn_id} (gpt3))'
+    )
+
+
+def test_soda_separator_in_the_narrative_is_counted_and_escaped(tmp_path):
+    rows = [dict(row) for row in soda_sample.SAMPLE['valid']]
+    rows[1]['narrative'] = 'A story <sep> with a separator.'
+    directory = tmp_path / 'soda'
+    directory.mkdir()
+    soda_file(directory, rows, 'valid.parquet')
+    index = soda_data.load_index(str(directory / 'valid.parquet'), str(tmp_path / 'cache'))
+    assert index['anomalies'] == {'<sep>/<turn> inside the narrative': [1, [1]]}
+    teacher = create_teacher(
+        'soda', 'valid', soda_data_dir=str(directory), soda_cache_dir=str(tmp_path / 'cache'),
+        cosmo_drop_narrative=0.0, cosmo_drop_instruction=0.0,
+    )
+    texts = [m['text'] for m in one_epoch(teacher) if m['soda_row'] == 1]
+    assert texts and all(t.startswith('A story (sep) with a separator. <sep> ') for t in texts)
