@@ -339,15 +339,21 @@ def escape_markers(text, markers):
 
 
 
-def splits_to_check(opt):
+def splits_to_check(opt, task=None):
     """
     The splits a command will read, to check when its first teacher is created: the split of
     ``opt['datatype']``; under ``train_model`` (its options are in ``opt``) training also reads
     valid and test (ParlAI's ``TrainLoop.train`` always ends with both), unless ``--evaltask``
-    sends the evaluation to another task.
+    sends the evaluation to other tasks (``task``: this task's name, e.g. ``prosocial``; an
+    ``--evaltask`` naming any of its teachers still evaluates on its files).
     """
     split = opt['datatype'].split(':')[0]
     splits = [split]
-    if split == 'train' and 'validation_every_n_secs' in opt and not opt.get('evaltask'):
-        splits += ['valid', 'test']
-    return splits
+    if split != 'train' or 'validation_every_n_secs' not in opt:
+        return splits
+    evaltask = opt.get('evaltask')
+    if evaltask:
+        names = [t.strip().split(':')[0] for t in evaltask.split(',') if t.strip()]
+        if task is None or task not in names:
+            return splits
+    return splits + ['valid', 'test']

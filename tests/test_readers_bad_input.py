@@ -702,3 +702,28 @@ def test_soda_separator_in_the_narrative_is_counted_and_escaped(tmp_path):
     )
     texts = [m['text'] for m in one_epoch(teacher) if m['soda_row'] == 1]
     assert texts and all(t.startswith('A story (sep) with a separator. <sep> ') for t in texts)
+
+
+@pytest.mark.parametrize(
+    'evaltask, checked',
+    [
+        (None, True),
+        ('prosocial:safety', True),  # another teacher of the same files
+        ('convai2', False),  # the evaluation reads other files
+    ],
+)
+def test_train_model_with_an_evaltask(tmp_path, evaltask, checked):
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    from parlai_prosocial.testing import teacher_opt
+
+    write_sample(tmp_path, 'hf')
+    (tmp_path / 'test.json').write_text('')
+    opt = teacher_opt('prosocial', 'train', prosocial_data_dir=str(tmp_path))
+    opt.update({'validation_every_n_secs': -1, 'evaltask': evaltask})
+    if checked:
+        with pytest.raises(ProsocialDataError) as info:
+            create_task_agent_from_taskname(opt)
+        assert str(info.value) == f'{tmp_path / "test.json"}: the file is empty'
+    else:
+        create_task_agent_from_taskname(opt)

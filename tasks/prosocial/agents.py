@@ -80,7 +80,7 @@ def check_files(opt):
     anomalies of each file in one line (or stop on them with ``--prosocial-anomalies error``).
     """
     directory = None
-    for split in splits_to_check(opt):
+    for split in splits_to_check(opt, 'prosocial'):
         if directory is None:
             directory = data_dir(opt)
         path = split_path(directory, split)

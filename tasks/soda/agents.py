@@ -116,7 +116,7 @@ def check_files(opt, own_index):
     Report the anomalies of the split in use (its index is ``own_index``), and under
     ``train_model`` index (so check) valid and test too, before any training.
     """
-    splits = splits_to_check(opt)
+    splits = splits_to_check(opt, 'soda')
     mode = opt.get('soda_anomalies') or 'warn'
     own_path = datafile(opt)
     report_anomalies(

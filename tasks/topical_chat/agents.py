@@ -71,7 +71,7 @@ def check_files(opt):
     test), reporting each file's anomalies in one line.
     """
     directory = None
-    for split in splits_to_check(opt):
+    for split in splits_to_check(opt, 'topical_chat'):
         directory = directory or data_dir(opt)
         for path in split_paths(directory, split, opt.get('topical_chat_eval_set') or 'both'):
             report_anomalies(

@@ -92,7 +92,7 @@ def check_files(opt):
     each file's anomalies in one line.
     """
     directory = None
-    for split in splits_to_check(opt):
+    for split in splits_to_check(opt, 'toxichat'):
         directory = directory or data_dir(opt)
         path = split_path(directory, split)
         report_anomalies(
