@@ -1,0 +1,52 @@
+"""
+``projects/prosocial_dialog/table2/reproduce.py`` end to end at the smallest scale (one epoch per
+training): every Table 2 row that runs in ParlAI is trained and evaluated with the stock ``parlai``
+command, the table is written from the run's own reports, and each Canary's stage 2 started from
+its stage 1.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def test_table2_recipe_runs_every_row(repo_dir, tmp_path):
+    script = os.path.join(repo_dir, 'projects', 'prosocial_dialog', 'table2', 'reproduce.py')
+    out = str(tmp_path / 'out')
+    result = subprocess.run(
+        [sys.executable, script, '--out', out, '--epochs', '1', '--pretrain-epochs', '1',
+         '--gpt2-epochs', '1', '--no-fit'],
+        capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with open(os.path.join(out, 'results.json')) as f:
+        written = json.load(f)
+    assert written['format'] == 'parlai-prosocial-results/1' and written['seeds'] == [0]
+    rows = {row[0]: row[1:] for row in written['tables']['table2']['rows']}
+    assert list(rows) == ['T5', 'Canary (Social Chemistry)', 'Canary (MIC)', 'Canary (Delphi)',
+                          'GPT-2', 'DialoGPT']
+    for row, (acc_train, acc_valid, acc_test, bleu, f1, ppl) in rows.items():
+        assert acc_train is None  # --no-fit
+        if row == 'DialoGPT':  # RoT generation only, as in the paper
+            assert (acc_valid, acc_test) == (None, None)
+        else:
+            assert all(0 <= a <= 100 for a in (acc_valid, acc_test)), row
+        assert 0 <= bleu <= 100 and 0 <= f1 <= 100 and ppl >= 1, row
+    # the numbers are the run's own reports
+    numbers = written['numbers']
+    assert rows['T5'][2] == 100 * numbers['T5']['test']['safety_acc']
+    assert rows['GPT-2'][1] == 100 * numbers['GPT-2']['valid']['accuracy']
+    # each variant's stage 2 started from its stage 1, the T5 row from the plain T5
+    for corpus in ('social_chem', 'mic', 'norm_bank'):
+        with open(os.path.join(out, corpus, 'model.opt')) as f:
+            opt = json.load(f)
+        assert opt['init_model'] == os.path.join(out, f'{corpus}_stage1', 'model')
+        assert opt['canary_pretrained_on'] == corpus
+    with open(os.path.join(out, 't5', 'model.opt')) as f:
+        assert json.load(f).get('init_model') is None
+    commands = written['commands']
+    assert sum('train_model -o prosocial/canary_pretrain_' in c for c in commands) == 3
+    for preset in ('table2_gpt2 ', 'table2_gpt2_rots', 'table2_dialogpt_rots'):
+        assert any(f'-o prosocial/{preset}' in c for c in commands), preset
+    assert rows['DialoGPT'][4] == 100 * numbers['DialoGPT']['rots_test']['f1']
