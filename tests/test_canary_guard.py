@@ -141,6 +141,32 @@ def test_the_help_text_is_configurable(canary):
     assert reply['text'] == "I don't know."
 
 
+def test_a_batch_of_conversations_and_observations_that_hold_data_not_agents(canary):
+    import json
+
+    from parlai.core.agents import create_agent_from_shared
+
+    guard = make_guard(
+        canary, '--guarded-model', 'fixed_response', '--guarded-args', "--fixed-response 'Hm.'"
+    )
+    shared = guard.share()
+    copies = [create_agent_from_shared(shared) for _ in range(3)]
+    texts = [CASUAL['context'], INTERVENTION['context'], CASUAL['context']]
+    observed = [
+        copy.observe(Message({'text': text, 'episode_done': False}))
+        for copy, text in zip(copies, texts)
+    ]
+    json.dumps(observed)  # world logs and batching serialise observations: no agent inside
+    replies = guard.batch_act(observed)
+    assert [r['safety_label'] for r in replies] == [
+        '__casual__', '__needs_intervention__', '__casual__'
+    ]
+    for copy, reply in zip(copies, replies):
+        copy.self_observe(reply)
+    # each conversation kept its own turns
+    assert [copy.turns for copy in copies] == [[text, 'Hm.'] for text in texts]
+
+
 # --- a trained transformer/generator ------------------------------------------------------------
 
 

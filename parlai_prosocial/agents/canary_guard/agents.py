@@ -49,7 +49,9 @@ history as it would unguarded (in ``context`` mode) or gets the whole dialogue a
 batch at once, then the generator on the whole batch, so any ``--batchsize`` works.
 """
 
+import itertools
 import shlex
+import weakref
 from typing import List, Optional
 
 from parlai.core.agents import Agent, create_agent, create_agent_from_shared
@@ -67,6 +69,8 @@ from . import HELP, PASS, STEER, STEER_AND_HELP, lm_prompt, lm_reply
 #: generators that are pre-trained language models, steered with the paper's prompt by default
 LANGUAGE_MODELS = ('hugging_face/gpt2',)
 
+#: Observation field naming the conversation (the agent copy, in a batch world) whose observation
+#: it is: a number, looked up in the copies' shared registry, so messages hold data, not agents.
 _OBSERVED = '_canary_guard_copy'
 
 
@@ -178,10 +182,21 @@ class CanaryGuardAgent(Agent):
             self.generator = create_agent_from_shared(shared['generator'])
             self.canary = shared['canary']  # stateless use: classify_batch clones per call
             self.mode = shared['mode']
-        self.turns: List[str] = []
+        # the original and its copies (one per conversation of a batch world) share a registry,
+        # where batch_act finds each observation's conversation state
+        self._copies = shared['copies'] if shared else weakref.WeakValueDictionary()
+        self._numbers = shared['copy_numbers'] if shared else itertools.count()
+        self._number = next(self._numbers)
+        self._copies[self._number] = self
+        self._start_conversation()
+
+    def _start_conversation(self):
+        # the state of one conversation, all of it
+        self.turns: List[str] = []  # the dialogue so far, as Canary reads it
         self.observation = None
-        self._generator_reply = None
+        self._generator_reply = None  # what the generator said, for its self_observe
         self._generator_observed = False
+        self._reply_for_history = None
 
     # ------------------------------------------------------------------ construction
 
@@ -214,16 +229,15 @@ class CanaryGuardAgent(Agent):
         shared['generator'] = self.generator.share()
         shared['canary'] = self.canary
         shared['mode'] = self.mode
+        shared['copies'] = self._copies
+        shared['copy_numbers'] = self._numbers
         return shared
 
     # ------------------------------------------------------------------ the dialogue
 
     def reset(self):
         super().reset()
-        self.turns = []
-        self.observation = None
-        self._generator_reply = None
-        self._generator_observed = False
+        self._start_conversation()
         self.generator.reset()
 
     def observe(self, observation):
@@ -232,7 +246,7 @@ class CanaryGuardAgent(Agent):
         if observation.get('text') is not None:
             self.turns.append(observation['text'])
         guarded = Message(observation)
-        guarded[_OBSERVED] = self  # this conversation's state, for batch_act on the original
+        _set(guarded, _OBSERVED, self._number)  # whose state batch_act (on the original) uses
         return guarded
 
     def _generator_observation(self, observation, action, rots):
@@ -264,7 +278,7 @@ class CanaryGuardAgent(Agent):
         ]
         if not active:
             return replies
-        copies = [observations[i][_OBSERVED] for i in active]
+        copies = [self._copies[observations[i][_OBSERVED]] for i in active]
         seed = None
         if self.opt.get('guard_rots', 'sample') == 'sample':
             seed = self.opt.get('guard_rots_seed', 0)
@@ -318,7 +332,7 @@ class CanaryGuardAgent(Agent):
         if self.observation is None:
             return None
         message = Message(self.observation)
-        message[_OBSERVED] = self
+        _set(message, _OBSERVED, self._number)
         return message
 
     def self_observe(self, self_message):
