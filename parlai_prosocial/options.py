@@ -1,9 +1,35 @@
 """
 Checks of ParlAI's own options that this plugin adds where ParlAI parses them
-(:func:`parlai_prosocial.parlai_fixes.check_options_after_parsing`).
+(:func:`parlai_prosocial.parlai_fixes.check_options_after_parsing`), and the one value they
+resolve: the tiny offline T5 of the ``tiny_*`` presets.
 """
 
+import os
+
 from parlai_prosocial.errors import ProsocialOptionError
+
+#: ``--t5-model-arch`` naming the tiny random T5 of :mod:`parlai_prosocial.agents.canary.tiny`
+#: (the ``tiny_canary`` and ``tiny_cosmo`` presets), so those presets run offline as they are
+TINY_T5 = 'parlai_prosocial/tiny-t5'
+TINY_T5_VERSION = 'tiny-t5 v1'
+
+
+def resolve_tiny_t5(opt):
+    """
+    ``--t5-model-arch parlai_prosocial/tiny-t5`` becomes the directory of that tiny T5, built once
+    per datapath into ``{datapath}/models/parlai_prosocial/tiny_t5`` (seeded, so always the same
+    model; concurrent builds wait for each other). A demo and test model: random weights.
+    """
+    if opt.get('t5_model_arch') != TINY_T5:
+        return
+    from parlai_prosocial.agents.canary.tiny import build_tiny_t5
+    from parlai_prosocial.download import build_once
+
+    directory = os.path.join(opt['datapath'], 'models', 'parlai_prosocial', 'tiny_t5')
+    build_once(directory, TINY_T5_VERSION, build_tiny_t5)
+    opt['t5_model_arch'] = directory
+    if opt.get('override', {}).get('t5_model_arch') == TINY_T5:
+        opt['override']['t5_model_arch'] = directory
 
 
 def check_multitask_weights(opt):

@@ -355,13 +355,14 @@ def safe_checkpoint_loading(torch_agent_module):
 def check_options_after_parsing(params_module):
     """
     ``parlai.core.params``: options of ParlAI's own that it accepts but misuses are checked when
-    the command line is parsed (:mod:`parlai_prosocial.options`): ``--multitask-weights``.
+    the command line is parsed (:mod:`parlai_prosocial.options`): ``--multitask-weights``; and
+    ``--t5-model-arch parlai_prosocial/tiny-t5`` (the tiny presets) is resolved to its directory.
 
     Wraps ParlAI 1.7.2's ``ParlaiParser.parse_args`` (``parlai/core/params.py``): its result is
     returned unchanged once the checks pass; a failed check raises a ``ProsocialOptionError``
     (one line at the command line).
     """
-    from parlai_prosocial.options import check_multitask_weights
+    from parlai_prosocial.options import check_multitask_weights, resolve_tiny_t5
 
     ParlaiParser = params_module.ParlaiParser
     parlai_parse_args = ParlaiParser.parse_args
@@ -369,6 +370,7 @@ def check_options_after_parsing(params_module):
     def parse_args(self, args=None, namespace=None, **kwargs):
         opt = parlai_parse_args(self, args=args, namespace=namespace, **kwargs)
         check_multitask_weights(opt)
+        resolve_tiny_t5(opt)
         return opt
 
     parse_args.__doc__ = parlai_parse_args.__doc__

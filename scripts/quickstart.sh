@@ -39,8 +39,7 @@ export OMP_NUM_THREADS=1   # tiny models: a second thread only adds contention
 parlai train_model -o prosocial/tiny_prost -mf "$out/prost/model" > "$out/prost.log" 2>&1 \
   || { tail -40 "$out/prost.log"; exit 1; }
 python -m parlai_prosocial.zoo.prost.install "$out/prost/model"   # now it is zoo:prost/model
-parlai train_model -o prosocial/tiny_canary -mf "$out/canary/model" \
-  --t5-model-arch "$PARLAI_PROSOCIAL_TINY_T5" > "$out/canary.log" 2>&1 \
+parlai train_model -o prosocial/tiny_canary -mf "$out/canary/model" > "$out/canary.log" 2>&1 \
   || { tail -40 "$out/canary.log"; exit 1; }
 echo "--- parlai interactive: zoo:prost/model behind Canary; the reply, Prost's RoTs (rots_text),"
 echo "--- Canary's label and RoTs, and what the guard did, for each turn; [DONE] starts a new chat"

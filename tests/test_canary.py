@@ -284,7 +284,7 @@ def test_canary_preset_is_the_paper_recipe():
     assert (preset['validation_metric'], preset['validation_patience']) == ('ppl', 5)
     assert preset['validation_every_n_epochs'] == 1
     tiny = Opt.load_init('prosocial/tiny_canary')
-    assert tiny['model'] == 'canary' and 't5_model_arch' not in tiny  # given on the command line
+    assert tiny['model'] == 'canary' and tiny['t5_model_arch'] == 'parlai_prosocial/tiny-t5'
     assert (tiny['task'], tiny['multitask_weights']) == (preset['task'], [4, 1, 1, 1])
 
 
@@ -313,11 +313,14 @@ def test_canary_preset_mixture_on_the_casual_fixtures(tmp_path, sample_data_dir,
         assert message['eval_labels'] == ['__casual__'] and message['text']
 
 
-def test_tiny_preset_trains_offline_on_the_paper_mixture(tiny_t5, tmp_path, env):
+def test_tiny_preset_trains_offline_on_the_paper_mixture(tmp_path, env):
     """
     ``-o prosocial/tiny_canary`` as it is: ProsocialDialog and the three casual datasets, 4:1:1:1,
-    with the offline fixtures of ParlAI's datasets in the datapath.
+    with the offline fixtures of ParlAI's datasets in the datapath, and the tiny T5 the preset
+    names, built into the datapath on first use.
     """
+    import json
+
     from parlai_prosocial import testing
 
     write_casual_fixtures(str(tmp_path / 'data'))
@@ -325,7 +328,6 @@ def test_tiny_preset_trains_offline_on_the_paper_mixture(tiny_t5, tmp_path, env)
         [
             'train_model',
             '-o', 'prosocial/tiny_canary',
-            '--t5-model-arch', tiny_t5,
             '--datapath', str(tmp_path / 'data'),
             '-mf', str(tmp_path / 'model'),
             '--num-epochs', '2',
@@ -334,6 +336,9 @@ def test_tiny_preset_trains_offline_on_the_paper_mixture(tiny_t5, tmp_path, env)
         env_extra=env,
     )
     assert os.path.isfile(str(tmp_path / 'model'))
+    tiny_t5 = str(tmp_path / 'data' / 'models' / 'parlai_prosocial' / 'tiny_t5')
+    assert json.load(open(tmp_path / 'model.opt'))['t5_model_arch'] == tiny_t5
+    assert os.path.isfile(os.path.join(tiny_t5, 'config.json'))
     final_test_report = (result.stdout + result.stderr).rpartition('running eval: test')[2]
     for task in ('prosocial', 'casual_safety:dailydialog', 'casual_safety:empathetic_dialogues',
                  'casual_safety:blended_skill_talk'):

@@ -49,3 +49,23 @@ def test_the_command_writes_what_the_tiny_presets_read(tmp_path):
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert 'Downloading' not in shown.stdout + shown.stderr
     assert 'loaded' in shown.stdout and '__casual__' in shown.stdout and '__endrots__' in shown.stdout
+
+
+def test_the_tiny_t5_of_the_presets_is_built_once_into_the_datapath(tmp_path):
+    from parlai.scripts.train_model import setup_args
+
+    from parlai_prosocial.options import TINY_T5
+
+    def parsed(*extra):
+        args = ['-o', 'prosocial/tiny_canary', '--datapath', str(tmp_path), '-mf', 'm']
+        return setup_args().parse_args(args + list(extra))
+
+    directory = str(tmp_path / 'models' / 'parlai_prosocial' / 'tiny_t5')
+    assert Opt.load_init('prosocial/tiny_cosmo')['t5_model_arch'] == TINY_T5
+    assert parsed()['t5_model_arch'] == directory
+    weights = os.path.join(directory, 'model.safetensors')
+    built = os.stat(weights).st_mtime_ns
+    assert parsed()['t5_model_arch'] == directory
+    assert os.stat(weights).st_mtime_ns == built  # found, not built again
+    # a value given on the command line wins, as for any preset value
+    assert parsed('--t5-model-arch', 't5-small')['t5_model_arch'] == 't5-small'
