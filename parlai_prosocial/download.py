@@ -13,6 +13,11 @@ delete or read each other's half-written files. Here instead:
   :class:`~parlai_prosocial.errors.ProsocialDownloadError` naming the URL and what went wrong
   (``HTTP 404 Not Found``, ``timed out``, ``got N bytes, the server announced M``, ``sha256 ...,
   expected ...``). A known size is checked against the free disk space first.
+* A transfer that breaks off (a dropped connection, a timeout) resumes where it stopped, with an
+  HTTP range request, on the next attempt and on the next run: for a file whose sha256 or size is
+  known, its ``.part`` is kept after such a failure (and only then), since the checks at the end
+  still decide whether the whole file is right. A server that ignores ranges sends the file from
+  the start, which is then written from the start.
 * :func:`build_once` builds a data directory under an exclusive file lock (``<dir>.lock`` next to
   it): a second process waits, then finds the ``.built`` marker and uses the files; the directory
   is emptied and rebuilt only by the lock holder, and the marker is written only after every file
@@ -20,6 +25,7 @@ delete or read each other's half-written files. Here instead:
 """
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import http.client
@@ -52,11 +58,26 @@ class _Retryable(Exception):
     pass
 
 
-def _attempt(url, part, timeout, user_agent):
-    request = urllib.request.Request(url, headers={'User-Agent': user_agent})
+def _check_free_space(url, directory, needed):
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise ProsocialDownloadError(
+            f'{url}: needs {needed} bytes in {directory}, only {free} are free'
+        )
+
+
+def _attempt(url, part, timeout, user_agent, resume):
+    offset = os.path.getsize(part) if resume and os.path.isfile(part) else 0
+    headers = {'User-Agent': user_agent}
+    if offset:
+        headers['Range'] = f'bytes={offset}-'
+    request = urllib.request.Request(url, headers=headers)
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as e:
+        if e.code == 416 and offset:  # the .part is not a prefix the server knows: start over
+            os.remove(part)
+            raise _Retryable(f'{url}: the server cannot resume at byte {offset}') from None
         message = f'{url}: HTTP error {e.code} {e.reason}'
         if e.code >= 500 or e.code == 429:
             raise _Retryable(message) from None
@@ -65,18 +86,22 @@ def _attempt(url, part, timeout, user_agent):
         reason = getattr(e, 'reason', e)
         raise _Retryable(f'{url}: cannot connect ({reason})') from None
     with response:
+        if offset and response.status != 206:
+            offset = 0  # the server ignored the range and sends the whole file
         announced = response.headers.get('Content-Length')
-        announced = int(announced) if announced and announced.isdigit() else None
-        received = 0
+        announced = offset + int(announced) if announced and announced.isdigit() else None
+        if announced is not None:
+            _check_free_space(url, os.path.dirname(os.path.abspath(part)), announced - offset)
+        received = offset
         from tqdm import tqdm
 
         # a progress bar on a terminal only (disable=None: off when stderr is not a TTY)
         bar = tqdm(
-            total=announced, unit='B', unit_scale=True, desc=os.path.basename(part)[:-5],
-            disable=None, leave=False,
+            total=announced, initial=offset, unit='B', unit_scale=True,
+            desc=os.path.basename(part)[:-5], disable=None, leave=False,
         )
         try:
-            with bar, open(part, 'wb') as out:
+            with bar, open(part, 'ab' if offset else 'wb') as out:
                 while True:
                     block = response.read1(_BLOCK)
                     if not block:
@@ -90,6 +115,13 @@ def _attempt(url, part, timeout, user_agent):
             ) from e
         except (ConnectionError, http.client.HTTPException) as e:
             raise _Retryable(f'{url}: connection broken after {received} bytes ({e!r})') from e
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise ProsocialDownloadError(
+                    f'{url}: the disk of {part} is full after {received} bytes'
+                    + (f' of {announced}' if announced else '')
+                ) from None
+            raise
     if announced is not None and received != announced:
         raise _Retryable(
             f'{url}: got {received} bytes, the server announced {announced}: the transfer was '
@@ -113,21 +145,27 @@ def fetch(
     afterwards only if the whole file arrived and matches ``size`` and ``sha256`` (when given).
     """
     part = target + '.part'
+    # only a checked file may resume: the checks at the end judge the bytes kept from before
+    resumable = sha256 is not None or size is not None
+    keep_part = False
     directory = os.path.dirname(os.path.abspath(target))
     os.makedirs(directory, exist_ok=True)
     if size is not None:
-        free = shutil.disk_usage(directory).free
-        if free < size:
-            raise ProsocialDownloadError(
-                f'{url}: needs {size} bytes in {directory}, only {free} are free'
-            )
+        _check_free_space(url, directory, size)
     try:
         for attempt in range(retries + 1):
             try:
-                received = _attempt(url, part, timeout, user_agent)
+                received = _attempt(url, part, timeout, user_agent, resumable)
                 break
             except _Retryable as e:
                 if attempt == retries:
+                    kept = os.path.getsize(part) if os.path.isfile(part) else 0
+                    if resumable and kept:
+                        keep_part = True
+                        raise ProsocialDownloadError(
+                            f'{e} (after {retries + 1} attempts); {kept} bytes kept in {part}: '
+                            'running again resumes there'
+                        ) from None
                     raise ProsocialDownloadError(
                         f'{e} (after {retries + 1} attempts); nothing was saved as {target}'
                     ) from None
@@ -146,7 +184,7 @@ def fetch(
                 )
         os.replace(part, target)
     finally:
-        if os.path.exists(part):
+        if os.path.exists(part) and not keep_part:
             os.remove(part)
     return target
 
