@@ -34,7 +34,7 @@ def test_scaled_down_paper_size_benchmark(tmp_path, repo_dir):
             'bare': 5.0, 'guarded_generator': 5.0, 'canary': 3.0
         }
         assert len(setting['ms_per_turn']['bare']) == len(setting['ms_per_turn']['guarded']) == 2
-        assert setting['ratio_of_medians'] > 0
+        assert setting['ratio_of_medians'] > 0 and setting['ratio_of_minimums'] > 0
     assert data['numbers']['settings']['batchsize_8']['turns'] == 8
     memory = data['numbers']['memory']
     assert memory['generator_parameters'] > 0 and memory['canary_parameters'] > 0
