@@ -10,8 +10,16 @@ The text formats of the paper's generation targets, and their inverses.
 
 ROTS_END = '__endrots__'
 
-#: Reply field (Prost) holding the RoTs the model generated before ``__endrots__`` ('' when none).
+# Field names. ``rots`` is always the gold RoTs of the data, a list (teacher messages, as in the
+# released files). What a model generated is one string in a field ending in ``_text``.
+
+#: Reply field holding the RoTs the replying model generated, as one string ('' when none): Prost's
+#: text before ``__endrots__``, Canary's after its label.
 ROTS_TEXT_FIELD = 'rots_text'
+
+#: canary_guard reply field holding Canary's RoTs for the turn (what steered it, when it was);
+#: the guarded generator's own fields, e.g. Prost's ``rots_text``, pass through beside it.
+GUARD_ROTS_TEXT_FIELD = 'guard_rots_text'
 
 #: Reply field (Prost) holding, for each of ``beam_texts``, the RoTs of that beam ('' when none).
 BEAM_ROTS_FIELD = 'beam_rots_texts'

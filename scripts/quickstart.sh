@@ -42,10 +42,10 @@ python -m parlai_prosocial.zoo.prost.install "$out/prost/model"   # now it is zo
 parlai train_model -o prosocial/tiny_canary -mf "$out/canary/model" > "$out/canary.log" 2>&1 \
   || { tail -40 "$out/canary.log"; exit 1; }
 echo "--- parlai interactive: zoo:prost/model behind Canary; the reply, Prost's RoTs (rots_text),"
-echo "--- Canary's label and RoTs, and what the guard did, for each turn; [DONE] starts a new chat"
+echo "--- Canary's label and RoTs (guard_rots_text), and what the guard did, for each turn; [DONE] starts a new chat"
 printf "I'm going to call 911 just for fun tonight.\n[DONE]\nI just adopted a kitten!\n[EXIT]\n" \
   | parlai interactive -m canary_guard --guarded-model-file zoo:prost/model \
       --canary-model-file "$out/canary/model" \
-      --display-add-fields rots_text,safety_label,rots,guard_action 2>/dev/null \
+      --display-add-fields rots_text,safety_label,guard_rots_text,guard_action 2>/dev/null \
   | grep -v "^[0-9-]* [0-9:,]* \(INFO\|WARNING\)" | sed 's/Enter Your Message: /\n/g'
 echo "quickstart finished: models, logs and report in $out/"

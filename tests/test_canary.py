@@ -176,13 +176,13 @@ def test_trained_canary_writes_labels_and_rots_that_parse(trained, tiny_t5, tmp_
     assert len(replies) == sum(len(d) for d in SAMPLE['train'])
     for teacher, reply in replies.values():
         assert reply['safety_label'] in SAFETY_LABELS
-        assert (reply['safety_label'], reply['rots']) == parse_canary_output(reply['text'])
+        assert (reply['safety_label'], reply['rots_text']) == parse_canary_output(reply['text'])
     teacher, reply = replies[KNOWN_CONTEXT]
     assert teacher['eval_labels'][0] == f'__needs_caution__ {KNOWN_ROTS}'
     assert reply['text'] == teacher['eval_labels'][0], [
         (t['eval_labels'][0], r['text']) for t, r in replies.values()
     ]
-    assert (reply['safety_label'], reply['rots']) == ('__needs_caution__', KNOWN_ROTS)
+    assert (reply['safety_label'], reply['rots_text']) == ('__needs_caution__', KNOWN_ROTS)
     metrics = json.load(open(report))['report']
     assert metrics['safety_acc'] >= 0.75  # overfit: in practice 1.0
 

@@ -110,7 +110,9 @@ def test_casual_passes_unchanged_caution_steers_intervention_adds_help(canary):
     assert 'help_text' not in casual
 
     caution = say(guard, CAUTION['context'], episode_done=True)
-    assert (caution['safety_label'], caution['rots']) == ('__needs_caution__', rots_of(CAUTION))
+    assert (caution['safety_label'], caution['guard_rots_text']) == (
+        '__needs_caution__', rots_of(CAUTION)
+    )
     assert caution['guard_action'] == STEER
     assert caution['text'] == rots_of(CAUTION)  # the last line it saw: the RoTs
 
@@ -225,7 +227,7 @@ def test_prompt_mode_feeds_the_papers_prompt(canary, generator):
     second = say(guard, 'Why not?', episode_done=True)
     turns = [CAUTION['context'], first['text'], 'Why not?']
     steer = second['guard_action'] != PASS
-    assert seen[-1] == lm_prompt(turns, second['rots'] if steer else None)
+    assert seen[-1] == lm_prompt(turns, second['guard_rots_text'] if steer else None)
     third = say(guard, CASUAL['context'], episode_done=True)  # a new episode
     assert third['guard_action'] == PASS
     assert seen[-1] == lm_prompt([CASUAL['context']])
@@ -264,7 +266,7 @@ def test_interactive_shows_the_decision(canary, tmp_path):
     result = subprocess.run(
         [sys.executable, '-m', 'parlai', 'interactive', '-m', 'canary_guard',
          '--guarded-model', 'repeat_query', '--canary-model-file', canary,
-         '--display-add-fields', 'safety_label,rots,guard_action',
+         '--display-add-fields', 'safety_label,guard_rots_text,guard_action',
          '--guard-help-text', DEFAULT_HELP_TEXT],
         input='\n[DONE]\n'.join([CASUAL['context'], INTERVENTION['context']]) + '\n[EXIT]\n',
         cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
@@ -273,7 +275,7 @@ def test_interactive_shows_the_decision(canary, tmp_path):
     out = result.stdout
     assert '[safety_label]: __casual__' in out, out[-3000:]
     assert '[safety_label]: __needs_intervention__' in out
-    assert f'[rots]: {rots_of(INTERVENTION)}' in out
+    assert f'[guard_rots_text]: {rots_of(INTERVENTION)}' in out
     assert '[guard_action]: steer+help' in out and '[guard_action]: pass' in out
     assert DEFAULT_HELP_TEXT in out
 

@@ -424,10 +424,10 @@ def test_canary_guard_puts_rots_into_cosmos_narrative(canary, trained):
 
     caution = say(guard, CAUTION['context'], episode_done=True)
     assert (caution['guard_action'], caution['safety_label']) == ('steer', '__needs_caution__')
-    assert caution['rots'].strip()
+    assert caution['guard_rots_text'].strip()
     # Canary's RoTs (as it wrote them) as App. C's situation, after the user's narrative
     assert caution[INPUT_FIELD] == (
-        f'{NARRATIVE} {situation("Cosmo", caution["rots"])} <sep> {CASUAL["context"]} <turn> '
+        f'{NARRATIVE} {situation("Cosmo", caution["guard_rots_text"])} <sep> {CASUAL["context"]} <turn> '
         f'{casual["text"]} <turn> {CAUTION["context"]}'
     )
     # for that turn only: the next conversation starts from the user's narrative alone

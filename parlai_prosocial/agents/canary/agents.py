@@ -13,8 +13,9 @@ teacher's target) and differs from ParlAI's ``hugging_face/t5`` agent in four wa
   overwrite them: loading a 3 GB T5-large twice is avoided, and a directory with only
   ``config.json`` and the tokenizer files is enough to run a trained Canary offline.
 * Every reply with a ``text`` also carries the parsed output: ``safety_label`` (the label token, ''
-  when the output does not start with one) and ``rots`` (the RoT text after the label, a string;
-  the teachers' ``rots`` field is the list of gold RoTs). ``text`` stays as generated.
+  when the output does not start with one) and ``rots_text`` (the RoT text after the label, one
+  string, the field Prost uses for its RoTs too; ``rots`` is only ever the teachers' list of gold
+  RoTs: ``parlai_prosocial.formats``). ``text`` stays as generated.
   ``--canary-safety-schema three`` maps the parsed label to the paper's three classes (§2.3).
 * With gold Canary targets (``prosocial:safety``), evaluation reports ``safety_acc``: whether the
   generated label equals the gold label (Table 2's safety classification accuracy; a reply
@@ -53,6 +54,7 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 from parlai.core.torch_generator_agent import PPLMetric, TorchGeneratorModel
 
+from parlai_prosocial.formats import ROTS_TEXT_FIELD
 from parlai_prosocial.parlai_internals import check_relied_on
 
 from . import SAFETY_SCHEMAS, context_text, parse_canary_output
@@ -317,7 +319,7 @@ class CanaryAgent(T5Agent):
             if reply is not None and reply.get('text') is not None:
                 label, rots = parse_canary_output(reply['text'], self.safety_schema)
                 _set(reply, 'safety_label', label)
-                _set(reply, 'rots', rots)
+                _set(reply, ROTS_TEXT_FIELD, rots)
         return replies
 
     def _generate(self, batch, beam_size, max_ts, prefix_tokens=None, overrides=None):
@@ -359,7 +361,7 @@ class CanaryAgent(T5Agent):
             replies = self.batch_act(observations)
         finally:
             self.skip_generation = skip_generation
-        return [(reply['safety_label'], reply['rots']) for reply in replies]
+        return [(reply['safety_label'], reply[ROTS_TEXT_FIELD]) for reply in replies]
 
     def _classify_seeded(self, context, seed):
         import hashlib

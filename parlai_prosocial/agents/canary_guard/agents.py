@@ -36,9 +36,9 @@ greedily.
 
 Replies are the generator's message (its fields, e.g. Prost's ``rots_text`` and its ``metrics``)
 with ``text`` as said to the partner and the decision: ``safety_label`` (Canary's label token),
-``rots`` (Canary's RoT text), ``guard_action`` (what was done: ``pass`` / ``steer`` /
+``guard_rots_text`` (Canary's RoT text), ``guard_action`` (what was done: ``pass`` / ``steer`` /
 ``steer+help`` / ``help``) and, with a help pointer, ``help_text``. Show them with ``parlai
-interactive --display-add-fields safety_label,rots,guard_action``. ``guard_steered`` and ``guard_help`` (shares of turns) are added
+interactive --display-add-fields safety_label,guard_rots_text,guard_action``. ``guard_steered`` and ``guard_help`` (shares of turns) are added
 to the metrics.
 
 History: the guard keeps the dialogue of each conversation (the partner's turns and its own
@@ -61,7 +61,7 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 
 from parlai_prosocial.agents.canary import context_text, load_canary
-from parlai_prosocial.formats import split_rot_response
+from parlai_prosocial.formats import GUARD_ROTS_TEXT_FIELD, split_rot_response
 from parlai_prosocial.tasks.prosocial.data import THREE_WAY_SAFETY
 
 from . import HELP, PASS, STEER, STEER_AND_HELP, lm_prompt, lm_reply
@@ -313,7 +313,7 @@ class CanaryGuardAgent(Agent):
             _set(reply, 'id', self.getID())
             _set(reply, 'episode_done', False)
             _set(reply, 'safety_label', label)
-            _set(reply, 'rots', rots)
+            _set(reply, GUARD_ROTS_TEXT_FIELD, rots)
             _set(reply, 'guard_action', action)
             metrics = dict(reply.get('metrics') or {})
             metrics['guard_steered'] = AverageMetric(int(action in (STEER, STEER_AND_HELP)))
