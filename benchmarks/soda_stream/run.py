@@ -288,6 +288,13 @@ def write_results(args, measured):
             ['', 'seconds', 'examples / s', 'peak RSS (MB)'], rows,
             formats=[None, '.2f', ',.0f', ',.0f'], align='lrrr'),
     }
+    warm_train = by_what.get(('warm: train (shuffled)', 'train'))
+    if warm_train and warm_train.get('rss_mb_after_examples'):
+        tables['rss'] = results_file.table(
+            ['`train` examples streamed', 'current RSS (MB)'],
+            [[int(n), mb] for n, mb in sorted(warm_train['rss_mb_after_examples'].items(),
+                                               key=lambda kv: int(kv[0]))],
+            formats=[',d', ',.0f'])
     if file_rows:
         tables['file'] = results_file.table(['synthetic file', ''], file_rows,
                                             formats=[None, ',.0f'])
