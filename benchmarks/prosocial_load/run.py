@@ -1,0 +1,232 @@
+#!/usr/bin/env python
+"""
+Loading cost of the ProsocialDialog teacher at the real training-set size (issue 11 §4).
+
+    python benchmarks/prosocial_load/run.py --out OUT [--results benchmarks/prosocial_load/results.json]
+
+Writes a synthetic ``train.json`` in the HF JSON Lines schema with ProsocialDialog's 120,236
+training rows (the bundled sample's dialogues repeated, each copy with its own dialogue id and an
+id appended to its context, so no two rows are equal) and the same content in the direct-download
+layout that ParlAI's built-in ``prosocial_dialog`` teacher reads. Then measures, each in a new
+process (peak RSS = the process's ``VmHWM``):
+
+* ``bare``: ``json.loads`` of every line of the file (the floor of reading it);
+* ``ours``: ``-t prosocial`` (``prosocial:response``), from teacher creation (reading and
+  validating the file) to the end of one ``train:ordered`` epoch through ``act()``;
+* ``builtin``: ParlAI's ``-t prosocial_dialog`` on the same content, the same way;
+* ``floor``: a do-nothing teacher (``FixedDialogTeacher``) serving the same messages from memory
+  through ``act()``: what one epoch through ParlAI's ``act()`` costs with no reading at all.
+
+``--repeats`` runs of each (median reported, min and max beside it). The targets of the issue:
+our reading and validation (creation) at most 2x the bare parse, our whole epoch at most 1.25x
+(bare parse + floor).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+TRAIN_ROWS = 120236
+
+
+def _peak_rss_mb():
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024.0
+    return None
+
+
+def synthetic_sample(rows):
+    from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+
+    dialogues, total, i = [], 0, 0
+    while total < rows:
+        source = SAMPLE['train'][i % len(SAMPLE['train'])]
+        dialogue = [dict(turn, context=f"{turn['context']} ({i})") for turn in source]
+        dialogue = dialogue[: rows - total]
+        dialogues.append(dialogue)
+        total += len(dialogue)
+        i += 1
+    return {'train': dialogues, 'valid': SAMPLE['valid'], 'test': SAMPLE['test']}
+
+
+def write_data(out, rows):
+    from parlai.core import build_data
+
+    from parlai_prosocial.tasks.prosocial.sample import write_sample
+
+    sample = synthetic_sample(rows)
+    hf_dir = write_sample(os.path.join(out, 'hf'), 'hf', sample=sample)
+    datapath = os.path.join(out, 'datapath')
+    builtin_dir = write_sample(os.path.join(datapath, 'prosocial_dialog'), 'parlai', sample=sample)
+    build_data.mark_done(builtin_dir, version_string='0.1')  # ParlAI's build: nothing to download
+    return hf_dir, datapath, len(sample['train'])
+
+
+def epoch(teacher):
+    n = 0
+    while not teacher.epoch_done():
+        message = teacher.act()
+        if not message.get('batch_padding'):
+            n += 1
+    return n
+
+
+def measure(kind, hf_dir, datapath):
+    path = os.path.join(hf_dir, 'train.json')
+    start = time.perf_counter()
+    if kind == 'bare':
+        with open(path, encoding='utf-8') as f:
+            n = sum(1 for line in f if json.loads(line) is not None)
+        return {'seconds': time.perf_counter() - start, 'examples': n,
+                'peak_rss_mb': _peak_rss_mb()}
+    if kind == 'floor':
+        from parlai.core.teachers import FixedDialogTeacher
+
+        from parlai_prosocial.testing import teacher_opt
+
+        episodes = []
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                row = json.loads(line)
+                if row['response_id'] == 0:
+                    episodes.append([])
+                episodes[-1].append({'text': row['context'], 'labels': [row['response']],
+                                     'rots': row['rots'], 'safety_label': row['safety_label'],
+                                     'episode_done': row['episode_done']})
+
+        class MemoryTeacher(FixedDialogTeacher):
+            def __init__(self, opt, shared=None):
+                super().__init__(opt, shared)
+                self.reset()
+
+            def num_episodes(self):
+                return len(episodes)
+
+            def num_examples(self):
+                return sum(len(e) for e in episodes)
+
+            def get(self, episode_idx, entry_idx=0):
+                return episodes[episode_idx][entry_idx]
+
+        teacher = MemoryTeacher(teacher_opt('prosocial', 'train:ordered'))
+        start = time.perf_counter()
+        n = epoch(teacher)
+        return {'seconds': time.perf_counter() - start, 'examples': n,
+                'peak_rss_mb': _peak_rss_mb()}
+    # imports and option parsing are not the data's cost: done before the clock starts
+    import importlib
+
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    from parlai_prosocial.testing import teacher_opt
+
+    if kind == 'ours':
+        importlib.import_module('parlai.tasks.prosocial.agents')
+        opt = teacher_opt('prosocial', 'train:ordered', prosocial_data_dir=hf_dir)
+    else:
+        importlib.import_module('parlai.tasks.prosocial_dialog.agents')
+        opt = teacher_opt('prosocial_dialog', 'train:ordered', datapath=datapath)
+    start = time.perf_counter()
+    teacher = create_task_agent_from_taskname(opt)[0]
+    created = time.perf_counter() - start
+    n = epoch(teacher)
+    return {'seconds': time.perf_counter() - start, 'create_seconds': created, 'examples': n,
+            'peak_rss_mb': _peak_rss_mb()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--out', default='/tmp/prosocial_load')
+    parser.add_argument('--rows', type=int, default=TRAIN_ROWS)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--results', help='also write the results file here')
+    parser.add_argument('--_measure', nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._measure:
+        print(json.dumps(measure(*args._measure)))
+        return
+    from parlai_prosocial import results as results_file
+
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    start = time.perf_counter()
+    hf_dir, datapath, dialogues = write_data(out, args.rows)
+    written_seconds = time.perf_counter() - start
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    runs = {kind: [] for kind in ('bare', 'ours', 'builtin', 'floor')}
+    for _ in range(args.repeats):
+        for kind in runs:
+            done = subprocess.run(
+                [sys.executable, __file__, '--_measure', kind, hf_dir, datapath],
+                capture_output=True, text=True, env=env,
+            )
+            if done.returncode != 0:
+                raise SystemExit(f'{kind} failed:\n{done.stderr[-3000:]}')
+            runs[kind].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(kind, runs[kind][-1], flush=True)
+
+    def seconds(kind, key='seconds'):
+        return [r[key] for r in runs[kind]]
+
+    med = {kind: statistics.median(seconds(kind)) for kind in runs}
+    ours_create = statistics.median(seconds('ours', 'create_seconds'))
+    builtin_create = statistics.median(seconds('builtin', 'create_seconds'))
+    rows = [
+        ['bare `json.loads` of every line', results_file.spread(seconds('bare')), 1.0, None,
+         runs['bare'][0]['peak_rss_mb']],
+        ['ours (`-t prosocial`): creation (read + validate)',
+         results_file.spread(seconds('ours', 'create_seconds')), ours_create / med['bare'], None,
+         None],
+        ['ours: creation + one epoch through `act()`', results_file.spread(seconds('ours')),
+         med['ours'] / med['bare'], med['ours'] / (med['bare'] + med['floor']),
+         runs['ours'][0]['peak_rss_mb']],
+        ["ParlAI's `prosocial_dialog`: creation", results_file.spread(
+            seconds('builtin', 'create_seconds')), builtin_create / med['bare'], None, None],
+        ["ParlAI's `prosocial_dialog`: creation + one epoch", results_file.spread(
+            seconds('builtin')), med['builtin'] / med['bare'],
+         med['builtin'] / (med['bare'] + med['floor']), runs['builtin'][0]['peak_rss_mb']],
+        ['floor: the same messages from memory, one epoch through `act()`',
+         results_file.spread(seconds('floor')), med['floor'] / med['bare'], None, None],
+    ]
+    targets = [
+        ['ours: creation ≤ 2× the bare parse', ours_create / med['bare'],
+         'met' if ours_create <= 2 * med['bare'] else 'not met'],
+        ['ours: whole epoch ≤ 1.25× (bare parse + floor)',
+         med['ours'] / (med['bare'] + med['floor']),
+         'met' if med['ours'] <= 1.25 * (med['bare'] + med['floor']) else 'not met'],
+    ]
+    tables = {
+        'load': results_file.table(
+            ['', 'seconds, median (min–max)', '× bare parse', '× (bare parse + floor)',
+             'peak RSS (MB)'],
+            rows, formats=[None, '.2f', '.2f', '.2f', ',.0f']),
+        'targets': results_file.table(['target (issue 11 §4)', 'measured ratio', ''], targets,
+                                      formats=[None, '.2f', None], align='lrl'),
+        'data': results_file.table(
+            ['synthetic training file', ''],
+            [['rows (turns)', runs['ours'][0]['examples']], ['dialogues', dialogues],
+             ['size (MB)', os.path.getsize(os.path.join(hf_dir, 'train.json')) / 1e6]],
+            formats=[None, ',.0f']),
+    }
+    written = results_file.write(
+        os.path.join(out, 'results.json'), name='prosocial_load', script=__file__,
+        commands=['python benchmarks/prosocial_load/run.py ' + ' '.join(sys.argv[1:])],
+        numbers={'runs': runs, 'write_seconds': written_seconds, 'rows': args.rows},
+        tables=tables, seeds=[0],
+    )
+    if args.results:
+        with open(args.results, 'w') as f:
+            json.dump(written, f, indent=1)
+            f.write('\n')
+    for t in tables.values():
+        print(results_file.render_table(t))
+
+
+if __name__ == '__main__':
+    main()
