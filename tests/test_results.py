@@ -34,6 +34,7 @@ def test_committed_results_files_are_complete(repo_dir):
         'benchmarks/canary_guard/results.json',
         'benchmarks/canary_guard/results_paper_sizes.json',
         'benchmarks/soda_stream/results.json',
+        'benchmarks/prosocial_load/results.json',
     ]
     for name in files:
         data = results.load(os.path.join(repo_dir, name))
