@@ -52,6 +52,9 @@ REPLACED = {
     'check_options_after_parsing': {
         'parlai.core.params:ParlaiParser.parse_args': 'dbbb011de57c09a0',
     },
+    'underscores_in_option_names_only': {
+        'parlai.core.params:fix_underscores': 'dd28ee41e30b3182',
+    },
 }
 
 #: fixes that guard security: a changed target stops the program instead of skipping the fix

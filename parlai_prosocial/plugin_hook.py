@@ -55,7 +55,7 @@ FIXES = {
     'parlai.scripts.train_model': ('seed_before_building_the_agent',),
     'parlai.scripts.eval_model': ('seed_evaluation',),
     'parlai.core.torch_agent': ('safe_checkpoint_loading',),
-    'parlai.core.params': ('check_options_after_parsing',),
+    'parlai.core.params': ('check_options_after_parsing', 'underscores_in_option_names_only'),
 }
 
 

@@ -177,3 +177,18 @@ def test_relied_on_internals_warn_once_when_changed(monkeypatch, capsys):
         'parlai-prosocial: warning: parlai.core.metrics:Metrics.__init__ is no longer the ParlAI '
         '1.7.2 code that a test; results may differ'
     ]
+
+
+def test_underscores_are_fixed_in_option_names_only():
+    from parlai.core.params import ParlaiParser, fix_underscores
+
+    assert fix_underscores(
+        ['--gradient_clip', '0.5', '--model_file=/a_b/c', '--guarded-args', '--model-file /x_y/m', 5]
+    ) == ['--gradient-clip', '0.5', '--model-file=/a_b/c', '--guarded-args', '--model-file /x_y/m', 5]
+    # a value holding options of its own (canary_guard's) keeps its paths as typed
+    opt = ParlaiParser(True, True).parse_args(
+        ['-m', 'canary_guard', '--guarded-args', '--model-file /models/my_prost/model',
+         '--allow_missing_init_opts', 'true']
+    )
+    assert opt['guarded_args'] == '--model-file /models/my_prost/model'
+    assert opt['allow_missing_init_opts'] is True
