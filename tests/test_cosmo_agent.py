@@ -414,8 +414,7 @@ def test_canary_guard_puts_rots_into_cosmos_narrative(canary, trained):
     opt = ParlaiParser(True, True).parse_args(
         ['-m', 'canary_guard', '--canary-model-file', canary, '--guarded-model', 'cosmo',
          '--guarded-model-file', trained,
-         # a leading space: ParlAI rewrites a value that starts with "--"
-         '--guarded-args', f' --inference greedy --cosmo-narrative "{NARRATIVE}"']
+         '--guarded-args', f'--inference greedy --cosmo-narrative "{NARRATIVE}"']
     )
     guard = create_agent(opt)
     casual = say(guard, CASUAL['context'])

@@ -166,9 +166,7 @@ def build_agents(args, generator_args, canary_file):
     if args.device == 'cpu':
         fixed += ' --no-cuda'
     guard_args = ['-m', 'canary_guard', '--canary-model-file', canary_file,
-                  # the leading space: ParlAI's fix_underscores turns '_' into '-' in every
-                  # argument that starts with '-', values included (paths, preset names)
-                  '--guarded-args', ' ' + (generator_args['args'] + ' ' + fixed).strip()]
+                  '--guarded-args', (generator_args['args'] + ' ' + fixed).strip()]
     if generator_args.get('model'):
         guard_args += ['--guarded-model', generator_args['model']]
     if generator_args.get('model_file'):
