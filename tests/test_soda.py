@@ -257,6 +257,31 @@ def test_drops_change_from_one_pass_to_the_next_and_are_reproducible(sample_dir,
     assert any(len(set(v)) > 1 for v in first.values())
 
 
+def test_training_order_follows_the_seed(sample_dir, cache):
+    """
+    With --seed (train_model's), the order of chunks and of the examples inside each chunk is
+    the same on every run, and changes from pass to pass; without it, ParlAI's unseeded shuffle.
+    """
+    total = sum(len(r['dialogue']) for r in SAMPLE['train'])
+
+    def order(seed):
+        opt = make_opt('train', sample_dir, cache)
+        opt['seed'] = seed
+        teacher = SodaTeacher(opt)
+        try:
+            messages = [teacher.act() for _ in range(3 * total)]
+            return [(m['soda_row'], m['turn_index']) for m in messages]
+        finally:
+            teacher.shutdown()
+
+    first = order(7)
+    assert first == order(7)
+    passes = [first[i * total:(i + 1) * total] for i in range(3)]
+    assert all(sorted(p) == sorted(passes[0]) for p in passes)  # each pass: every example once
+    assert len({tuple(p) for p in passes}) > 1  # in another order
+    assert order(8) != first
+
+
 # --- filters ----------------------------------------------------------------------------------
 
 

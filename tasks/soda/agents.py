@@ -53,6 +53,7 @@ the filters or the number of workers, and differ from one pass to the next.
 
 import copy
 import os
+import random
 
 import numpy as np
 import pyarrow.compute as pc
@@ -254,6 +255,10 @@ class SodaTeacher(ChunkTeacher):
             )
         self._cycle = 0
         self._cycle_reset_value = None
+        # training order: ChunkTeacher shuffles chunks and the examples of each chunk with
+        # unseeded generators; with --seed S (train_model) both follow S instead
+        self.order_seed = opt.get('seed')
+        self._served = {}
         super().__init__(opt, shared)
 
     def share(self):
@@ -289,6 +294,9 @@ class SodaTeacher(ChunkTeacher):
         else:
             self._cycle += 1
         if DatatypeHelper.should_shuffle(self.datatype):
+            if self.order_seed is not None and not getattr(self, '_rng_seeded', False):
+                self.rng = random.Random(f'soda chunks|{self.order_seed}')
+                self._rng_seeded = True
             self.rng.shuffle(self.fold_chunks)
         for chunk_idx in self.fold_chunks:
             self.chunks.put(((chunk_idx, self._cycle), reset_cnt))
@@ -301,6 +309,8 @@ class SodaTeacher(ChunkTeacher):
             empty = 0
             while True:
                 output, reset_cnt = super().get_chunk()
+                if output and self.order_seed is not None:
+                    self._reshuffle_seeded(output)
                 if output is None or output:
                     return output, reset_cnt
                 # every row of the chunk filtered out or another worker's: take the next one
@@ -312,6 +322,19 @@ class SodaTeacher(ChunkTeacher):
                     )
         except Exception as error:  # noqa: BLE001 - carried to the main thread, raised there
             return [_LoadFailure(error)], self.reset_counter.value()
+
+    def _reshuffle_seeded(self, items):
+        """
+        ChunkTeacher has just shuffled the examples of a training chunk with an unseeded
+        generator: put them back in file order, then shuffle them under --seed, the chunk and how
+        many times it was served, so each pass differs and every run repeats.
+        """
+        if not DatatypeHelper.should_shuffle(self.datatype):
+            return
+        items.sort(key=lambda item: (item[0]['_row'], item[1]))
+        first_row = items[0][0]['_row']
+        served = self._served[first_row] = self._served.get(first_row, -1) + 1
+        random.Random(f'soda examples|{self.order_seed}|{first_row}|{served}').shuffle(items)
 
     def _process_data(self, output):
         """
