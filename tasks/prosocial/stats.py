@@ -112,20 +112,20 @@ def compute_statistics(dialogues_by_split):
     }
 
 
-def _rows(ours, paper, prefix=''):
+def statistic_rows(ours, paper, prefix=''):
     """
     (name, paper value, our value, source) for every leaf of ``ours``, in its order.
     """
     for key, value in ours.items():
         name = prefix + key
         if isinstance(value, dict):
-            yield from _rows(value, paper.get(key, {}), name + '.')
+            yield from statistic_rows(value, paper.get(key, {}), name + '.')
         else:
             paper_value, source = paper.get(key, (None, ''))
             yield name, paper_value, value, source
 
 
-def _cell(value):
+def format_value(value):
     if value is None:
         return '-'
     if isinstance(value, str):  # a number the paper only gives rounded, e.g. "166K"
@@ -140,7 +140,7 @@ def format_statistics(stats, paper=PAPER_STATISTICS):
     A plain-text table: statistic, the paper's number, ours, where the paper says it.
     """
     table = [('statistic', 'paper', 'ours', 'paper source')]
-    table += [(name, _cell(p), _cell(o), src) for name, p, o, src in _rows(stats, paper)]
+    table += [(name, format_value(p), format_value(o), src) for name, p, o, src in statistic_rows(stats, paper)]
     widths = [max(len(row[i]) for row in table) for i in range(3)]
     lines = [
         f'{name:<{widths[0]}}  {p:>{widths[1]}}  {o:>{widths[2]}}  {src}'.rstrip()
