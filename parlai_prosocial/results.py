@@ -179,6 +179,20 @@ def write(path, name, script, commands, numbers, tables, seeds=None, **extra):
     return results
 
 
+def publish(written, copy_to=None):
+    """
+    What a script does with the results it has just written: a copy to ``copy_to`` (its
+    ``--results`` option) when given, and every table printed; returns the tables' Markdown.
+    """
+    if copy_to:
+        with open(copy_to, 'w') as f:
+            json.dump(written, f, indent=1)
+            f.write('\n')
+    markdown = '\n'.join(render_table(t) for t in written['tables'].values())
+    print(markdown)
+    return markdown
+
+
 # --- reading and rendering ------------------------------------------------------------------------
 
 

@@ -480,12 +480,7 @@ def main():
         os.path.join(out, 'results.json'), name=f'canary_guard_{args.size}', script=__file__,
         commands=commands, numbers=numbers, tables=tables, seeds=[args.seed],
     )
-    if args.results:
-        with open(args.results, 'w') as f:
-            json.dump(written, f, indent=1)
-            f.write('\n')
-    for t in tables.values():
-        print(results_file.render_table(t))
+    results_file.publish(written, args.results)
 
 
 if __name__ == '__main__':

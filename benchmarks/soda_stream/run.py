@@ -304,12 +304,7 @@ def write_results(args, measured):
         commands=[command], numbers={'measurements': measured, 'examples': args.examples},
         tables=tables, seeds=[0],
     )
-    if args.results:
-        with open(args.results, 'w') as f:
-            json.dump(written, f, indent=1)
-            f.write('\n')
-    for t in tables.values():
-        print(results_file.render_table(t))
+    results_file.publish(written, args.results)
 
 
 if __name__ == '__main__':

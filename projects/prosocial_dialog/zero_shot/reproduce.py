@@ -333,14 +333,9 @@ def main():
         tables=tables(per_seed, classifiers_results),
         seeds=args.seeds,
     )
-    if args.results:
-        with open(args.results, 'w') as f:
-            json.dump(written, f, indent=1)
-            f.write('\n')
-    markdown = '\n'.join(results_file.render_table(t) for t in written['tables'].values())
+    markdown = results_file.publish(written, args.results)
     with open(os.path.join(out, 'results.md'), 'w') as f:
         f.write(markdown)
-    print(markdown)
     print(f'total {(time.time() - start) / 60:.1f} min; results in {out}')
 
 
