@@ -8,13 +8,13 @@ import hashlib
 import http.server
 import multiprocessing
 import os
-import threading
 import time
 
 import pytest
 
 from parlai_prosocial import download
 from parlai_prosocial.errors import ProsocialDownloadError, ProsocialError
+from parlai_prosocial.testing import local_http_server
 
 PAYLOAD = b'{"a": 1}\n' * 1000
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -61,13 +61,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope='module')
 def server():
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f'http://127.0.0.1:{httpd.server_address[1]}'
-    httpd.shutdown()
-    httpd.server_close()
+    with local_http_server(Handler) as url:
+        yield url
 
 
 def fetch(url, target, **kwargs):

@@ -9,12 +9,12 @@ import hashlib
 import http.server
 import os
 import re
-import threading
 
 import pytest
 
 from parlai_prosocial import download
 from parlai_prosocial.errors import ProsocialDownloadError
+from parlai_prosocial.testing import local_http_server
 
 PAYLOAD = bytes(range(256)) * 40
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -58,13 +58,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     Handler.requests = {}
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f'http://127.0.0.1:{httpd.server_address[1]}'
-    httpd.shutdown()
-    httpd.server_close()
+    with local_http_server(Handler) as url:
+        yield url
 
 
 def fetch(url, target, **kwargs):

@@ -5,6 +5,7 @@ teacher as ParlAI does for ``-t TASK``, read whole epochs, split them into episo
 tests import it under its one installed name.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -87,3 +88,22 @@ def episodes_of(messages):
             current = []
     assert not current, 'the last message does not end its episode'
     return episodes
+
+
+@contextlib.contextmanager
+def local_http_server(handler_class):
+    """
+    An HTTP server on 127.0.0.1 (a free port) answering with ``handler_class``, in a thread, for
+    the ``with`` block; yields its base URL.
+    """
+    import http.server
+    import threading
+
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler_class)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f'http://127.0.0.1:{httpd.server_address[1]}'
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
