@@ -255,23 +255,55 @@ def test_aliased_modules_keep_their_own_spec():
     assert importlib.reload(parlai.tasks.prosocial) is ours
 
 
-def test_pth_of_a_removed_package_warns_in_one_line(tmp_path, repo_dir):
+def _pth_site(tmp_path, repo_dir, pth_name, later_paths=()):
+    """
+    A site directory holding our .pth (under ``pth_name``) and, in a .pth read after it, plain
+    path lines ``later_paths``.
+    """
     site_dir = tmp_path / 'site'
     site_dir.mkdir()
     with open(os.path.join(repo_dir, 'parlai_prosocial.pth')) as f:
-        (site_dir / 'parlai_prosocial.pth').write_text(f.read())
-    # -S: no site-packages, so the package is not importable, as after deleting a checkout
-    result = subprocess.run(
-        [sys.executable, '-S', '-c', f'import site; site.addsitedir({str(site_dir)!r})'],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
+        (site_dir / pth_name).write_text(f.read())
+    if later_paths:
+        (site_dir / 'zz_later_paths.pth').write_text(''.join(p + '\n' for p in later_paths))
+    return str(site_dir)
+
+
+def _run_without_site_packages(code, cwd):
+    # -S: none of this environment's site-packages or .pth files; the test adds what it needs
+    return subprocess.run(
+        [sys.executable, '-S', '-c', code], capture_output=True, text=True, cwd=cwd
     )
-    assert result.returncode == 0
+
+
+def test_pth_of_a_removed_package_warns_in_one_line(tmp_path, repo_dir):
+    site_dir = _pth_site(tmp_path, repo_dir, 'parlai_prosocial.pth')
+    purelib = sysconfig.get_paths()['purelib']  # ParlAI, but not our (editable) package
+    result = _run_without_site_packages(
+        f'import site, sys; site.addsitedir({site_dir!r}); sys.path.append({purelib!r}); '
+        'import parlai',
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr.splitlines() == [
         'parlai-prosocial: warning: its start-up hook parlai_prosocial.pth is installed but the '
         'parlai_prosocial package is gone (a deleted checkout?): pip uninstall parlai-prosocial'
     ]
+
+
+def test_the_hook_does_not_depend_on_pth_order(tmp_path, repo_dir):
+    # our .pth is read first; the package becomes importable only through a .pth read later
+    # (as when an editable install's finder sorts after us)
+    purelib = sysconfig.get_paths()['purelib']
+    site_dir = _pth_site(tmp_path, repo_dir, 'a_parlai_prosocial.pth', [purelib, repo_dir])
+    result = _run_without_site_packages(
+        f'import site; site.addsitedir({site_dir!r}); '
+        'import parlai.nn.lr_scheduler as s; '
+        'print(s.ReduceOnPlateauLRScheduler.__init__.__qualname__)',
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ['reduce_on_plateau_without_verbose.<locals>.__init__']
 
 
 NOISY_SCRIPT = (
