@@ -186,6 +186,44 @@ def stance_text(towards, reply):
     return f'{utterance_text(towards)}\n{utterance_text(reply)}'
 
 
+#: --toxichat-classifier-input: what the stance and offensive classifiers read
+CLASSIFIER_INPUTS = ('pair', 'thread')
+
+#: thread mode: between two turns, as Baheti et al.'s threads are written (``u1 EOS u2 EOS ...``;
+#: their DialoGPT classifiers read the tokenizer's end-of-text token there)
+THREAD_SEPARATOR = ' EOS '
+
+
+def thread_input(turns):
+    """
+    The classifiers' input in thread mode: the texts ``turns`` (the thread up to and including the
+    utterance classified, in order), each cleaned by :func:`utterance_text`, joined by
+    :data:`THREAD_SEPARATOR`. The prediction is for the last of them.
+    """
+    return THREAD_SEPARATOR.join(utterance_text(text) for text in turns)
+
+
+def stance_input(mode, before, reply):
+    """
+    The stance classifiers' input for ``reply`` towards the last of ``before`` (the texts of the
+    thread's earlier turns, in order): ``pair`` -> :func:`stance_text` (that turn and the reply),
+    ``thread`` -> :func:`thread_input` (every earlier turn, then the reply).
+    """
+    if mode == 'thread':
+        return thread_input(list(before) + [reply])
+    return stance_text(before[-1], reply)
+
+
+def offensive_input(mode, before, utterance):
+    """
+    The offensive classifiers' input for ``utterance``: ``pair`` -> the utterance alone (cleaned),
+    ``thread`` -> :func:`thread_input` of the earlier turns ``before`` and the utterance.
+    """
+    if mode == 'thread':
+        return thread_input(list(before) + [utterance])
+    return utterance_text(utterance)
+
+
 def labelled_utterances(thread):
     """
     (source, turn) for every annotated utterance of a thread: the Reddit turns, then the DialoGPT
