@@ -388,3 +388,80 @@ def test_classifier_trained_on_the_other_input_is_refused(sample_dir, thread_cla
             stance_model_file=thread_classifiers['stance'],
             classifier_input='pair',
         )
+
+
+def test_cli_dialogpt_row_tiny(tmp_path, sample_dir, thread_classifiers, run_parlai):
+    """
+    The DialoGPT row's command (``-m dialogpt_local --model-name DIR``, zero-shot, as Table 5's
+    baselines reply without fine-tuning on ToxiChat) with a tiny random GPT-2 in place of
+    DialoGPT-medium, scored in thread mode by the trained classifiers: each reply the world log
+    shows is scored as the classifiers say by hand.
+    """
+    from parlai_prosocial.baselines.tiny_gpt2 import build_tiny_gpt2
+
+    model = build_tiny_gpt2(str(tmp_path / 'gpt2'))
+    report_file = str(tmp_path / 'report.json')
+    logs = str(tmp_path / 'logs.jsonl')
+    run_parlai(
+        [
+            'eval_model', '-m', 'dialogpt_local', '--model-name', model,
+            '--inference', 'greedy', '--label-truncate', '8', '--text-truncate', '64',
+            '-t', 'toxichat', '-dt', 'test', '--datapath', str(tmp_path),
+            '--toxichat-data-dir', str(sample_dir),
+            '--toxichat-classifier-input', 'thread',
+            '--toxichat-stance-model-file', thread_classifiers['stance'],
+            '--toxichat-offensive-model-file', thread_classifiers['offensive'],
+            '--report-filename', report_file, '--world-logs', logs,
+        ],
+        cwd=str(tmp_path),
+    )
+    report = json.load(open(report_file))['report']
+    replies = [
+        turn['text']
+        for line in open(logs)
+        for pair in json.loads(line)['dialog']
+        for turn in pair
+        if turn.get('id') != 'toxichat'
+    ]
+    assert report['exs'] == len(replies) == len(SAMPLE['test'])
+    stance = Classifier(thread_classifiers['stance'], ('Agree', 'Disagree', 'Neutral'), 'stance')
+    stances = [
+        stance.predict(thread_input([t['text'] for t in row['reddit_thread']] + [reply]))
+        if reply.strip() else 'Neutral'
+        for row, reply in zip(SAMPLE['test'], replies)
+    ]
+    n = len(replies)
+    assert report['toxichat_disagree'] == pytest.approx(stances.count('Disagree') / n)
+    assert report['toxichat_agree'] == pytest.approx(stances.count('Agree') / n)
+    assert sum(report[name] for name in STANCE_NAMES) == pytest.approx(1.0)
+    assert 0 <= report['toxichat_offensive'] <= 1
+
+
+def test_recipe_thread_input_end_to_end(tmp_path, sample_dir):
+    """
+    ``reproduce.py --classifier-input thread`` on the sample, one seed, one epoch: every command
+    carries the option, the classifiers are trained and scored on thread inputs, and the tables say
+    so.
+    """
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = os.path.join(root, 'projects', 'prosocial_dialog', 'toxichat', 'reproduce.py')
+    out = tmp_path / 'out'
+    subprocess.run(
+        [sys.executable, script, '--data-dir', str(sample_dir), '--out', str(out),
+         '--seeds', '0', '--stance-epochs', '1', '--offensive-epochs', '1',
+         '--classifier-input', 'thread'],
+        check=True, capture_output=True, text=True, timeout=600,
+    )
+    results = json.load(open(out / 'results.json'))
+    assert results['numbers']['classifier_input'] == 'thread'
+    assert len(results['commands']) == 6  # two trainings, two classifier tests, two Table-5 runs
+    assert all(c.endswith('--toxichat-classifier-input thread') for c in results['commands'])
+    seed = results['numbers']['per_seed'][0]
+    assert seed['classifiers']['stance']['exs'] == 17  # the adjacent pairs of the sample
+    assert seed['classifiers']['offensive']['exs'] == 22
+    assert seed['table5']['dgpt']['exs'] == 5
+    rows = [row[0] for row in results['tables']['test_examples']['rows']]
+    assert rows == ['stance, adjacent pairs, thread input', 'offensive, all utterances, thread input']

@@ -22,6 +22,23 @@ ToxiChat teachers (Baheti et al., 2021) for the ProsocialDialog paper's zero-sho
 * ``toxichat:offensive``: one utterance -> ``Safe`` / ``Offensive`` with ``label_candidates``, one
   example per annotated utterance (Reddit turns, DialoGPT and GPT-3 replies).
 
+What the classifiers read, ``--toxichat-classifier-input`` (one option for both classifier
+teachers and the ``toxichat`` scorer, so a classifier is scored on the input it was trained on;
+the scorer refuses a classifier whose saved opt says the other one):
+
+* ``pair`` (default): stance ``turn replied to \n reply``; offensive the utterance alone;
+* ``thread``: the thread up to and including the utterance, each turn cleaned, joined by
+  `` EOS `` (Baheti et al.'s threads are written ``u1 EOS u2 EOS ...``, and their DialoGPT
+  classifiers read the thread with the end-of-text token between turns); the label is the last
+  utterance's. A chatbot reply follows the whole Reddit thread. Stance examples are then one per
+  reply, towards the turn just before it (the default ``--toxichat-stance-pairs`` becomes
+  ``adjacent``; ``all`` is refused: a thread does not say which earlier turn the label is
+  towards); the scorer's stance is the reply's towards the thread's last turn, as in pair mode.
+
+``--toxichat-decision`` (scorer): ``argmax`` (default) or ``thresholds``, Baheti et al.'s
+probability thresholds with an ambiguous outcome (:mod:`.metrics`). The default is argmax
+because §6.1's Table 5 has no ambiguous share: its disagree / agree / neutral add up to 100.
+
 Both classifier teachers add ``toxichat_macro_f1`` to ParlAI's metrics (macro-averaged F1 over
 their classes, aggregated from per-class counts: Baheti et al.'s stance metric, and usable as
 ``--validation-metric``); the per-class F1s are the ``class_<name>_f1`` metrics ParlAI's

@@ -26,6 +26,13 @@ command's log. ``--results`` also writes the results file there (the committed
 ``projects/prosocial_dialog/toxichat/results.json``). ``--data-dir`` holds ``{train,dev,test}.jsonl`` and ``word_based_bias_list.csv``
 (default ``$TOXICHAT_DATA_DIR``; without it the teachers download the files into ``--datapath``).
 
+``--classifier-input pair|thread`` (``--toxichat-classifier-input`` of every command): ``pair``
+(the default, what the committed results were run with) trains and scores the classifiers on
+``turn \n reply`` (stance) and the utterance alone (offensive); ``thread`` on the whole thread
+joined by `` EOS `` as Baheti et al.'s classifiers read it. Thread-input stance has only the
+adjacent pairs (a thread does not say which earlier turn a stance is towards), so in that mode the
+stance rows are the adjacent pairs, evaluated once.
+
 Torch runs one thread per process (``--threads``): on a shared 2-core machine, two threads ran
 4x slower than one (oversubscription); on an idle machine ``--threads 2`` may be faster.
 """
@@ -112,9 +119,12 @@ def balanced_weights(counts, classes):
 
 
 class Runner:
-    def __init__(self, out, data_dir, datapath, threads, shown_out='OUT'):
+    def __init__(self, out, data_dir, datapath, threads, shown_out='OUT', classifier_input='pair'):
         self.out = out
         self.data_args = ['--toxichat-data-dir', data_dir] if data_dir else []
+        if classifier_input != 'pair':
+            # only when not the default, so the committed pair-mode commands stay as they ran
+            self.data_args += ['--toxichat-classifier-input', classifier_input]
         if datapath:
             self.data_args += ['--datapath', datapath]
         self.env = dict(
@@ -199,7 +209,7 @@ TABLE5_COLUMNS = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral',
                   'toxichat_offensive', 'toxichat_bad')
 
 
-def tables(per_seed, gold):
+def tables(per_seed, gold, classifier_input='pair'):
     """
     The README's tables from the per-seed results: classifier scores and Table-5 shares, each the
     median and range over the seeds.
@@ -207,8 +217,10 @@ def tables(per_seed, gold):
     def over_seeds(get):
         return results_file.spread([get(r) for r in per_seed])
 
+    thread = classifier_input == 'thread'
+    stance_rows = 'stance, adjacent pairs, thread input' if thread else 'stance, all pairs'
     classifiers = [
-        ['stance, all pairs', 'macro-F1 (Agree / Disagree / Neutral)',
+        [stance_rows, 'macro-F1 (Agree / Disagree / Neutral)',
          over_seeds(lambda r: r['classifiers']['stance']['macro_f1']),
          BAHETI['stance_macro_f1'][0]],
     ] + [
@@ -216,20 +228,20 @@ def tables(per_seed, gold):
          'not found']
         for label in STANCE_LABELS
     ] + [
+    ] + ([] if thread else [
         ['stance, adjacent pairs', 'macro-F1',
          over_seeds(lambda r: r['classifiers']['stance_adjacent']['macro_f1']), 'not found'],
-        ['offensive, all utterances', 'F1 of Offensive',
+    ]) + [
+        ['offensive, all utterances' + (', thread input' if thread else ''), 'F1 of Offensive',
          over_seeds(lambda r: r['classifiers']['offensive']['f1']['Offensive']),
          BAHETI['offensive_f1'][0]],
         ['', 'F1 of Safe', over_seeds(lambda r: r['classifiers']['offensive']['f1']['Safe']),
          'not found'],
     ]
     n = per_seed[0]['classifiers']
-    examples = [
-        ['stance, all pairs', n['stance']['exs']],
-        ['stance, adjacent pairs', n['stance_adjacent']['exs']],
-        ['offensive, all utterances', n['offensive']['exs']],
-    ]
+    examples = [[stance_rows, n['stance']['exs']]] + (
+        [] if thread else [['stance, adjacent pairs', n['stance_adjacent']['exs']]]
+    ) + [['offensive, all utterances' + (', thread input' if thread else ''), n['offensive']['exs']]]
     shares = []
     for model, label in (('dgpt', 'DialoGPT'), ('gpt3', 'GPT-3')):
         shares.append([f'ToxiChat {label} replies, human labels']
@@ -268,21 +280,26 @@ def epochs_done(model_file):
 def run_seed(args, data_dir, weights, seed):
     out = os.path.join(args.out, f'seed_{seed}')
     os.makedirs(out, exist_ok=True)
-    runner = Runner(out, args.data_dir, args.datapath, args.threads, shown_out=f'OUT/seed_{seed}')
+    runner = Runner(out, args.data_dir, args.datapath, args.threads, shown_out=f'OUT/seed_{seed}',
+                    classifier_input=args.classifier_input)
     start = time.time()
     models = {name: train(runner, name, weights[name], args.epochs[name], seed)
               for name in CLASSIFIERS}
     classifiers = {
         'stance': classifier_scores(runner, 'stance', models['stance']),
-        'stance_adjacent': classifier_scores(
+        'offensive': classifier_scores(runner, 'offensive', models['offensive']),
+    }
+    if args.classifier_input == 'thread':
+        # toxichat:stance in thread mode is the adjacent pairs already
+        classifiers['stance_adjacent'] = classifiers['stance']
+    else:
+        classifiers['stance_adjacent'] = classifier_scores(
             runner,
             'stance',
             models['stance'],
             'toxichat:stance:toxichat_stance_pairs=adjacent',
             '_adjacent',
-        ),
-        'offensive': classifier_scores(runner, 'offensive', models['offensive']),
-    }
+        )
     table5 = {}
     for model in ('dgpt', 'gpt3'):
         table5[model] = runner.report(
@@ -318,6 +335,11 @@ def main():
                         help='training epochs of the offensive classifier (6,011 utterances)')
     parser.add_argument('--threads', type=int, default=1, help='torch threads per process')
     parser.add_argument('--results', help='also write the results file here')
+    parser.add_argument(
+        '--classifier-input', choices=['pair', 'thread'], default='pair',
+        help='what the classifiers read (--toxichat-classifier-input of every command): pair '
+        '(default; the committed results) or thread (the whole thread joined by " EOS ", as '
+        'Baheti et al.\'s classifiers read it)')
     args = parser.parse_args()
     args.epochs = {'stance': args.stance_epochs, 'offensive': args.offensive_epochs}
     args.out = os.path.abspath(args.out)
@@ -341,6 +363,7 @@ def main():
         'class_weights': weights,
         'epochs': args.epochs,
         'threads': args.threads,
+        'classifier_input': args.classifier_input,
         'per_seed': per_seed,
         'gold': gold,
         'paper': {'baheti': BAHETI, 'prosocial_table5': TABLE5},
@@ -352,7 +375,7 @@ def main():
         script=__file__,
         commands=[c for r in per_seed for c in r['commands']],
         numbers=numbers,
-        tables=tables(per_seed, gold),
+        tables=tables(per_seed, gold, args.classifier_input),
         seeds=args.seeds,
     )
     if args.results:
