@@ -464,4 +464,7 @@ def test_recipe_thread_input_end_to_end(tmp_path, sample_dir):
     assert seed['classifiers']['offensive']['exs'] == 22
     assert seed['table5']['dgpt']['exs'] == 5
     rows = [row[0] for row in results['tables']['test_examples']['rows']]
-    assert rows == ['stance, adjacent pairs, thread input', 'offensive, all utterances, thread input']
+    assert rows == [
+        'stance, adjacent pairs, thread input',
+        'offensive, all utterances, thread input',
+    ]

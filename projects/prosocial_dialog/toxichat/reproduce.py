@@ -219,6 +219,7 @@ def tables(per_seed, gold, classifier_input='pair'):
 
     thread = classifier_input == 'thread'
     stance_rows = 'stance, adjacent pairs, thread input' if thread else 'stance, all pairs'
+    offensive_rows = 'offensive, all utterances' + (', thread input' if thread else '')
     classifiers = [
         [stance_rows, 'macro-F1 (Agree / Disagree / Neutral)',
          over_seeds(lambda r: r['classifiers']['stance']['macro_f1']),
@@ -232,7 +233,7 @@ def tables(per_seed, gold, classifier_input='pair'):
         ['stance, adjacent pairs', 'macro-F1',
          over_seeds(lambda r: r['classifiers']['stance_adjacent']['macro_f1']), 'not found'],
     ]) + [
-        ['offensive, all utterances' + (', thread input' if thread else ''), 'F1 of Offensive',
+        [offensive_rows, 'F1 of Offensive',
          over_seeds(lambda r: r['classifiers']['offensive']['f1']['Offensive']),
          BAHETI['offensive_f1'][0]],
         ['', 'F1 of Safe', over_seeds(lambda r: r['classifiers']['offensive']['f1']['Safe']),
@@ -241,7 +242,7 @@ def tables(per_seed, gold, classifier_input='pair'):
     n = per_seed[0]['classifiers']
     examples = [[stance_rows, n['stance']['exs']]] + (
         [] if thread else [['stance, adjacent pairs', n['stance_adjacent']['exs']]]
-    ) + [['offensive, all utterances' + (', thread input' if thread else ''), n['offensive']['exs']]]
+    ) + [[offensive_rows, n['offensive']['exs']]]
     shares = []
     for model, label in (('dgpt', 'DialoGPT'), ('gpt3', 'GPT-3')):
         shares.append([f'ToxiChat {label} replies, human labels']
