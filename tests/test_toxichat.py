@@ -20,6 +20,7 @@ from parlai.core.params import ParlaiParser
 from parlai.core.teachers import create_task_agent_from_taskname
 from parlai.core.worlds import create_task
 
+from parlai_prosocial import testing
 from parlai_prosocial.errors import ProsocialDownloadError
 from parlai_prosocial.tasks.toxichat import build
 from parlai_prosocial.tasks.toxichat.badwords import BadWordMatcher, read_bad_words
@@ -493,26 +494,9 @@ def classifiers(sample_dir, tmp_path_factory):
     """
     Tiny transformer/classifiers trained with ParlAI on the sample's train split.
     """
-    from parlai.scripts.train_model import TrainModel
-
-    directory = tmp_path_factory.mktemp('toxichat_classifiers')
-    files = {}
-    for name, task, classes in [
-        ('stance', 'toxichat:stance', ['Agree', 'Disagree', 'Neutral']),
-        ('offensive', 'toxichat:offensive', ['Safe', 'Offensive']),
-    ]:
-        files[name] = str(directory / name)
-        TrainModel.main(
-            init_opt='prosocial/tiny_classifier',
-            task=task,
-            model_file=files[name],
-            classes=classes,
-            toxichat_data_dir=str(sample_dir),
-            num_epochs=2,
-            validation_every_n_epochs=1,
-        )
-        assert os.path.isfile(files[name]) and os.path.isfile(files[name] + '.opt')
-    return files
+    return testing.train_toxichat_classifiers(
+        tmp_path_factory.mktemp('toxichat_classifiers'), sample_dir
+    )
 
 
 def _expected_shares(sample_dir, classifiers, replies):

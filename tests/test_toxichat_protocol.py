@@ -19,6 +19,7 @@ import pytest
 from parlai.core.params import ParlaiParser
 from parlai.core.teachers import create_task_agent_from_taskname
 
+from parlai_prosocial import testing
 from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.tasks.toxichat import build
 from parlai_prosocial.tasks.toxichat.data import thread_input
@@ -286,26 +287,11 @@ def thread_classifiers(sample_dir, tmp_path_factory):
     """
     Tiny transformer/classifiers trained with ParlAI on the sample in thread mode.
     """
-    from parlai.scripts.train_model import TrainModel
-
-    directory = tmp_path_factory.mktemp('toxichat_thread_classifiers')
-    files = {}
-    for name, task, classes in [
-        ('stance', 'toxichat:stance', ['Agree', 'Disagree', 'Neutral']),
-        ('offensive', 'toxichat:offensive', ['Safe', 'Offensive']),
-    ]:
-        files[name] = str(directory / name)
-        TrainModel.main(
-            init_opt='prosocial/tiny_classifier',
-            task=task,
-            model_file=files[name],
-            classes=classes,
-            toxichat_data_dir=str(sample_dir),
-            toxichat_classifier_input='thread',
-            num_epochs=2,
-            validation_every_n_epochs=1,
-        )
-    return files
+    return testing.train_toxichat_classifiers(
+        tmp_path_factory.mktemp('toxichat_thread_classifiers'),
+        sample_dir,
+        toxichat_classifier_input='thread',
+    )
 
 
 def test_real_classifier_probabilities(thread_classifiers):

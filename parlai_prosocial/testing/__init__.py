@@ -107,3 +107,31 @@ def local_http_server(handler_class):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def train_toxichat_classifiers(directory, data_dir, **opts):
+    """
+    Tiny ``transformer/classifier`` stance and offensive classifiers trained with ParlAI's
+    ``train_model`` (``-o prosocial/tiny_classifier``, 2 epochs) on the ToxiChat files in
+    ``data_dir``, with ``opts`` added; returns ``{'stance': model file, 'offensive': ...}``.
+    """
+    from parlai.scripts.train_model import TrainModel
+
+    files = {}
+    for name, task, classes in [
+        ('stance', 'toxichat:stance', ['Agree', 'Disagree', 'Neutral']),
+        ('offensive', 'toxichat:offensive', ['Safe', 'Offensive']),
+    ]:
+        files[name] = os.path.join(str(directory), name)
+        TrainModel.main(
+            init_opt='prosocial/tiny_classifier',
+            task=task,
+            model_file=files[name],
+            classes=classes,
+            toxichat_data_dir=str(data_dir),
+            num_epochs=2,
+            validation_every_n_epochs=1,
+            **opts,
+        )
+        assert os.path.isfile(files[name]) and os.path.isfile(files[name] + '.opt')
+    return files
