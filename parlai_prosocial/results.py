@@ -152,6 +152,19 @@ def spread(values):
     return {'values': list(values)}
 
 
+def portable(text):
+    """
+    ``text`` (an argument or a command) with this checkout's absolute paths, and those of the
+    folders beside it (``../shared``), written relative to the repository root, where the
+    scripts are run from: a results file records commands any clone can run, not this machine's.
+    """
+    root = REPO.rstrip(os.sep) + os.sep
+    beside = os.path.dirname(REPO.rstrip(os.sep)) + os.sep
+    text = text.replace(root, '')
+    text = re.sub(re.escape(REPO.rstrip(os.sep)) + r'(?=$|[\s"\'=:])', '.', text)
+    return text.replace(beside, '..' + os.sep)
+
+
 def write(path, name, script, commands, numbers, tables, seeds=None, **extra):
     """
     Write the results file ``path`` (JSON) with the versions and machine filled in; returns it.
@@ -160,12 +173,12 @@ def write(path, name, script, commands, numbers, tables, seeds=None, **extra):
         'format': FORMAT,
         'name': name,
         'script': os.path.relpath(os.path.abspath(script), REPO),
-        'argv': sys.argv[1:],
+        'argv': [portable(a) for a in sys.argv[1:]],
         'created': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
         'versions': versions(),
         'machine': machine(),
         'seeds': seeds,
-        'commands': list(commands),
+        'commands': [portable(c) for c in commands],
         'numbers': numbers,
         'tables': tables,
     }

@@ -123,3 +123,21 @@ def test_bad_results_file_is_one_readable_line(tmp_path, content, message):
 def test_a_row_of_the_wrong_width_is_refused(tmp_path):
     with pytest.raises(results.ResultsError, match='every row needs 2 cells'):
         results.table(['a', 'b'], [['x']])
+
+
+def test_recorded_commands_hold_no_path_of_this_machine(repo_dir):
+    here = os.path.dirname(repo_dir)
+    assert results.portable(f'--results {repo_dir}/benchmarks/x/results.json --mf {repo_dir}') == (
+        '--results benchmarks/x/results.json --mf .'
+    )
+    assert results.portable(f'--data-dir {here}/shared/data/toxichat --out /tmp/run') == (
+        '--data-dir ../shared/data/toxichat --out /tmp/run'
+    )
+    assert results.portable(f'{repo_dir}ly/x') == f'..{os.sep}{os.path.basename(repo_dir)}ly/x'
+    # what is committed: results files and the READMEs showing their commands
+    committed = subprocess.run(
+        ['git', 'ls-files', '*.json', '*.md'], cwd=repo_dir, capture_output=True, text=True
+    ).stdout.split()
+    for name in committed:
+        with open(os.path.join(repo_dir, name), encoding='utf-8') as f:
+            assert here + os.sep not in f.read(), name

@@ -3,7 +3,7 @@
 The zero-shot pipeline of the ProsocialDialog paper (§6.1 Table 5, §6.2) end to end at CPU scale.
 
     python projects/prosocial_dialog/zero_shot/reproduce.py \
-        --toxichat-data-dir /work/shared/data/toxichat --out OUT [--seeds 0 1 2]
+        --toxichat-data-dir ../shared/data/toxichat --out OUT [--seeds 0 1 2]
 
 For every seed S (``--seeds``, default 0 1 2; every training is bounded by epochs and run with
 ``--seed S``, so a rerun on the same machine gives the same numbers):
