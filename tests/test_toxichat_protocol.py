@@ -16,9 +16,6 @@ import os
 
 import pytest
 
-from parlai.core.params import ParlaiParser
-from parlai.core.teachers import create_task_agent_from_taskname
-
 from parlai_prosocial import testing
 from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.tasks.toxichat import build
@@ -47,22 +44,10 @@ def _no_data_dir_from_env(monkeypatch):
 
 
 def create_teacher(data_dir, task, datatype='test', **kwargs):
-    opt = ParlaiParser(True, True).parse_kwargs(
-        task=task, datatype=datatype, model='repeat_query', toxichat_data_dir=str(data_dir),
-        **kwargs,
-    )
-    return create_task_agent_from_taskname(opt)[0]
+    return testing.create_teacher(task, datatype, toxichat_data_dir=str(data_dir), **kwargs)
 
 
-def messages(teacher):
-    out = []
-    while True:
-        message = teacher.act()
-        if message.get('batch_padding'):
-            return out
-        out.append(message)
-        if teacher.epoch_done():
-            return out
+messages = testing.one_epoch
 
 
 # --- what the classifiers read -----------------------------------------------------------------
