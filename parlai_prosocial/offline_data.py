@@ -24,16 +24,9 @@ import argparse
 import os
 import shlex
 
-#: environment variable of each task's --<task>-data-dir -> (task, module with write_sample)
-SAMPLE_WRITERS = {
-    'PROSOCIAL_DATA_DIR': ('prosocial', 'parlai_prosocial.tasks.prosocial.sample'),
-    'SODA_DATA_DIR': ('soda', 'parlai_prosocial.tasks.soda.sample'),
-    'TOPICAL_CHAT_DATA_DIR': ('topical_chat', 'parlai_prosocial.tasks.topical_chat.sample'),
-    'TOXICHAT_DATA_DIR': ('toxichat', 'parlai_prosocial.tasks.toxichat.sample'),
-    'SOCIAL_CHEM_DATA_DIR': ('social_chem', 'parlai_prosocial.tasks.social_chem.sample'),
-    'MIC_DATA_DIR': ('mic', 'parlai_prosocial.tasks.mic.sample'),
-    'NORM_BANK_DATA_DIR': ('norm_bank', 'parlai_prosocial.tasks.norm_bank.sample'),
-}
+#: the tasks with a bundled sample: ``tasks/<task>/sample.py`` writes it, and ``build.py``'s
+#: ``DATA_DIR_ENV`` (the default of ``--<task>-data-dir``) is how the teachers find it
+SAMPLE_TASKS = ('prosocial', 'soda', 'topical_chat', 'toxichat', 'social_chem', 'mic', 'norm_bank')
 
 #: where the tiny T5 is, for --t5-model-arch
 TINY_T5_ENV = 'PARLAI_PROSOCIAL_TINY_T5'
@@ -46,8 +39,10 @@ def write_task_samples(directory):
     import importlib
 
     written = {}
-    for env_var, (task, module) in SAMPLE_WRITERS.items():
-        write_sample = importlib.import_module(module).write_sample
+    for task in SAMPLE_TASKS:
+        package = f'parlai_prosocial.tasks.{task}'
+        env_var = importlib.import_module(package + '.build').DATA_DIR_ENV
+        write_sample = importlib.import_module(package + '.sample').write_sample
         written[env_var] = str(write_sample(os.path.join(directory, task)))
     return written
 
