@@ -6,10 +6,12 @@ a randomly initialised T5 a few hundred kilobytes large whose tokenizer is train
 the bundled ProsocialDialog sample, and pass its directory as ``--t5-model-arch DIR``::
 
     python -m parlai_prosocial.agents.canary.tiny /tmp/t5
-    parlai train_model -o prosocial/tiny_canary -t prosocial:safety --t5-model-arch /tmp/t5 -mf m
+    parlai train_model -o prosocial/tiny_canary -t prosocial:safety --multitask-weights 1 \
+        --t5-model-arch /tmp/t5 -mf m
 
-(without ``-t``, the preset trains on its paper-shaped mixture, whose casual datasets need
-``parlai_prosocial.casual_fixtures.write_casual_fixtures(D)`` and ``--datapath D`` offline).
+The ``tiny_canary`` and ``tiny_cosmo`` presets name this model as ``--t5-model-arch
+parlai_prosocial/tiny-t5``, built into the datapath on first use (``parlai_prosocial.options``);
+their paper-shaped mixtures need the offline data of ``python -m parlai_prosocial.offline_data``.
 
 It is *not* a pretrained model and says nothing about Canary's quality: it only lets the real code
 paths (ParlAI's T5 agent, HF loading from a directory, generation, parsing) run without a network.
