@@ -22,6 +22,7 @@ import functools
 import hashlib
 import importlib
 import importlib.util
+import re
 import sys
 
 PARLAI_VERSION = '1.7.2'
@@ -66,6 +67,21 @@ RELIED_ON = {
         '3e003a8becc49aed',
         'tasks/soda/agents.py: SodaTeacher._process_data re-implements it (and its queue protocol)',
     ),
+    'parlai.core.teachers:DialogData.__init__': (
+        '69935e2bedff28cd',
+        'tasks/prosocial: ResponseTeacher splits evaluation between distributed workers on the '
+        'datatypes DialogData splits (this_workers_share)',
+    ),
+    'parlai.core.teachers:DialogData._load': (
+        '76e1f80ae705b18e',
+        'tasks/prosocial: this_workers_share gives worker r the episodes i with i mod n = r, '
+        'as DialogData._load keeps them',
+    ),
+    'parlai.core.teachers:DialogData.get': (
+        'dc2c87c33f71b38c',
+        "tasks/prosocial: ResponseTeacher.get builds the message DialogData.get would (the "
+        "entry's fields, episode_done on an episode's last entry)",
+    ),
     'parlai.agents.hugging_face.t5:ParlaiT5Model.__init__': (
         '6fc0cf47ea3e8347',
         'agents/canary: CanaryT5Model.__init__ re-implements it to build T5 from a config',
@@ -107,24 +123,41 @@ class ParlAICodeChanged(RuntimeError):
 
 
 @functools.lru_cache(maxsize=None)
-def _parsed(module_name):
+def _module_text(module_name):
     spec = importlib.util.find_spec(module_name)
     if spec is None or not spec.origin or not spec.origin.endswith('.py'):
-        return None, None
-    with open(spec.origin, encoding='utf-8') as f:
-        text = f.read()
-    return text, ast.parse(text)
-
-
-def source_hash(qualified_name):
-    """
-    The hash of ``'module:Class.function'`` as written in the installed ParlAI, None if absent.
-    """
-    module_name, _, path = qualified_name.partition(':')
-    text, node = _parsed(module_name)
-    if node is None:
         return None
+    with open(spec.origin, encoding='utf-8') as f:
+        return f.read()
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_module(module_name):
+    return ast.parse(_module_text(module_name))
+
+
+def _top_level_block(text, name):
+    """
+    The text of the top-level ``class``/``def`` ``name`` of a module, from its keyword to the next
+    line that starts at column 0, or None. Parsing that block alone is much cheaper than parsing
+    the whole module (ParlAI's ``teachers.py`` is 2,700 lines) and gives the same source text; a
+    block cut inside a string that has a line at column 0 does not parse, and then the whole
+    module is parsed.
+    """
+    match = re.search(rf'^(?:async def|def|class) {re.escape(name)}\b', text, re.M)
+    if match is None:
+        return None
+    line_end = text.find('\n', match.start())
+    end = re.compile(r'^\S', re.M).search(text, line_end + 1) if line_end >= 0 else None
+    return text[match.start() : end.start() if end else len(text)]
+
+
+def _definition(text, tree, path):
+    """
+    The source text of ``path`` (``Class.method``) in the parsed ``text``, None if absent.
+    """
     definitions = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    node = tree
     for part in path.split('.'):
         # the first definition of the name: a property's getter comes before its setter
         node = next(
@@ -132,7 +165,29 @@ def source_hash(qualified_name):
         )
         if node is None:
             return None
-    source = ast.get_source_segment(text, node)
+    return ast.get_source_segment(text, node)
+
+
+@functools.lru_cache(maxsize=None)
+def source_hash(qualified_name):
+    """
+    The hash of ``'module:Class.function'`` as written in the installed ParlAI, None if absent.
+    """
+    module_name, _, path = qualified_name.partition(':')
+    text = _module_text(module_name)
+    if text is None:
+        return None
+    source = None
+    block = _top_level_block(text, path.split('.')[0])
+    if block is not None:
+        try:
+            source = _definition(block, ast.parse(block), path)
+        except SyntaxError:
+            source = None
+    if source is None:
+        source = _definition(text, _parsed_module(module_name), path)
+    if source is None:
+        return None
     return hashlib.sha256(source.encode('utf-8')).hexdigest()[:16]
 
 

@@ -19,10 +19,11 @@ three votes), ``safety_annotation_reasons`` (the rationales), ``source``, ``etc`
 """
 
 import copy
+import operator
 import random
 
 from parlai.core.message import Message
-from parlai.core.teachers import DialogTeacher
+from parlai.core.teachers import DialogTeacher, FixedDialogTeacher
 
 from parlai_prosocial.formats import rot_response_target, safety_target
 from parlai_prosocial.parlai_internals import check_relied_on
@@ -62,6 +63,7 @@ _ANNOTATION_FIELDS = (
     'response_id',
 )
 
+_annotations_of = operator.itemgetter(*_ANNOTATION_FIELDS)
 
 load_file = parsed_once_per_file(read_file)
 
@@ -111,9 +113,16 @@ def target_rots(rots):
     return [escaped(rot) for rot in rots if rot.strip()]
 
 
-class ResponseTeacher(DialogTeacher):
+class ResponseTeacher(FixedDialogTeacher):
     """
     Prosocial reply generation; one episode per dialogue.
+
+    The teachers serve the parsed dialogues as they are and build each message when it is asked
+    for (``get``), instead of copying every message into ParlAI's ``DialogData`` first: at the
+    full training set's size that copy cost more than reading the file (benchmarks/prosocial_load).
+    Each message is what ``DialogTeacher`` would give for the same ``(message, new_episode)``
+    stream; evaluation under ``multiprocessing_eval`` is split between the workers as
+    ``DialogData`` splits it (episode i to worker i mod n).
     """
 
     #: False: every turn is its own episode with the dialogue so far as its text.
@@ -140,7 +149,56 @@ class ResponseTeacher(DialogTeacher):
             # read and check the whole file now (and the other splits the command will use), so
             # bad data fails before training starts
             check_files(opt)
+            check_relied_on('parlai.core.teachers:DialogData.get')  # the messages get() builds
+            self.episodes = this_workers_share(
+                opt['datatype'], self.episodes_of(load_dialogues(opt['datafile']))
+            )
+            self._num_examples = self.count_examples(self.episodes)
+        else:
+            self.episodes, self._num_examples = shared['episodes'], shared['num_examples']
         super().__init__(opt, shared)
+        self.reset()
+
+    def share(self):
+        shared = super().share()
+        shared['episodes'], shared['num_examples'] = self.episodes, self._num_examples
+        return shared
+
+    def episodes_of(self, dialogues):
+        """
+        The episodes: a dialogue's turns (multi-turn episodes), or ``(dialogue, turn index)``.
+        """
+        if self.multi_turn_episodes:
+            return dialogues
+        return [(dialogue, t) for dialogue in dialogues for t in range(len(dialogue))]
+
+    def count_examples(self, episodes):
+        if self.multi_turn_episodes:
+            return sum(map(len, episodes))
+        return len(episodes)
+
+    def num_episodes(self):
+        return len(self.episodes)
+
+    def num_examples(self):
+        return self._num_examples
+
+    def get(self, episode_idx, entry_idx=0):
+        if self.multi_turn_episodes:
+            dialogue = self.episodes[episode_idx]
+            turn = dialogue[entry_idx]
+            text, done = turn['context'], entry_idx == len(dialogue) - 1
+        else:
+            dialogue, t = self.episodes[episode_idx]
+            turn = dialogue[t]
+            text, done = dialogue_so_far(dialogue, t), True
+        # a plain dict filled, then one Message (Message's own __setitem__ is Python code)
+        message = dict(zip(_ANNOTATION_FIELDS, _annotations_of(turn)))
+        message['text'] = text
+        message['labels'] = [self.target(turn)]
+        message.update(self.extra_fields(turn))
+        message['episode_done'] = done
+        return Message(message)
 
     def target(self, turn):
         return escaped(turn['response'])
@@ -148,28 +206,31 @@ class ResponseTeacher(DialogTeacher):
     def extra_fields(self, turn):
         return {}
 
-    def setup_data(self, path):
-        for dialogue in load_dialogues(path):
-            history = []
-            for turn in dialogue:
-                text = turn['context']
-                if not self.multi_turn_episodes:
-                    text = '\n'.join(history + [turn['context']])
-                    history += [turn['context'], turn['response']]
-                message = {'text': text, 'labels': [self.target(turn)]}
-                message.update({field: turn[field] for field in _ANNOTATION_FIELDS})
-                message.update(self.extra_fields(turn))
-                new_episode = turn is dialogue[0] or not self.multi_turn_episodes
-                yield message, new_episode
 
-    def num_episodes(self):
-        dialogues = load_dialogues(self.opt['datafile'])
-        if self.multi_turn_episodes:
-            return len(dialogues)
-        return self.num_examples()
+def dialogue_so_far(dialogue, t):
+    """
+    The text of turn t as one example: the earlier turns and their prosocial replies, then its
+    context, newline-separated as ParlAI's history joins them.
+    """
+    lines = []
+    for turn in dialogue[:t]:
+        lines += [turn['context'], turn['response']]
+    lines.append(dialogue[t]['context'])
+    return '\n'.join(lines)
 
-    def num_examples(self):
-        return sum(len(d) for d in load_dialogues(self.opt['datafile']))
+
+def this_workers_share(datatype, episodes):
+    """
+    Under distributed evaluation, the episodes of this worker (episode i to worker i mod n), as
+    ParlAI's ``DialogData`` splits them; else all.
+    """
+    from parlai.utils.distributed import get_rank, is_distributed, num_workers
+
+    check_relied_on('parlai.core.teachers:DialogData.__init__', 'parlai.core.teachers:DialogData._load')
+    evaluating = any(kind in datatype for kind in ('valid', 'test', 'train:evalmode'))
+    if is_distributed() and evaluating:
+        return episodes[get_rank() :: num_workers()]
+    return episodes
 
 
 class RotResponseTeacher(ResponseTeacher):
@@ -295,18 +356,8 @@ class RotsTeacher(_SafetyTeacher):
     def target(self, turn):
         return ', '.join(target_rots(turn['rots']))
 
-    def setup_data(self, path):
-        for message, _ in super().setup_data(path):
-            if message['labels'][0]:
-                yield message, True
-
-    def num_examples(self):
-        return sum(
-            1 for d in load_dialogues(self.opt['datafile']) for t in d if target_rots(t['rots'])
-        )
-
-    def num_episodes(self):
-        return self.num_examples()
+    def episodes_of(self, dialogues):
+        return [(d, t) for d, t in super().episodes_of(dialogues) if target_rots(d[t]['rots'])]
 
 
 class DefaultTeacher(ResponseTeacher):
