@@ -42,6 +42,7 @@ ALIASES = {
     'parlai.tasks.mic': 'parlai_prosocial.tasks.mic',
     'parlai.tasks.norm_bank': 'parlai_prosocial.tasks.norm_bank',
     'parlai.agents.dialogpt_local': 'parlai_prosocial.agents.dialogpt_local',
+    'parlai.agents.bad_classifier': 'parlai_prosocial.agents.bad_classifier',
 }
 
 #: ParlAI module -> the functions of :mod:`parlai_prosocial.parlai_fixes` run once it is imported

@@ -1,8 +1,8 @@
 """
 ``projects/prosocial_dialog/table2/reproduce.py`` end to end at the smallest scale (one epoch per
 training): every Table 2 row that runs in ParlAI is trained and evaluated with the stock ``parlai``
-command, the table is written from the run's own reports, and each Canary's stage 2 started from
-its stage 1.
+command, the table is written from the run's own reports, each Canary's stage 2 started from its
+stage 1, and the BAD classifier's fine-tuning from its stand-in with a new output layer.
 """
 
 import json
@@ -16,7 +16,7 @@ def test_table2_recipe_runs_every_row(repo_dir, tmp_path):
     out = str(tmp_path / 'out')
     result = subprocess.run(
         [sys.executable, script, '--out', out, '--epochs', '1', '--pretrain-epochs', '1',
-         '--gpt2-epochs', '1', '--no-fit'],
+         '--gpt2-epochs', '1', '--bad-epochs', '1', '--no-fit'],
         capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -25,14 +25,17 @@ def test_table2_recipe_runs_every_row(repo_dir, tmp_path):
     assert written['format'] == 'parlai-prosocial-results/1' and written['seeds'] == [0]
     rows = {row[0]: row[1:] for row in written['tables']['table2']['rows']}
     assert list(rows) == ['T5', 'Canary (Social Chemistry)', 'Canary (MIC)', 'Canary (Delphi)',
-                          'GPT-2', 'DialoGPT']
+                          'GPT-2', 'DialoGPT', 'BAD classifier']
     for row, (acc_train, acc_valid, acc_test, bleu, f1, ppl) in rows.items():
         assert acc_train is None  # --no-fit
         if row == 'DialoGPT':  # RoT generation only, as in the paper
             assert (acc_valid, acc_test) == (None, None)
         else:
             assert all(0 <= a <= 100 for a in (acc_valid, acc_test)), row
-        assert 0 <= bleu <= 100 and 0 <= f1 <= 100 and ppl >= 1, row
+        if row == 'BAD classifier':  # classification only, as in the paper
+            assert (bleu, f1, ppl) == (None, None, None)
+        else:
+            assert 0 <= bleu <= 100 and 0 <= f1 <= 100 and ppl >= 1, row
     # the numbers are the run's own reports
     numbers = written['numbers']
     assert rows['T5'][2] == 100 * numbers['T5']['test']['safety_acc']
@@ -50,3 +53,20 @@ def test_table2_recipe_runs_every_row(repo_dir, tmp_path):
     for preset in ('table2_gpt2 ', 'table2_gpt2_rots', 'table2_dialogpt_rots'):
         assert any(f'-o prosocial/{preset}' in c for c in commands), preset
     assert rows['DialoGPT'][4] == 100 * numbers['DialoGPT']['rots_test']['f1']
+    # the BAD classifier: the preset's command from the stand-in, which kept all but the output
+    # layer, evaluated on our five labels; the stand-in itself on the labels mapped to its classes
+    assert any('train_model -o prosocial/table2_bad_classifier -mf OUT/bad_classifier/model '
+               '--init-model OUT/bad_standin/model' in c for c in commands)
+    with open(os.path.join(out, 'bad_classifier', 'model.opt')) as f:
+        opt = json.load(f)
+    assert (opt['model'], opt['init_model']) == ('bad_classifier',
+                                                 os.path.join(out, 'bad_standin', 'model'))
+    with open(os.path.join(out, 'train_bad_classifier.log')) as f:
+        log = f.read()
+    assert "its output layer additional_linear_layer [2, 32] (classes ['__notok__', '__ok__'])" \
+        " is not loaded; ours [5, 32]" in log
+    assert rows['BAD classifier'][2] == 100 * numbers['BAD classifier']['test']['accuracy']
+    assert 'class___needs_intervention___f1' in numbers['BAD classifier']['test']
+    zero_shot = written['tables']['bad_zero_shot']['rows']
+    assert zero_shot[0][2] == 100 * written['bad_zero_shot']['test']['accuracy']
+    assert 'class___notok___f1' in written['bad_zero_shot']['test']

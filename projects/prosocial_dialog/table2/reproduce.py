@@ -15,12 +15,20 @@ upstream-schema samples, offline:
 * **GPT-2**: ``-o prosocial/table2_gpt2`` (accuracy: the label generated) and
   ``-o prosocial/table2_gpt2_rots`` (RoT generation on ``prosocial:rots``);
 * **DialoGPT** (RoT generation): ``-o prosocial/table2_dialogpt_rots`` (``-m dialogpt_local``);
+* **BAD classifier**: ``-o prosocial/table2_bad_classifier --init-model STANDIN`` (``-m
+  bad_classifier``: the BAD classifier fine-tuned on our five labels with a new output layer), and,
+  as a labelled extension outside Table 2, the un-fine-tuned classifier evaluated on our turns with
+  their labels mapped to its ``__ok__`` / ``__notok__``
+  (``parlai_prosocial.baselines.bad_classifier``);
 
 with a tiny random T5 (``parlai_prosocial.agents.canary.tiny``) and GPT-2
-(``parlai_prosocial.baselines.tiny_gpt2``) in place of T5-large and GPT-2, and evaluates each with
+(``parlai_prosocial.baselines.tiny_gpt2``) in place of T5-large and GPT-2, and a tiny
+``transformer/classifier`` with the BAD classes, trained on the sample's training turns with the
+mapped labels, in place of ``zoo:bot_adversarial_dialogue/multi_turn/model``; evaluates each with
 ``parlai eval_model`` on the sample's valid and test splits (and on its training split, to show
 the fit): Table 2's accuracy (``safety_acc``,
-five levels, for the T5 rows; ``accuracy`` of the generated label for GPT-2), and on test
+five levels, for the T5 rows; ``accuracy`` of the generated label for GPT-2, of the predicted
+class for the BAD classifier), and on test
 ``rot_bleu-4``, ``rot_f1``, ``rot_ppl`` (for the RoT-only models ``bleu-4``, ``f1`` and ``ppl`` on
 ``prosocial:rots``, the same quantities). The numbers show the pipeline works, not the paper's
 quality. Every training is bounded by epochs and seeded (``--seed``). Writes ``OUT/results.json``
@@ -39,15 +47,21 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 
-#: Table 2 of the paper: model -> (acc valid, acc test, BLEU-4, F1, PPL); None: not reported
+#: Table 2 of the paper, in its order: model -> (acc valid, acc test, BLEU-4, F1, PPL); None: "-"
 PAPER = {
+    'BAD classifier': (72.2, 72.1, None, None, None),
+    'BERT': (73.1, 72.8, None, None, None),
+    'NormTransformer': (None, None, 10.2, 36.1, 8.6),
+    'DialoGPT': (None, None, 10.0, 32.1, 8.7),
+    'GPT-2': (69.3, 68.4, 9.6, 32.3, 8.8),
     'T5': (72.4, 73.4, 16.1, 38.9, 5.9),
     'Canary (Social Chemistry)': (73.5, 73.1, 16.3, 39.2, 5.4),
     'Canary (MIC)': (74.1, 74.0, 16.2, 41.2, 5.3),
     'Canary (Delphi)': (77.9, 77.1, 16.5, 43.3, 5.3),
-    'DialoGPT': (None, None, 10.0, 32.1, 8.7),
-    'GPT-2': (69.3, 68.4, 9.6, 32.3, 8.8),
 }
+
+#: the zero-shot extension's row (not a Table 2 row)
+ZERO_SHOT_ROW = 'BAD classifier, zero-shot (extension)'
 
 CORPORA = {
     # corpus -> (row, data-dir option)
@@ -84,6 +98,22 @@ class Runner:
         with open(report) as f:
             return json.load(f)['report']
 
+    def accuracy(self, name, model_file, task, metric, fit):
+        """
+        ``model_file`` evaluated on ``task``'s valid and test splits (and its training split when
+        ``fit``): ``{'acc_train', 'acc_valid', 'acc_test'}`` (``metric`` of each report) and the
+        reports under ``train``, ``valid``, ``test``.
+        """
+        reports = {'train': {metric: None}}
+        if fit:
+            reports['train'] = self.evaluate(f'eval_{name}_train', model_file, task,
+                                             'train:evalmode')
+        for split in ('valid', 'test'):
+            reports[split] = self.evaluate(f'eval_{name}_{split}', model_file, task, split)
+        numbers = {f'acc_{split}': report[metric] for split, report in reports.items()}
+        numbers.update(reports)
+        return numbers
+
 
 def prepare(out):
     """
@@ -113,6 +143,8 @@ def prepare(out):
 
 
 def run(args):
+    from parlai_prosocial.baselines import bad_classifier
+
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     env, datapath, corpus_dirs, t5, gpt2 = prepare(out)
@@ -143,26 +175,18 @@ def run(args):
     numbers = {}
     for row, model in canary_models.items():
         name = row.lower().replace(' ', '_').replace('(', '').replace(')', '')
-        train = runner.evaluate(f'eval_{name}_train', model, 'prosocial:safety',
-                                'train:evalmode') if args.fit else {'safety_acc': None}
-        valid = runner.evaluate(f'eval_{name}_valid', model, 'prosocial:safety', 'valid')
-        test = runner.evaluate(f'eval_{name}_test', model, 'prosocial:safety', 'test')
-        numbers[row] = dict(acc_train=train['safety_acc'], acc_valid=valid['safety_acc'],
-                            acc_test=test['safety_acc'],
-                            rot_bleu4=test.get('rot_bleu-4'), rot_f1=test.get('rot_f1'),
-                            rot_ppl=test.get('rot_ppl'), train=train, valid=valid, test=test)
+        numbers[row] = runner.accuracy(name, model, 'prosocial:safety', 'safety_acc', args.fit)
+        test = numbers[row]['test']
+        numbers[row].update(rot_bleu4=test.get('rot_bleu-4'), rot_f1=test.get('rot_f1'),
+                            rot_ppl=test.get('rot_ppl'))
 
     model = os.path.join(out, 'gpt2', 'model')
     runner.parlai('train_gpt2', ['train_model', '-o', 'prosocial/table2_gpt2', '-mf', model,
                                  '--model-name', gpt2, '--num-epochs', str(args.gpt2_epochs),
                                  '--validation-every-n-epochs', '-1'] + tiny + seed)
-    train = runner.evaluate('eval_gpt2_train', model, 'prosocial:safety_classification',
-                            'train:evalmode') if args.fit else {'accuracy': None}
-    valid = runner.evaluate('eval_gpt2_valid', model, 'prosocial:safety_classification', 'valid')
-    test = runner.evaluate('eval_gpt2_test', model, 'prosocial:safety_classification', 'test')
-    numbers['GPT-2'] = dict(acc_train=train['accuracy'], acc_valid=valid['accuracy'],
-                            acc_test=test['accuracy'], rot_bleu4=None, rot_f1=None, rot_ppl=None,
-                            train=train, valid=valid, test=test)
+    numbers['GPT-2'] = runner.accuracy('gpt2', model, 'prosocial:safety_classification',
+                                       'accuracy', args.fit)
+    numbers['GPT-2'].update(rot_bleu4=None, rot_f1=None, rot_ppl=None)
 
     # the RoT-generation columns of GPT-2 and DialoGPT: each fine-tuned to generate the RoTs
     for row, preset, name in (('GPT-2', 'table2_gpt2_rots', 'gpt2_rots'),
@@ -176,10 +200,28 @@ def run(args):
         numbers.setdefault(row, dict(acc_train=None, acc_valid=None, acc_test=None))
         numbers[row].update(rot_bleu4=test['bleu-4'], rot_f1=test['f1'], rot_ppl=test['ppl'],
                             rots_test=test)
-    return out, runner.commands, numbers
+
+    # the BAD classifier: the stand-in of the zoo model, fine-tuned with the preset; and the
+    # stand-in itself evaluated on the labels mapped to its two classes (the extension)
+    standin = os.path.join(out, 'bad_standin', 'model')
+    runner.parlai('train_bad_standin', bad_classifier.standin_train_args(standin, seed=args.seed))
+    model = os.path.join(out, 'bad_classifier', 'model')
+    runner.parlai('train_bad_classifier', [
+        'train_model', '-o', bad_classifier.PRESET,
+        '-mf', model, '--init-model', standin, '--dict-file', standin + '.dict',
+        '--num-epochs', str(args.bad_epochs), '--validation-every-n-epochs', '-1',
+        '--warmup-updates', '-1',
+    ] + bad_classifier.tiny_size_args() + tiny + seed)
+    numbers['BAD classifier'] = runner.accuracy('bad_classifier', model,
+                                                'prosocial:safety_classification', 'accuracy',
+                                                args.fit)
+    numbers['BAD classifier'].update(rot_bleu4=None, rot_f1=None, rot_ppl=None)
+    zero_shot = runner.accuracy('bad_zero_shot', standin, bad_classifier.OK_NOTOK_TASK,
+                                'accuracy', fit=False)
+    return out, runner.commands, numbers, zero_shot
 
 
-def tables(numbers):
+def tables(numbers, zero_shot):
     from parlai_prosocial import results
 
     def pct(value):
@@ -196,9 +238,13 @@ def tables(numbers):
     formats = [None, '.1f', '.1f', '.1f', '.1f', '.1f', '.2f']
     paper = [[row] + list(values) for row, values in PAPER.items()]
     paper_columns = ['Model (paper)', 'Acc. valid', 'Acc. test', 'BLEU-4', 'F1', 'PPL']
+    zero_shot_columns = ['Model (tiny, on the samples)', 'Acc. valid (`__ok__` / `__notok__`)',
+                         'Acc. test (`__ok__` / `__notok__`)']
+    zero_shot_rows = [[ZERO_SHOT_ROW, pct(zero_shot['acc_valid']), pct(zero_shot['acc_test'])]]
     return {
         'table2': results.table(columns, rows, formats),
         'table2_paper': results.table(paper_columns, paper, [None] + formats[2:]),
+        'bad_zero_shot': results.table(zero_shot_columns, zero_shot_rows, [None, '.1f', '.1f']),
     }
 
 
@@ -211,22 +257,20 @@ def main():
     parser.add_argument('--epochs', type=int, default=20, help='Canary mixture (stage 2) epochs')
     parser.add_argument('--pretrain-epochs', type=int, default=20, help='stage-1 epochs')
     parser.add_argument('--gpt2-epochs', type=int, default=40)
+    parser.add_argument('--bad-epochs', type=int, default=40,
+                        help='epochs of the BAD classifier fine-tuning')
     parser.add_argument('--no-fit', dest='fit', action='store_false',
                         help='skip the evaluations on the training split (the fit column)')
     args = parser.parse_args()
 
     from parlai_prosocial import results
 
-    out, commands, numbers = run(args)
+    out, commands, numbers, zero_shot = run(args)
     written = results.write(
         os.path.join(out, 'results.json'), 'table2', __file__, commands, numbers,
-        tables(numbers), seeds=[args.seed],
+        tables(numbers, zero_shot), seeds=[args.seed], bad_zero_shot=zero_shot,
     )
-    if args.results:
-        results.write(args.results, 'table2', __file__, commands, numbers, tables(numbers),
-                      seeds=[args.seed])
-    for name, t in written['tables'].items():
-        print(results.render_table(t))
+    results.publish(written, args.results)
     return written
 
 
