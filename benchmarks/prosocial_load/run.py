@@ -11,11 +11,14 @@ layout that ParlAI's built-in ``prosocial_dialog`` teacher reads. Then measures,
 process (peak RSS = the process's ``VmHWM``):
 
 * ``bare``: ``json.loads`` of every line of the file (the floor of reading it);
+* ``bare_kept``: the same, keeping every row (with the garbage collector paused, as our readers
+  do): the floor of any reader that keeps the data;
 * ``ours``: ``-t prosocial`` (``prosocial:response``), from teacher creation (reading and
   validating the file) to the end of one ``train:ordered`` epoch through ``act()``;
 * ``builtin``: ParlAI's ``-t prosocial_dialog`` on the same content, the same way;
 * ``floor``: a do-nothing teacher (``FixedDialogTeacher``) serving the same messages from memory
-  through ``act()``: what one epoch through ParlAI's ``act()`` costs with no reading at all.
+  through ``act()``: what one epoch through ParlAI's ``act()`` costs with no reading at all;
+* ``parts``: the steps of our reading, timed one by one in one process.
 
 ``--repeats`` runs of each (median reported, min and max beside it). The targets of the issue:
 our reading and validation (creation) at most 2x the bare parse, our whole epoch at most 1.25x
@@ -31,6 +34,14 @@ import sys
 import time
 
 TRAIN_ROWS = 120236
+
+#: the steps of our reading that ``reading_parts`` times, as the README names them
+PARTS = {
+    'parse': 'JSON Lines parse (`fast_json_lines`: C scanner, line and repeated-field checks)',
+    'rows': 'row checks and dialogues (`_fast_dialogues_from_hf_rows`)',
+    'repeats': 'repeated turns and dialogues (`_check_repeats`)',
+    'anomalies': 'soft anomalies (`find_anomalies`)',
+}
 
 
 def _peak_rss_mb():
@@ -77,6 +88,33 @@ def epoch(teacher):
     return n
 
 
+def reading_parts(path):
+    """
+    Seconds of each step of our reading of ``path`` (what teacher creation spends on the file).
+    """
+    from parlai_prosocial.tasks import local_data
+    from parlai_prosocial.tasks.prosocial import data
+
+    def where(d, t):
+        return f'{path}: dialogue {d}, turn {t}'
+
+    seconds = {}
+    with local_data.gc_paused():
+        start = time.perf_counter()
+        rows = local_data.fast_json_lines(path)
+        seconds['parse'] = time.perf_counter() - start
+        start = time.perf_counter()
+        dialogues, _ = data._fast_dialogues_from_hf_rows(rows)
+        seconds['rows'] = time.perf_counter() - start
+        start = time.perf_counter()
+        data._check_repeats(dialogues, where)
+        seconds['repeats'] = time.perf_counter() - start
+        start = time.perf_counter()
+        data.find_anomalies(dialogues, where)
+        seconds['anomalies'] = time.perf_counter() - start
+    return seconds
+
+
 def measure(kind, hf_dir, datapath):
     path = os.path.join(hf_dir, 'train.json')
     start = time.perf_counter()
@@ -84,6 +122,13 @@ def measure(kind, hf_dir, datapath):
         with open(path, encoding='utf-8') as f:
             n = sum(1 for line in f if json.loads(line) is not None)
         return {'seconds': time.perf_counter() - start, 'examples': n,
+                'peak_rss_mb': _peak_rss_mb()}
+    if kind == 'bare_kept':
+        from parlai_prosocial.tasks.local_data import gc_paused
+
+        with gc_paused(), open(path, encoding='utf-8') as f:
+            rows = [json.loads(line) for line in f]
+        return {'seconds': time.perf_counter() - start, 'examples': len(rows),
                 'peak_rss_mb': _peak_rss_mb()}
     if kind == 'floor':
         from parlai.core.teachers import FixedDialogTeacher
@@ -119,6 +164,8 @@ def measure(kind, hf_dir, datapath):
         n = epoch(teacher)
         return {'seconds': time.perf_counter() - start, 'examples': n,
                 'peak_rss_mb': _peak_rss_mb()}
+    if kind == 'parts':
+        return reading_parts(path)
     # imports and option parsing are not the data's cost: done before the clock starts
     import importlib
 
@@ -159,7 +206,7 @@ def main():
     hf_dir, datapath, dialogues = write_data(out, args.rows)
     written_seconds = time.perf_counter() - start
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    runs = {kind: [] for kind in ('bare', 'ours', 'builtin', 'floor')}
+    runs = {kind: [] for kind in ('bare', 'bare_kept', 'ours', 'builtin', 'floor', 'parts')}
     for _ in range(args.repeats):
         for kind in runs:
             done = subprocess.run(
@@ -174,12 +221,15 @@ def main():
     def seconds(kind, key='seconds'):
         return [r[key] for r in runs[kind]]
 
-    med = {kind: statistics.median(seconds(kind)) for kind in runs}
+    med = {kind: statistics.median(seconds(kind)) for kind in runs if kind != 'parts'}
     ours_create = statistics.median(seconds('ours', 'create_seconds'))
     builtin_create = statistics.median(seconds('builtin', 'create_seconds'))
     rows = [
         ['bare `json.loads` of every line', results_file.spread(seconds('bare')), 1.0, None,
          runs['bare'][0]['peak_rss_mb']],
+        ['bare, keeping every row (collector paused, as our reader)',
+         results_file.spread(seconds('bare_kept')), med['bare_kept'] / med['bare'], None,
+         runs['bare_kept'][0]['peak_rss_mb']],
         ['ours (`-t prosocial`): creation (read + validate)',
          results_file.spread(seconds('ours', 'create_seconds')), ours_create / med['bare'], None,
          None],
@@ -208,6 +258,12 @@ def main():
             rows, formats=[None, '.2f', '.2f', '.2f', ',.0f']),
         'targets': results_file.table(['target (issue 11 §4)', 'measured ratio', ''], targets,
                                       formats=[None, '.2f', None], align='lrl'),
+        'parts': results_file.table(
+            ['step of our reading (in one process, collector paused)', 'seconds, median (min–max)',
+             '× bare parse'],
+            [[PARTS[step], results_file.spread(seconds('parts', step)),
+              statistics.median(seconds('parts', step)) / med['bare']] for step in PARTS],
+            formats=[None, '.2f', '.2f']),
         'data': results_file.table(
             ['synthetic training file', ''],
             [['rows (turns)', runs['ours'][0]['examples']], ['dialogues', dialogues],
