@@ -10,7 +10,6 @@ import contextlib
 import functools
 import gc
 import json
-import json.scanner
 import os
 import re
 
@@ -230,48 +229,39 @@ def parsed_once_per_file(read):
     return load
 
 
-#: a field name followed by JSON whitespace before its colon (``"a" :``); a value ends at its
-#: line's \n, so no \n is inside one; see :func:`fast_json_lines`
+#: a field name followed by JSON whitespace before its colon (``"a" :``; a line holds no \n);
+#: see :func:`fast_json_lines`
 _SPACED_KEY = re.compile(rb'"[ \t\r]+:')
-
-
-#: the C scanner json.loads uses, called on one value at a position of a text
-_scan_one_value = json.scanner.make_scanner(json.JSONDecoder())
 
 
 def fast_json_lines(path):
     """
     The rows of a JSON Lines file whose every line is exactly one JSON object with no field
-    repeated, read by ``json``'s C scanner value after value in the decoded file (no per-line
-    decoding and copying); ``None`` when the file is anything else, for the strict
-    :func:`json_lines` to read and report. Row ``i`` is line ``i + 1``.
+    repeated, each line parsed by ``orjson`` (several times faster than ``json`` at building the
+    rows); ``None`` when the file is anything else, for the strict :func:`json_lines` to read and
+    report. Row ``i`` is line ``i + 1``.
 
-    Why it may decline but never accept what :func:`json_lines` refuses: each value must start at
-    its line's first character and end right before the line's ``\n`` (or the end of the file),
-    and the file must hold no other ``\n``, so a blank line, whitespace around a value, an object
-    spread over lines or two values on a line decline. A repeated field is detected by counting: each field name writes ``":`` once, so
-    if no name is followed by whitespace before its colon and ``":`` occurs as often as the parsed
-    objects have fields, none was repeated (``":`` inside a string only adds to the count, which
-    then declines).
+    Why it may decline but never accept what :func:`json_lines` refuses: the file is split at
+    ``\n`` as :func:`json_lines` splits it, and ``orjson`` refuses a blank line, two values on a
+    line, a part of a value and bytes that are not UTF-8, as ``json`` does; where the two parsers
+    differ, ``orjson`` is the stricter (NaN, lone surrogates; integers past 64 bits become floats,
+    which the row checks then refuse). A repeated field, which both parsers accept silently, is
+    detected by counting: each field name writes ``":`` once, so if no name is followed by
+    whitespace before its colon and ``":`` occurs as often as the parsed objects have fields, none
+    was repeated (``":`` inside a string only adds to the count, which then declines).
     """
+    import orjson
+
     with open(path, 'rb') as f:
         raw = f.read()
+    lines = raw.split(b'\n')
+    if lines[-1] == b'':
+        lines.pop()  # the newline that ends the last line
     try:
-        text = raw.decode('utf-8')
-    except UnicodeDecodeError:
+        rows = list(map(orjson.loads, lines))
+    except orjson.JSONDecodeError:
         return None
-    rows, position, end_of_text = [], 0, len(text)
-    try:
-        while position < end_of_text:
-            row, end = _scan_one_value(text, position)
-            if type(row) is not dict or not (end == end_of_text or text[end] == '\n'):
-                return None
-            rows.append(row)
-            position = end + 1
-    except (StopIteration, ValueError):  # no value here (a blank line, a BOM, ...); bad JSON
-        return None
-    # every \n ends a line: none inside a value (an object spread over lines)
-    if raw.count(b'\n') != len(rows) - (not text.endswith('\n')):
+    if not all(type(row) is dict for row in rows):
         return None
     if raw.count(b'":') != sum(map(len, rows)) or _SPACED_KEY.search(raw):
         return None

@@ -163,6 +163,10 @@ def test_teacher_messages(teacher_key, datatype, layout, sample_dirs):
             else:
                 assert 'label_candidates' not in message
             assert message['id'] == 'prosocial'
+            # exactly these fields, whichever reader (fast or strict) built the turn
+            assert set(message) == {'text', label_key, 'episode_done', 'id'} | set(
+                annotations
+            ) | set(extra)
 
     assert teacher.num_episodes() == len(expected)
     assert teacher.num_examples() == sum(len(e) for e in expected)

@@ -727,3 +727,157 @@ def test_train_model_with_an_evaltask(tmp_path, evaltask, checked):
         assert str(info.value) == f'{tmp_path / "test.json"}: the file is empty'
     else:
         create_task_agent_from_taskname(opt)
+
+
+# --- the fast path of the ProsocialDialog reader (issue 11 §4) ----------------------------------
+# It is the strict reader, only faster: on every file it gives the same dialogues, anomalies and
+# error message as reading row by row (``read_file(path, fast=False)``), and it is really taken on
+# a valid file.
+
+
+def sample_rows():
+    return [dict(row) for row in hf_rows(SAMPLE['train'])]
+
+
+def jsonl_lines(edited_rows):
+    return [json.dumps(row, ensure_ascii=False) + '\n' for row in edited_rows]
+
+
+def read_outcome(path, fast):
+    try:
+        dialogues, anomalies = prosocial_data.read_file(str(path), fast=fast)
+    except ProsocialDataError as e:
+        return 'error', str(e)
+    return 'read', dialogues, anomalies.summary(str(path))
+
+
+def takes_the_fast_path(path):
+    parsed = local_data.fast_json_lines(str(path))
+    return parsed is not None and prosocial_data._fast_dialogues_from_hf_rows(parsed) is not None
+
+
+def edited_file(edit):
+    def text():
+        changed = sample_rows()
+        edit(changed)
+        return ''.join(jsonl_lines(changed))
+
+    return text
+
+
+def lines_changed(change):
+    def text():
+        lines = jsonl_lines(sample_rows())
+        change(lines)
+        return ''.join(lines)
+
+    return text
+
+
+def with_anomalies(changed):
+    changed[5]['safety_label'] = '__casual__'  # contradicts its votes
+    changed[3]['response'] = '  '
+    changed[6]['rots'] = ['', 'ok']
+    changed[1]['response'] = 'no __endrots__ here'
+    changed[2]['rots'] = ['a _', '_ b']  # no marker start across two RoTs
+
+
+def spaced_repeated_key(lines):
+    # "rots" twice, the second time with a space before its colon: the count alone would miss it
+    lines[1] = '{"rots" : null, ' + lines[1][1:]
+
+
+def quote_colon_in_a_text(lines):
+    # '":' inside a string adds to the count: the fast path declines, the strict one reads it
+    row = sample_rows()[2]
+    row['response'] = 'she said "no": twice'
+    lines[2] = json.dumps(row) + '\n'
+
+
+#: files both paths read (the fast one should take these), as name -> text
+VALID = {
+    'the sample': lines_changed(lambda lines: None),
+    'anomalies': edited_file(with_anomalies),
+    'rots null': edited_file(set_field(2, 'rots', None)),
+    'no final newline': lines_changed(lambda lines: lines.__setitem__(-1, lines[-1].rstrip('\n'))),
+    'line separators inside a text': edited_file(set_field(1, 'context', 'a\u2028b\u2029c\x85d')),
+    'CRLF line ends': lines_changed(lambda lines: lines.__setitem__(
+        slice(None), [line.replace('\n', '\r\n') for line in lines])),
+    'a repeated dialogue (found after reading)': edited_file(
+        lambda r: r.append(dict(r[5], dialogue_id=9))
+    ),
+}
+
+#: files the fast path must hand to the strict reader, as name -> text
+DECLINED = {
+    'a blank line': lines_changed(lambda lines: lines.insert(3, '\n')),
+    'two rows on one line': lines_changed(lambda lines: lines.__setitem__(
+        0, lines[0].rstrip('\n') + ', ' + lines[0])),
+    'a row over two lines': lines_changed(lambda lines: lines.__setitem__(
+        0, lines[0].replace(', "response"', ',\n"response"', 1))),
+    'a lone surrogate in a text': lines_changed(lambda lines: lines.__setitem__(
+        0, lines[0].replace('"context": "', '"context": "\\ud800 ', 1))),
+    'a dialogue_id past 64 bits': edited_file(lambda r: [row.update(dialogue_id=2**70 + row[
+        'dialogue_id']) for row in r]),
+    'NaN as a dialogue_id': lines_changed(lambda lines: lines.__setitem__(
+        0, lines[0].replace('"dialogue_id": 0', '"dialogue_id": NaN'))),
+    'a row that is a list': lines_changed(lambda lines: lines.__setitem__(2, '[1, 2]\n')),
+    'an extra field': edited_file(set_field(2, 'note', 'x')),
+    'a bool dialogue_id': edited_file(set_field(1, 'dialogue_id', True)),
+    'a float response_id': edited_file(set_field(2, 'response_id', 1.0)),
+    'a label that is a list': edited_file(set_field(2, 'safety_label', ['__casual__'])),
+    'a RoT that is a number': edited_file(set_field(2, 'rots', ['ok', 3])),
+    'a reason that is null': edited_file(set_field(2, 'safety_annotation_reasons', [None])),
+    'rows of a dialogue out of order': edited_file(lambda r: r.__setitem__(slice(0, 2), r[1::-1])),
+    'a repeated key with a space': lines_changed(spaced_repeated_key),
+    'a quote and colon inside a text': lines_changed(quote_colon_in_a_text),
+    'not UTF-8': None,  # written as bytes below
+}
+#: the strict reader's table of bad JSON Lines files (``hf_cases`` above); the
+#: repeated turns and dialogues are found after either path has read the rows
+BAD = {name: edited_file(edit) for name, edit, _ in hf_cases()}
+
+
+def write_train_file(tmp_path, name, text):
+    path = tmp_path / 'train.json'
+    if text is None:
+        valid = ''.join(jsonl_lines(sample_rows())[:2]).encode()
+        path.write_bytes(valid + b'{"\xff"}\n')
+    else:
+        path.write_text(text(), encoding='utf-8', newline='')
+    return path
+
+
+@pytest.mark.parametrize('name', sorted(VALID))
+def test_fast_path_reads_what_the_strict_reader_reads(tmp_path, name):
+    path = write_train_file(tmp_path, name, VALID[name])
+    assert takes_the_fast_path(path)
+    assert read_outcome(path, fast=True) == read_outcome(path, fast=False)
+
+
+@pytest.mark.parametrize('name', sorted(DECLINED))
+def test_fast_path_leaves_everything_else_to_the_strict_reader(tmp_path, name):
+    path = write_train_file(tmp_path, name, DECLINED[name])
+    assert not takes_the_fast_path(path)
+    assert read_outcome(path, fast=True) == read_outcome(path, fast=False)
+
+
+@pytest.mark.parametrize('name', sorted(BAD))
+def test_bad_files_give_the_strict_readers_error(tmp_path, name):
+    path = write_train_file(tmp_path, name, BAD[name])
+    assert read_outcome(path, fast=True) == read_outcome(path, fast=False)
+    assert read_outcome(path, fast=True)[0] == 'error'
+
+
+def test_quote_and_colon_inside_a_text_is_read(tmp_path):
+    path = write_train_file(tmp_path, 'x', lines_changed(quote_colon_in_a_text))
+    kind, dialogues, _ = read_outcome(path, fast=True)
+    assert kind == 'read' and dialogues[0][2]['response'] == 'she said "no": twice'
+
+
+def test_repeated_key_with_a_space_is_an_error(tmp_path):
+    path = write_train_file(tmp_path, 'x', lines_changed(spaced_repeated_key))
+    assert read_outcome(path, fast=True) == (
+        'error',
+        f'{path}: line 2: field "rots" appears twice in one JSON object; expected each field once',
+    )

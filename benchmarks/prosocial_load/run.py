@@ -37,7 +37,7 @@ TRAIN_ROWS = 120236
 
 #: the steps of our reading that ``reading_parts`` times, as the README names them
 PARTS = {
-    'parse': 'JSON Lines parse (`fast_json_lines`: C scanner, line and repeated-field checks)',
+    'parse': 'JSON Lines parse (`fast_json_lines`: orjson per line, repeated-field check)',
     'rows': 'row checks and dialogues (`_fast_dialogues_from_hf_rows`)',
     'repeats': 'repeated turns and dialogues (`_check_repeats`)',
     'anomalies': 'soft anomalies (`find_anomalies`)',

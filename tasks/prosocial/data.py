@@ -65,6 +65,9 @@ VOTES_PER_TURN = 3
 
 #: Tokens the targets give a meaning to; inside a text they are counted, and escaped in targets.
 MARKERS = (ROTS_END,) + SAFETY_LABELS
+#: what every marker starts with: a text without it holds none (a quick test before the exact one)
+MARKER_START = os.path.commonprefix(MARKERS)
+assert MARKER_START, 'the markers share no start: the quick test needs another form'
 
 
 def label_from_votes(votes):
@@ -406,7 +409,7 @@ def read_file(path, fast=True):
 
     A JSON Lines file with nothing to report is read by the fast path (:func:`fast_json_lines`,
     :func:`_fast_dialogues_from_hf_rows`), anything else row by row (``fast=False``: always);
-    both give the same dialogues, anomalies and errors (tests/test_prosocial_fast_reader.py).
+    both give the same dialogues, anomalies and errors (tests/test_readers_bad_input.py).
     """
     if not os.path.isfile(path):
         raise ProsocialDataError(f'{path}: no such file')
@@ -453,9 +456,6 @@ def read_dialogues(path):
     return read_file(path)[0]
 
 
-#: what every marker starts with: a text without it holds none (a quick test before the exact one)
-_MARKER_START = os.path.commonprefix(MARKERS)
-assert _MARKER_START, 'the markers share no start: find_anomalies needs another quick test'
 
 
 def find_anomalies(dialogues, where):
@@ -475,9 +475,9 @@ def find_anomalies(dialogues, where):
             if rots and not all(map(str.strip, rots)):
                 anomalies.add('empty RoT', where(d, t))
             if (
-                _MARKER_START in context
-                or _MARKER_START in response
-                or _MARKER_START in '\n'.join(rots)  # '\n' makes no marker start across RoTs
+                MARKER_START in context
+                or MARKER_START in response
+                or MARKER_START in '\n'.join(rots)  # '\n' makes no marker start across RoTs
             ):
                 texts = [context, response] + rots
                 if any(marker in text for text in texts for marker in MARKERS):
