@@ -31,6 +31,7 @@ def test_committed_results_files_are_complete(repo_dir):
     files = [
         'projects/prosocial_dialog/zero_shot/results.json',
         'projects/prosocial_dialog/toxichat/results.json',
+        'projects/prosocial_dialog/toxichat/results_pair.json',
         'benchmarks/canary_guard/results.json',
         'benchmarks/canary_guard/results_paper_sizes.json',
         'benchmarks/soda_stream/results.json',

@@ -8,7 +8,11 @@ Table 5 as §6.1 ran it (Baheti et al., 2021's protocol), issue 8 §4:
   outcome, on hand-made probabilities and through the scorer;
 * a baseline row as the recipe README runs it (``parlai eval_model -m repeat_query -t toxichat``)
   through the real classifiers path: tiny classifiers trained in thread mode on the sample, then
-  scored in thread mode with thresholds, checked against the classifiers asked by hand.
+  scored in thread mode with thresholds, checked against the classifiers asked by hand; the
+  DialoGPT and BlenderBot 1 (zoo name) rows with tiny models in their place;
+* the recipes: ``toxichat/reproduce.py`` and ``zero_shot/reproduce.py`` read the thread by
+  default, pass it (and ``--decision thresholds``) to every command, and the zero-shot recipe
+  refuses classifiers trained on the other input in one line before training anything.
 """
 
 import json
@@ -361,23 +365,58 @@ def test_classifier_trained_on_the_other_input_is_refused(sample_dir, thread_cla
         )
 
 
-def test_cli_dialogpt_row_tiny(tmp_path, sample_dir, thread_classifiers, run_parlai):
+@pytest.fixture(scope='module')
+def tiny_zoo_datapath(tmp_path_factory, sample_data_dir):
     """
-    The DialoGPT row's command (``-m dialogpt_local --model-name DIR``, zero-shot, as Table 5's
-    baselines reply without fine-tuning on ToxiChat) with a tiny random GPT-2 in place of
-    DialoGPT-medium, scored in thread mode by the trained classifiers: each reply the world log
-    shows is scored as the classifiers say by hand.
+    A ``--datapath`` where ``zoo:blender/blender_90M/model`` is a tiny ``transformer/generator``
+    (BlenderBot 1's architecture; 1 epoch on the ProsocialDialog sample) marked as ParlAI's own
+    download of that zoo model (``.built`` with its version), so the zoo name resolves offline.
     """
+    from parlai.core.build_data import mark_done
+    from parlai.scripts.train_model import TrainModel
+    from parlai.zoo.blender.blender_90M import VERSION
+
+    from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
+
+    datapath = tmp_path_factory.mktemp('zoo_datapath')
+    folder = datapath / 'models' / 'blender' / 'blender_90M'
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_DIR_ENV, sample_data_dir)
+        TrainModel.main(init_opt='prosocial/tiny_generator', task='prosocial',
+                        model_file=str(folder / 'model'), datapath=str(datapath), num_epochs=1,
+                        validation_every_n_epochs=1)
+    mark_done(str(folder), version_string=VERSION)
+    return str(datapath)
+
+
+def _dialogpt_row(tmp_path, zoo_datapath):
     from parlai_prosocial.baselines.tiny_gpt2 import build_tiny_gpt2
 
     model = build_tiny_gpt2(str(tmp_path / 'gpt2'))
+    return ['-m', 'dialogpt_local', '--model-name', model, '--inference', 'greedy',
+            '--label-truncate', '8', '--text-truncate', '64', '--datapath', str(tmp_path)]
+
+
+def _blender_row(tmp_path, zoo_datapath):
+    return ['-mf', 'zoo:blender/blender_90M/model', '--datapath', zoo_datapath]
+
+
+@pytest.mark.parametrize('row', [_dialogpt_row, _blender_row], ids=['dialogpt', 'blender_90M'])
+def test_cli_baseline_row_tiny(tmp_path, sample_dir, thread_classifiers, tiny_zoo_datapath,
+                               run_parlai, row):
+    """
+    Two of the README's baseline-row commands, zero-shot (Table 5's baselines are not fine-tuned
+    on ToxiChat), at tiny scale, scored in thread mode by the trained classifiers: the DialoGPT row
+    (``-m dialogpt_local --model-name DIR``) with a tiny random GPT-2 in place of DialoGPT-medium,
+    and the BlenderBot 1 row (``-mf zoo:blender/blender_90M/model``: a zoo model by its name) with
+    a tiny transformer/generator in the zoo's place. Each reply the world log shows is scored as
+    the classifiers say by hand.
+    """
     report_file = str(tmp_path / 'report.json')
     logs = str(tmp_path / 'logs.jsonl')
     run_parlai(
-        [
-            'eval_model', '-m', 'dialogpt_local', '--model-name', model,
-            '--inference', 'greedy', '--label-truncate', '8', '--text-truncate', '64',
-            '-t', 'toxichat', '-dt', 'test', '--datapath', str(tmp_path),
+        ['eval_model'] + row(tmp_path, tiny_zoo_datapath) + [
+            '-t', 'toxichat', '-dt', 'test',
             '--toxichat-data-dir', str(sample_dir),
             '--toxichat-classifier-input', 'thread',
             '--toxichat-stance-model-file', thread_classifiers['stance'],
@@ -408,28 +447,40 @@ def test_cli_dialogpt_row_tiny(tmp_path, sample_dir, thread_classifiers, run_par
     assert 0 <= report['toxichat_offensive'] <= 1
 
 
-def test_recipe_thread_input_end_to_end(tmp_path, sample_dir):
+def _recipe(name, *args):
     """
-    ``reproduce.py --classifier-input thread`` on the sample, one seed, one epoch: every command
-    carries the option, the classifiers are trained and scored on thread inputs, and the tables say
-    so.
+    ``projects/prosocial_dialog/NAME/reproduce.py ARGS`` in a new process; the finished process.
     """
     import subprocess
     import sys
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    script = os.path.join(root, 'projects', 'prosocial_dialog', 'toxichat', 'reproduce.py')
+    script = os.path.join(root, 'projects', 'prosocial_dialog', name, 'reproduce.py')
+    return subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_recipe_thread_input_end_to_end(tmp_path, sample_dir):
+    """
+    ``reproduce.py`` on the sample, one seed, one epoch, with ``--decision thresholds``: thread
+    input is the default, so every command carries ``--toxichat-classifier-input thread``, the
+    classifiers are trained and scored on thread inputs, and the tables say so; the Table-5 runs
+    decide by the thresholds and their table has the ambiguous columns.
+    """
     out = tmp_path / 'out'
-    subprocess.run(
-        [sys.executable, script, '--data-dir', str(sample_dir), '--out', str(out),
-         '--seeds', '0', '--stance-epochs', '1', '--offensive-epochs', '1',
-         '--classifier-input', 'thread'],
-        check=True, capture_output=True, text=True, timeout=600,
-    )
+    done = _recipe('toxichat', '--data-dir', str(sample_dir), '--out', str(out), '--seeds', '0',
+                   '--stance-epochs', '1', '--offensive-epochs', '1', '--decision', 'thresholds')
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     results = json.load(open(out / 'results.json'))
     assert results['numbers']['classifier_input'] == 'thread'
     assert len(results['commands']) == 6  # two trainings, two classifier tests, two Table-5 runs
     assert all(c.endswith('--toxichat-classifier-input thread') for c in results['commands'])
+    table5_runs = [c for c in results['commands'] if ' -t toxichat ' in c]
+    assert len(table5_runs) == 2
+    assert [c for c in results['commands'] if '--toxichat-decision thresholds' in c] == table5_runs
+    assert results['tables']['table5_recorded']['columns'][-2:] == [
+        'Stance ambiguous', 'Offense ambiguous'
+    ]
     seed = results['numbers']['per_seed'][0]
     assert seed['classifiers']['stance']['exs'] == 17  # the adjacent pairs of the sample
     assert seed['classifiers']['offensive']['exs'] == 22
@@ -439,3 +490,72 @@ def test_recipe_thread_input_end_to_end(tmp_path, sample_dir):
         'stance, adjacent pairs, thread input',
         'offensive, all utterances, thread input',
     ]
+
+
+# --- the zero-shot recipe (Table 5 with tiny Prosts): thread input by default -------------------
+
+
+def _classifiers_run(directory, models):
+    """
+    A directory laid out as a ToxiChat recipe run (``seed_0/{stance,offensive}/model*``) holding
+    ``models`` ({name: model file}) as symbolic links.
+    """
+    for name, model_file in models.items():
+        target = os.path.join(str(directory), 'seed_0', name)
+        os.makedirs(target)
+        folder, base = os.path.split(model_file)
+        for file_name in os.listdir(folder):
+            if file_name == base or file_name.startswith(base + '.'):
+                os.symlink(os.path.join(folder, file_name),
+                           os.path.join(target, 'model' + file_name[len(base):]))
+    return str(directory)
+
+
+def test_zero_shot_recipe_thread_input_by_default(tmp_path, sample_dir, thread_classifiers):
+    """
+    ``zero_shot/reproduce.py`` on the sample, one seed, one Prost epoch, no guard, with
+    thread-trained classifiers and ``--decision thresholds``: without ``--classifier-input`` every
+    scoring command reads the thread, and the thresholds add the ambiguous columns.
+    """
+    classifiers = _classifiers_run(tmp_path / 'classifiers', thread_classifiers)
+    out = tmp_path / 'out'
+    done = _recipe('zero_shot', '--toxichat-data-dir', str(sample_dir), '--out', str(out),
+                   '--classifiers', classifiers, '--seeds', '0', '--prost-epochs', '1',
+                   '--no-guard', '--decision', 'thresholds')
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.load(open(out / 'results.json'))
+    assert results['numbers']['classifier_input'] == 'thread'
+    scoring = [c for c in results['commands'] if c.startswith('parlai eval_model')]
+    assert len(scoring) == 2
+    assert all('--toxichat-classifier-input thread' in c for c in scoring)
+    assert all('--toxichat-decision thresholds' in c for c in scoring)
+    reports = results['numbers']['per_seed'][0]['reports']
+    for report in reports.values():
+        assert report['exs'] == len(SAMPLE['test'])
+        shares = sum(report[name] for name in STANCE_NAMES) + report['toxichat_stance_ambiguous']
+        assert shares == pytest.approx(1.0)
+    table = results['tables']['table5']
+    assert 'classifiers read the thread' in table['columns'][0]
+    assert table['columns'][-2:] == ['Stance ambiguous', 'Offense ambiguous']
+
+
+def test_zero_shot_refuses_classifiers_of_the_other_input_early(tmp_path, sample_dir):
+    """
+    ``--classifiers DIR`` trained with pair inputs (as their saved opt says) and the default
+    thread input: one line, before anything is trained.
+    """
+    for name in ('stance', 'offensive'):
+        folder = tmp_path / 'classifiers' / 'seed_0' / name
+        folder.mkdir(parents=True)
+        (folder / 'model').write_text('')
+        (folder / 'model.opt').write_text(json.dumps({'task': f'toxichat:{name}'}))
+    out = tmp_path / 'out'
+    done = _recipe('zero_shot', '--toxichat-data-dir', str(sample_dir), '--out', str(out),
+                   '--classifiers', str(tmp_path / 'classifiers'), '--seeds', '0')
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f'error: --classifiers {tmp_path}/classifiers/seed_0/stance/model was trained with '
+        '--classifier-input pair, not thread: pass --classifier-input pair or classifiers '
+        'trained with thread'
+    ]
+    assert not os.path.exists(out / 'seed_0')

@@ -26,12 +26,15 @@ command's log. ``--results`` also writes the results file there (the committed
 ``projects/prosocial_dialog/toxichat/results.json``). ``--data-dir`` holds ``{train,dev,test}.jsonl`` and ``word_based_bias_list.csv``
 (default ``$TOXICHAT_DATA_DIR``; without it the teachers download the files into ``--datapath``).
 
-``--classifier-input pair|thread`` (``--toxichat-classifier-input`` of every command): ``pair``
-(the default, what the committed results were run with) trains and scores the classifiers on
-``turn \n reply`` (stance) and the utterance alone (offensive); ``thread`` on the whole thread
-joined by `` EOS `` as Baheti et al.'s classifiers read it. Thread-input stance has only the
-adjacent pairs (a thread does not say which earlier turn a stance is towards), so in that mode the
-stance rows are the adjacent pairs, evaluated once.
+``--classifier-input thread|pair`` (``--toxichat-classifier-input`` of every command): ``thread``
+(the default, as §6.1 ran Table 5: Baheti et al.'s classifiers read the whole thread) trains and
+scores the classifiers on the thread and the reply joined by `` EOS ``; ``pair`` on ``turn \n
+reply`` (stance) and the utterance alone (offensive). Thread-input stance has only the adjacent
+pairs (a thread does not say which earlier turn a stance is towards), so in that mode the stance
+rows are the adjacent pairs, evaluated once. ``--decision argmax|thresholds``
+(``--toxichat-decision`` of the Table-5 runs on the recorded replies): ``argmax`` (default: Table
+5's stance shares add up to 100) or Baheti et al.'s probability thresholds, which add the
+ambiguous shares as two more columns; the classifier scores are argmax either way.
 
 Torch runs one thread per process (``--threads``): on a shared 2-core machine, two threads ran
 4x slower than one (oversubscription); on an idle machine ``--threads 2`` may be faster.
@@ -56,6 +59,10 @@ from parlai_prosocial.tasks.toxichat.data import (
     split_path,
     stance_field,
     stance_pairs,
+)
+from parlai_prosocial.tasks.toxichat.metrics import (
+    OFFENSIVE_AMBIGUOUS_METRIC,
+    STANCE_AMBIGUOUS_METRIC,
 )
 
 #: Baheti et al. (2021), abstract: the best classifiers fine-tuned on ToxiChat (DialoGPT-based).
@@ -123,7 +130,7 @@ class Runner:
         self.out = out
         self.data_args = ['--toxichat-data-dir', data_dir] if data_dir else []
         if classifier_input != 'pair':
-            # only when not the default, so the committed pair-mode commands stay as they ran
+            # only when not ParlAI's default (pair), so pair-mode commands stay as they always ran
             self.data_args += ['--toxichat-classifier-input', classifier_input]
         if datapath:
             self.data_args += ['--datapath', datapath]
@@ -136,7 +143,9 @@ class Runner:
     def parlai(self, name, args):
         log = os.path.join(self.out, name + '.log')
         command = [sys.executable, '-m', 'parlai'] + args + self.data_args
-        shown = ' '.join(['parlai'] + args + self.data_args).replace(self.out, self.shown_out)
+        shown = results_file.portable(
+            ' '.join(['parlai'] + args + self.data_args).replace(self.out, self.shown_out)
+        )
         self.commands.append(shown)
         print(f'[{time.strftime("%H:%M:%S")}] {name}: {shown}', flush=True)
         start = time.time()
@@ -207,9 +216,11 @@ def gold_shares(data_dir, model):
 
 TABLE5_COLUMNS = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral',
                   'toxichat_offensive', 'toxichat_bad')
+#: the two more columns of ``--decision thresholds``
+AMBIGUOUS_COLUMNS = (STANCE_AMBIGUOUS_METRIC, OFFENSIVE_AMBIGUOUS_METRIC)
 
 
-def tables(per_seed, gold, classifier_input='pair'):
+def tables(per_seed, gold, classifier_input='thread', decision='argmax'):
     """
     The README's tables from the per-seed results: classifier scores and Table-5 shares, each the
     median and range over the seeds.
@@ -244,16 +255,18 @@ def tables(per_seed, gold, classifier_input='pair'):
         [] if thread else [['stance, adjacent pairs', n['stance_adjacent']['exs']]]
     ) + [[offensive_rows, n['offensive']['exs']]]
     shares = []
+    ambiguous = AMBIGUOUS_COLUMNS if decision == 'thresholds' else ()
+    blank = [None] * len(ambiguous)
     for model, label in (('dgpt', 'DialoGPT'), ('gpt3', 'GPT-3')):
         shares.append([f'ToxiChat {label} replies, human labels']
-                      + [100 * gold[model][m] for m in TABLE5_COLUMNS])
+                      + [100 * gold[model][m] for m in TABLE5_COLUMNS] + blank)
         shares.append([f'ToxiChat {label} replies, our classifiers']
                       + [results_file.spread([100 * r['table5'][model][m] for r in per_seed])
-                         for m in TABLE5_COLUMNS])
+                         for m in TABLE5_COLUMNS + ambiguous])
         paper = TABLE5[label]
         shares.append([f'ProsocialDialog Table 5, {label} (own replies)', paper['disagree'],
                        paper['agree'], 100 - paper['disagree'] - paper['agree'],
-                       paper['offensive'], paper['bad']])
+                       paper['offensive'], paper['bad']] + blank)
     seeds = [r['seed'] for r in per_seed]
     return {
         'classifiers': results_file.table(
@@ -263,8 +276,9 @@ def tables(per_seed, gold, classifier_input='pair'):
             classifiers, formats=[None, None, '.3f', '.2f'], align='llrr'),
         'test_examples': results_file.table(['test set', 'examples'], examples),
         'table5_recorded': results_file.table(
-            ['replies to the test threads (%)', 'Disagree', 'Agree', 'Neutral', 'Offense', 'Bad'],
-            shares, formats=[None] + ['.1f'] * 5),
+            ['replies to the test threads (%)', 'Disagree', 'Agree', 'Neutral', 'Offense', 'Bad']
+            + (['Stance ambiguous', 'Offense ambiguous'] if ambiguous else []),
+            shares, formats=[None] + ['.1f'] * (5 + len(ambiguous))),
         'run': results_file.table(
             ['seed', 'stance epochs done', 'offensive epochs done', 'minutes'],
             [[r['seed'], r['epochs_done']['stance'], r['epochs_done']['offensive'],
@@ -311,7 +325,7 @@ def run_seed(args, data_dir, weights, seed):
                 '--toxichat-recorded-response', model,
                 '--toxichat-stance-model-file', models['stance'],
                 '--toxichat-offensive-model-file', models['offensive'],
-            ],
+            ] + (['--toxichat-decision', args.decision] if args.decision != 'argmax' else []),
         )
     return {
         'seed': seed,
@@ -337,10 +351,14 @@ def main():
     parser.add_argument('--threads', type=int, default=1, help='torch threads per process')
     parser.add_argument('--results', help='also write the results file here')
     parser.add_argument(
-        '--classifier-input', choices=['pair', 'thread'], default='pair',
-        help='what the classifiers read (--toxichat-classifier-input of every command): pair '
-        '(default; the committed results) or thread (the whole thread joined by " EOS ", as '
-        'Baheti et al.\'s classifiers read it)')
+        '--classifier-input', choices=['thread', 'pair'], default='thread',
+        help='what the classifiers read (--toxichat-classifier-input of every command): thread '
+        '(default; the whole thread joined by " EOS ", as Baheti et al.\'s classifiers read it) or '
+        'pair (turn and reply for stance, the utterance alone for offensive)')
+    parser.add_argument(
+        '--decision', choices=['argmax', 'thresholds'], default='argmax',
+        help='--toxichat-decision of the Table-5 runs on the recorded replies: argmax (default; '
+        'Table 5\'s stance shares add up to 100) or Baheti et al.\'s probability thresholds')
     args = parser.parse_args()
     args.epochs = {'stance': args.stance_epochs, 'offensive': args.offensive_epochs}
     args.out = os.path.abspath(args.out)
@@ -365,6 +383,7 @@ def main():
         'epochs': args.epochs,
         'threads': args.threads,
         'classifier_input': args.classifier_input,
+        'decision': args.decision,
         'per_seed': per_seed,
         'gold': gold,
         'paper': {'baheti': BAHETI, 'prosocial_table5': TABLE5},
@@ -376,7 +395,7 @@ def main():
         script=__file__,
         commands=[c for r in per_seed for c in r['commands']],
         numbers=numbers,
-        tables=tables(per_seed, gold, args.classifier_input),
+        tables=tables(per_seed, gold, args.classifier_input, args.decision),
         seeds=args.seeds,
     )
     if args.results:

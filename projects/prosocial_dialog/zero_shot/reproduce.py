@@ -13,13 +13,22 @@ For every seed S (``--seeds``, default 0 1 2; every training is bounded by epoch
    seven-dataset mixture, every dataset a few dialogues), and a tiny Prost (Response only) on
    ``prosocial:response`` with the same mixture;
 2. takes the ToxiChat stance and offensive classifiers of seed S from
-   ``projects/prosocial_dialog/toxichat/reproduce.py`` (run here into ``OUT/classifiers`` unless
-   ``--classifiers DIR`` names a finished run of it);
+   ``projects/prosocial_dialog/toxichat/reproduce.py`` (run here into ``OUT/classifiers`` with the
+   same ``--classifier-input`` unless ``--classifiers DIR`` names a finished run of it, whose
+   classifiers must have been trained with that input);
 3. runs ``parlai eval_model -t toxichat -dt test`` with each Prost on the real ToxiChat test split,
    scoring the replies with the two classifiers and the bad-word list (Table 5's columns);
 4. trains a tiny Canary (tiny offline T5 initialised with seed S, ``-o prosocial/tiny_canary`` on
    ``prosocial:safety``) and runs the same evaluation with ``-m canary_guard`` around the RoT &
    Response Prost (``--no-guard`` skips it).
+
+What the classifiers read, ``--classifier-input thread|pair`` (``--toxichat-classifier-input`` of
+every scoring command): ``thread`` (default; §6.1 ran Table 5 with Baheti et al.'s classifiers,
+which read the whole thread, turns joined by `` EOS ``, and the reply) or ``pair`` (``last turn \n
+reply`` for stance, the reply alone for offensive). How they decide,
+``--decision argmax|thresholds`` (``--toxichat-decision``): ``argmax`` (default: Table 5's
+stance shares add up to 100) or Baheti et al.'s probability thresholds, which add the ambiguous
+shares as two more columns.
 
 A step whose output already exists is skipped (rerun with a new ``--out`` to start over). Writes
 ``OUT/results.json`` (the results-file format of :mod:`parlai_prosocial.results`, with the
@@ -36,11 +45,20 @@ import subprocess
 import sys
 import time
 
+from parlai_prosocial import results as results_file
+from parlai_prosocial.tasks.toxichat.metrics import (
+    OFFENSIVE_AMBIGUOUS_METRIC,
+    STANCE_AMBIGUOUS_METRIC,
+    trained_input,
+)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 
 METRICS = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral', 'toxichat_offensive',
            'toxichat_bad')
+#: the two more columns of ``--decision thresholds``
+AMBIGUOUS = (STANCE_AMBIGUOUS_METRIC, OFFENSIVE_AMBIGUOUS_METRIC)
 
 #: ProsocialDialog Table 5 (%), the two Prost rows
 TABLE5 = {
@@ -58,9 +76,10 @@ class Runner:
 
     def run(self, name, command):
         log = os.path.join(self.out, name + '.log')
-        shown = (' '.join(command).replace(sys.executable + ' -m parlai', 'parlai')
-                 .replace(sys.executable, 'python').replace(self.root, 'OUT')
-                 .replace(REPO + os.sep, ''))
+        shown = results_file.portable(
+            ' '.join(command).replace(sys.executable + ' -m parlai', 'parlai')
+            .replace(sys.executable, 'python').replace(self.root, 'OUT')
+        )
         self.commands.append(shown)
         print(f'[{time.strftime("%H:%M:%S")}] {name}: {shown}', flush=True)
         with open(os.path.join(self.root, 'commands.sh'), 'a') as f:
@@ -78,6 +97,9 @@ class Runner:
     def parlai(self, name, args):
         return self.run(name, [sys.executable, '-m', 'parlai'] + args)
 
+
+#: --classifier-input -> what the classifiers read, as the table's header says it
+INPUTS = {'thread': 'thread', 'pair': 'last turn and reply'}
 
 ROWS = {
     'response_only': 'tiny Prost (Response only)',
@@ -123,7 +145,10 @@ def run_seed(args, seed, root, env, datapath, tc_dir, classifiers_dir):
     toxichat_args = ['-t', 'toxichat', '-dt', 'test', '--toxichat-data-dir', tc_dir,
                      '--toxichat-stance-model-file', stance,
                      '--toxichat-offensive-model-file', offensive,
+                     '--toxichat-classifier-input', args.classifier_input,
                      '--datapath', datapath, '-bs', '1']
+    if args.decision != 'argmax':
+        toxichat_args += ['--toxichat-decision', args.decision]
 
     def evaluate(name, model_args):
         report = os.path.join(out, name + '.json')
@@ -187,10 +212,9 @@ def replies(world_log):
     return found
 
 
-def tables(per_seed, classifiers_results):
-    from parlai_prosocial import results as results_file
-
+def tables(per_seed, classifiers_results, classifier_input='thread', decision='argmax'):
     seeds = [r['seed'] for r in per_seed]
+    metrics = METRICS + (AMBIGUOUS if decision == 'thresholds' else ())
     rows = []
     for key, label in ROWS.items():
         if key not in per_seed[0]['reports']:
@@ -198,10 +222,11 @@ def tables(per_seed, classifiers_results):
         rows.append([label] + [
             results_file.spread([100 * r['reports'][key][m] for r in per_seed])
             if m in per_seed[0]['reports'][key] else None
-            for m in METRICS
+            for m in metrics
         ])
     for name, (d, a, o, b) in TABLE5.items():
-        rows.append([f'paper Table 5: {name}', d, a, 100 - d - a, o, b])
+        rows.append([f'paper Table 5: {name}', d, a, 100 - d - a, o, b]
+                    + [None] * (len(metrics) - len(METRICS)))
 
     def holds(description, test):
         verdicts = [bool(test(r['reports'])) for r in per_seed]
@@ -233,9 +258,11 @@ def tables(per_seed, classifiers_results):
         ]
     tabs = {
         'table5': results_file.table(
-            ['model (300 ToxiChat test threads, %)', 'Disagree ↑', 'Agree ↓', 'Neutral',
-             'Offense ↓', 'Bad ↓'],
-            rows, formats=[None] + ['.1f'] * 5),
+            [f'model (300 ToxiChat test threads, %; classifiers read the {INPUTS[classifier_input]}'
+             + (", Baheti et al.'s thresholds" if decision == 'thresholds' else '') + ')',
+             'Disagree ↑', 'Agree ↓', 'Neutral', 'Offense ↓', 'Bad ↓']
+            + (['Stance ambiguous', 'Offense ambiguous'] if decision == 'thresholds' else []),
+            rows, formats=[None] + ['.1f'] * (len(metrics))),
         'comparisons': results_file.table(
             ['comparison', 'holds in seeds', 'seeds where it holds'], comparisons,
             align='lrl'),
@@ -255,6 +282,47 @@ def tables(per_seed, classifiers_results):
     return tabs
 
 
+def check_classifier_input(classifiers_dir, seeds, classifier_input):
+    """
+    Stop in one line unless every classifier of ``seeds`` in ``classifiers_dir`` was trained with
+    ``--toxichat-classifier-input classifier_input`` (as its saved opt says; the scorer would
+    refuse it only after the Prosts are trained).
+    """
+    from parlai.core.opt import Opt
+
+    for seed in seeds:
+        for name in ('stance', 'offensive'):
+            model_file = os.path.join(classifiers_dir, f'seed_{seed}', name, 'model')
+            if not os.path.isfile(model_file + '.opt'):
+                raise SystemExit(f'error: --classifiers: no {model_file}.opt')
+            trained = trained_input(Opt.load(model_file + '.opt'))
+            if trained and trained != classifier_input:
+                raise SystemExit(
+                    f'error: --classifiers {model_file} was trained with --classifier-input '
+                    f'{trained}, not {classifier_input}: pass --classifier-input {trained} or '
+                    f'classifiers trained with {classifier_input}')
+
+
+def check_scoring(out, args):
+    """
+    Stop in one line when ``out`` holds a run scored another way (its finished steps would be
+    reused); otherwise record how this one scores.
+    """
+    path = os.path.join(out, 'scoring.json')
+    scoring = {'classifier_input': args.classifier_input, 'decision': args.decision}
+    before = None
+    if os.path.isfile(path):
+        with open(path) as f:
+            before = json.load(f)
+    elif any(name.startswith('seed_') for name in os.listdir(out)):
+        before = {'classifier_input': 'pair', 'decision': 'argmax'}  # a run from before the record
+    if before is not None and before != scoring:
+        raise SystemExit(f'error: --out {out} holds a run with {before}, not {scoring}: pass a new '
+                         '--out')
+    with open(path, 'w') as f:
+        json.dump(scoring, f)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--toxichat-data-dir', default=os.environ.get('TOXICHAT_DATA_DIR'),
@@ -266,6 +334,16 @@ def main():
     parser.add_argument('--prost-epochs', type=int, default=60, help="tiny_prost's 60 by default")
     parser.add_argument('--canary-epochs', type=int, default=150)
     parser.add_argument('--no-guard', action='store_true', help='skip the canary_guard run')
+    parser.add_argument(
+        '--classifier-input', choices=['thread', 'pair'], default='thread',
+        help='what the ToxiChat classifiers read (--toxichat-classifier-input of every scoring '
+        'command, and of the ToxiChat recipe run here): thread (default; the whole thread and the '
+        'reply, as Baheti et al.\'s classifiers in §6.1) or pair (last turn and reply)')
+    parser.add_argument(
+        '--decision', choices=['argmax', 'thresholds'], default='argmax',
+        help='--toxichat-decision of every scoring command: argmax (default; Table 5\'s stance '
+        'shares add up to 100) or Baheti et al.\'s probability thresholds (adds the ambiguous '
+        'shares)')
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--results', help='also write the results file here')
     args = parser.parse_args()
@@ -274,8 +352,18 @@ def main():
     tc_dir = os.path.abspath(args.toxichat_data_dir)
     if not os.path.isdir(tc_dir):
         raise SystemExit(f'error: --toxichat-data-dir {tc_dir}: no such directory')
+    # the classifiers first: a mismatch stops here, not after the Prosts are trained
+    classifiers_dir = os.path.abspath(args.classifiers or os.path.join(out, 'classifiers'))
+    missing = [s for s in args.seeds
+               if not os.path.isfile(os.path.join(classifiers_dir, f'seed_{s}', 'offensive',
+                                                  'model'))]
+    if missing and args.classifiers:
+        raise SystemExit(f'error: --classifiers {classifiers_dir} has no classifiers for seeds '
+                         f'{missing}')
+    check_classifier_input(classifiers_dir, [s for s in args.seeds if s not in missing],
+                           args.classifier_input)
+    check_scoring(out, args)
 
-    from parlai_prosocial import results as results_file
     from parlai_prosocial.casual_fixtures import write_casual_fixtures
     from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
     from parlai_prosocial.tasks.prosocial.sample import write_sample
@@ -297,20 +385,13 @@ def main():
     commands = []
 
     # 2. ToxiChat classifiers, one pair per seed (the toxichat recipe)
-    classifiers_dir = os.path.abspath(args.classifiers or os.path.join(out, 'classifiers'))
-    missing = [s for s in args.seeds
-               if not os.path.isfile(os.path.join(classifiers_dir, f'seed_{s}', 'offensive',
-                                                  'model'))]
-    if missing and args.classifiers:
-        raise SystemExit(f'error: --classifiers {classifiers_dir} has no classifiers for seeds '
-                         f'{missing}')
     runner = Runner(out, env, out)
     if missing:
         runner.run(
             'classifiers',
             [sys.executable, os.path.join(REPO, 'projects/prosocial_dialog/toxichat/reproduce.py'),
              '--data-dir', tc_dir, '--out', classifiers_dir, '--threads', str(args.threads),
-             '--seeds', *map(str, args.seeds)],
+             '--seeds', *map(str, args.seeds), '--classifier-input', args.classifier_input],
         )
     commands += runner.commands
     classifiers_results = None
@@ -328,9 +409,10 @@ def main():
         script=__file__,
         commands=commands,
         numbers={'per_seed': per_seed, 'paper_table5': TABLE5,
+                 'classifier_input': args.classifier_input, 'decision': args.decision,
                  'prost_epochs': args.prost_epochs, 'canary_epochs': args.canary_epochs,
                  'threads': args.threads, 'total_seconds': time.time() - start},
-        tables=tables(per_seed, classifiers_results),
+        tables=tables(per_seed, classifiers_results, args.classifier_input, args.decision),
         seeds=args.seeds,
     )
     markdown = results_file.publish(written, args.results)
