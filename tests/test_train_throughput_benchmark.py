@@ -1,0 +1,41 @@
+"""
+A scaled-down run of ``benchmarks/train_throughput/run.py`` (issue 11 §5): one task, the tiny
+size, a few steps. The plain ParlAI Dialog Format file holds our teacher's episodes (the script
+stops if ``fromfile:parlaiformat`` reads back anything else), both runs train, and the results file
+has its tables.
+"""
+
+import os
+import subprocess
+import sys
+
+from parlai_prosocial import results
+
+
+def test_scaled_down_train_throughput_benchmark(tmp_path, repo_dir):
+    out = tmp_path / 'bench'
+    command = [
+        sys.executable, os.path.join(repo_dir, 'benchmarks', 'train_throughput', 'run.py'),
+        '--out', str(out), '--rows', '60', '--steps', '2', '--log-steps', '2', '--repeats', '1',
+        '--batchsize', '4', '--tasks', 'rot_response', '--sizes', 'tiny',
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert run.returncode == 0, run.stderr[-3000:]
+    data = results.load(str(out / 'results.json'))
+    assert set(data['tables']) == {'throughput', 'throughput_cpu', 'targets', 'setup'}
+    assert data['numbers']['data']['rot_response'] == {'examples': 60, 'episodes': 30}
+    with open(out / 'plain_rot_response.txt') as f:
+        lines = f.read().splitlines()
+    assert len(lines) == 60 and all(line.startswith('text:') for line in lines)
+    assert sum('episode_done:True' in line for line in lines) == 30
+    for kind in ('ours', 'plain'):
+        (measured,) = data['numbers']['runs']['rot_response']['tiny'][kind]
+        assert measured['steps'] == 5  # 2 warm-up + 2 timed, stopped at the next step
+        assert measured['timed_exs'] == 8 and measured['exs_per_second'] > 0
+        assert measured['exs_per_cpu_second'] > 0
+    assert data['numbers']['ratios_of_medians']['rot_response/tiny']['same_batches']
+    assert data['seeds'] == [0]
+    assert any('fromfile:parlaiformat' in c for c in data['commands'])
+    for t in data['tables'].values():
+        results.render_table(t)
