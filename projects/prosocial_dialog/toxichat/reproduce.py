@@ -63,6 +63,7 @@ from parlai_prosocial.tasks.toxichat.data import (
 from parlai_prosocial.tasks.toxichat.metrics import (
     OFFENSIVE_AMBIGUOUS_METRIC,
     STANCE_AMBIGUOUS_METRIC,
+    add_recipe_protocol_arguments,
 )
 
 #: Baheti et al. (2021), abstract: the best classifiers fine-tuned on ToxiChat (DialoGPT-based).
@@ -350,15 +351,7 @@ def main():
                         help='training epochs of the offensive classifier (6,011 utterances)')
     parser.add_argument('--threads', type=int, default=1, help='torch threads per process')
     parser.add_argument('--results', help='also write the results file here')
-    parser.add_argument(
-        '--classifier-input', choices=['thread', 'pair'], default='thread',
-        help='what the classifiers read (--toxichat-classifier-input of every command): thread '
-        '(default; the whole thread joined by " EOS ", as Baheti et al.\'s classifiers read it) or '
-        'pair (turn and reply for stance, the utterance alone for offensive)')
-    parser.add_argument(
-        '--decision', choices=['argmax', 'thresholds'], default='argmax',
-        help='--toxichat-decision of the Table-5 runs on the recorded replies: argmax (default; '
-        'Table 5\'s stance shares add up to 100) or Baheti et al.\'s probability thresholds')
+    add_recipe_protocol_arguments(parser, 'the Table-5 runs on the recorded replies')
     args = parser.parse_args()
     args.epochs = {'stance': args.stance_epochs, 'offensive': args.offensive_epochs}
     args.out = os.path.abspath(args.out)

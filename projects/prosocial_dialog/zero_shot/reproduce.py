@@ -49,6 +49,7 @@ from parlai_prosocial import results as results_file
 from parlai_prosocial.tasks.toxichat.metrics import (
     OFFENSIVE_AMBIGUOUS_METRIC,
     STANCE_AMBIGUOUS_METRIC,
+    add_recipe_protocol_arguments,
     trained_input,
 )
 
@@ -334,16 +335,7 @@ def main():
     parser.add_argument('--prost-epochs', type=int, default=60, help="tiny_prost's 60 by default")
     parser.add_argument('--canary-epochs', type=int, default=150)
     parser.add_argument('--no-guard', action='store_true', help='skip the canary_guard run')
-    parser.add_argument(
-        '--classifier-input', choices=['thread', 'pair'], default='thread',
-        help='what the ToxiChat classifiers read (--toxichat-classifier-input of every scoring '
-        'command, and of the ToxiChat recipe run here): thread (default; the whole thread and the '
-        'reply, as Baheti et al.\'s classifiers in §6.1) or pair (last turn and reply)')
-    parser.add_argument(
-        '--decision', choices=['argmax', 'thresholds'], default='argmax',
-        help='--toxichat-decision of every scoring command: argmax (default; Table 5\'s stance '
-        'shares add up to 100) or Baheti et al.\'s probability thresholds (adds the ambiguous '
-        'shares)')
+    add_recipe_protocol_arguments(parser, 'every scoring command')
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--results', help='also write the results file here')
     args = parser.parse_args()
