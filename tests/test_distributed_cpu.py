@@ -31,7 +31,7 @@ WORLD = 2
 EPOCHS = 4
 BATCHSIZE = 4  # prosocial/tiny_generator's
 TURNS = {split: sum(len(dialogue) for dialogue in SAMPLE[split]) for split in SAMPLE}
-TIMEOUT = 300  # seconds; a hang fails the test instead of blocking the suite
+TIMEOUT = 180  # seconds (a run takes well under a minute); a hang fails instead of blocking
 
 # what a worker dying at teardown (or a crashed peer) leaves in the output
 TEARDOWN_FAILURES = [
@@ -55,8 +55,9 @@ def run(cmds, cwd, env_extra, timeout=TIMEOUT):
     Start every command at once (each in its own process group), wait for all of them; on
     timeout kill those groups (workers included) and fail. Returns [(returncode, output)].
     """
-    # one thread per worker (OMP_NUM_THREADS from the root conftest.py)
-    env = dict(os.environ, **env_extra)
+    # one thread per worker (OMP_NUM_THREADS from the root conftest.py); faulthandler on, so a
+    # process sent SIGABRT on a hang writes every thread's stack first
+    env = dict(os.environ, PYTHONFAULTHANDLER='1', **env_extra)
     procs = [
         subprocess.Popen(
             cmd,
@@ -78,8 +79,19 @@ def run(cmds, cwd, env_extra, timeout=TIMEOUT):
     except subprocess.TimeoutExpired:
         for proc in procs:
             if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGABRT)  # faulthandler: the stacks of the hang
+        time.sleep(5)
+        for proc in procs:
+            if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f'distributed run did not finish in {timeout}s (hang): {cmds}')
+        # what each process wrote before it hung: where it was waiting
+        tails = []
+        for i, proc in enumerate(procs):
+            out = results[i][1] if i < len(results) else proc.communicate()[0]
+            tails.append(f'--- process {i} (exit {proc.returncode}), last lines:\n{out[-6000:]}')
+        pytest.fail(
+            f'distributed run did not finish in {timeout}s (hang): {cmds}\n' + '\n'.join(tails)
+        )
     return results
 
 
