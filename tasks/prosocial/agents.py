@@ -226,7 +226,9 @@ def this_workers_share(datatype, episodes):
     """
     from parlai.utils.distributed import get_rank, is_distributed, num_workers
 
-    check_relied_on('parlai.core.teachers:DialogData.__init__', 'parlai.core.teachers:DialogData._load')
+    check_relied_on(
+        'parlai.core.teachers:DialogData.__init__', 'parlai.core.teachers:DialogData._load'
+    )
     evaluating = any(kind in datatype for kind in ('valid', 'test', 'train:evalmode'))
     if is_distributed() and evaluating:
         return episodes[get_rank() :: num_workers()]
