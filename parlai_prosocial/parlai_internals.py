@@ -183,7 +183,7 @@ def source_hash(qualified_name):
         try:
             source = _definition(block, ast.parse(block), path)
         except SyntaxError:
-            source = None
+            pass  # a block cut inside a string: the whole module below
     if source is None:
         source = _definition(text, _parsed_module(module_name), path)
     if source is None:

@@ -387,7 +387,11 @@ def report_anomalies(anomalies, path, mode, option, error):
 
 
 @functools.lru_cache(maxsize=None)
-def _common_start(markers):
+def markers_start(markers):
+    """
+    What every one of ``markers`` starts with: a text without it holds none of them (one quick
+    test before the exact ones); empty if they share no start.
+    """
     return os.path.commonprefix(markers)
 
 
@@ -396,7 +400,7 @@ def escape_markers(text, markers):
     ``text`` with each of ``markers`` made harmless: ``__endrots__`` -> ``_endrots_``,
     ``<turn>`` -> ``(turn)``; so a target never holds a marker its format gives a meaning to.
     """
-    if _common_start(markers) not in text:  # most texts: one quick test instead of one a marker
+    if markers_start(markers) not in text:  # most texts: one quick test instead of one a marker
         return text
     for marker in markers:
         while marker in text:  # again: '___endrots___' -> '__endrots__' -> '_endrots_'

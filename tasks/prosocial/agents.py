@@ -41,7 +41,6 @@ from parlai_prosocial.tasks.soda.cosmo_format import add_cosmo_format_args, drop
 from .build import DATA_DIR_ENV, data_dir, datafile
 from .cosmo import NAMES, cosmo_examples, drop_parts, read_names
 from .data import (
-    MARKER_START,
     MARKERS,
     SAFETY_LABELS,
     THREE_WAY_LABELS,
@@ -100,8 +99,6 @@ def escaped(text):
     ``_endrots_``, ``__casual__`` -> ``_casual_``), so a target holds them only where its format
     puts them.
     """
-    if MARKER_START not in text:  # nearly every text: one test instead of one per marker
-        return text
     return escape_markers(text, MARKERS)
 
 

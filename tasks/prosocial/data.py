@@ -37,6 +37,7 @@ from parlai_prosocial.tasks.local_data import (
     fast_json_lines,
     json_lines,
     load_json_file,
+    markers_start,
 )
 
 #: The five released safety levels, from least to most severe (paper A.4).
@@ -65,8 +66,8 @@ VOTES_PER_TURN = 3
 
 #: Tokens the targets give a meaning to; inside a text they are counted, and escaped in targets.
 MARKERS = (ROTS_END,) + SAFETY_LABELS
-#: what every marker starts with: a text without it holds none (a quick test before the exact one)
-MARKER_START = os.path.commonprefix(MARKERS)
+#: what every marker starts with (see :func:`~..local_data.markers_start`)
+MARKER_START = markers_start(MARKERS)
 assert MARKER_START, 'the markers share no start: the quick test needs another form'
 
 
@@ -420,14 +421,16 @@ def read_file(path, fast=True):
         from parlai_prosocial.tasks.local_data import bom_message
 
         raise ProsocialDataError(bom_message(path))
-    fast = fast and not first.startswith('[') and not _is_column_export(first)
-    fast = fast and fast_json_lines(path)
-    fast = fast and _fast_dialogues_from_hf_rows(fast)
-    if fast:
-        dialogues, first_row = fast
+    layout = _layout(first)
+    parsed = None
+    if fast and layout == 'rows':
+        rows = fast_json_lines(path)
+        parsed = rows and _fast_dialogues_from_hf_rows(rows)
+    if parsed:
+        dialogues, first_row = parsed
         where = lambda d, t: f'{path}: line {first_row[d] + t + 1}'  # noqa: E731
     else:
-        dialogues, locations = _read_strictly(path, first)
+        dialogues, locations = _read_strictly(path, layout)
         where = lambda d, t: locations[d][t]  # noqa: E731
     if not dialogues:
         raise ProsocialDataError(f'{path}: no dialogues in the file; expected at least one')
@@ -435,13 +438,23 @@ def read_file(path, fast=True):
     return dialogues, find_anomalies(dialogues, where)
 
 
-def _read_strictly(path, first):
+def _layout(first):
+    """
+    The layout of a file by its first line: ``'dialogues'`` (the direct download's list of
+    dialogues), ``'columns'`` (the HF viewer's export) or ``'rows'`` (HF JSON Lines).
+    """
+    if first.startswith('['):
+        return 'dialogues'
+    return 'columns' if _is_column_export(first) else 'rows'
+
+
+def _read_strictly(path, layout):
     """
     (dialogues, locations) of a file in any layout, row by row, every problem reported.
     """
-    if first.startswith('['):
+    if layout == 'dialogues':
         return _dialogues_from_parlai_layout(load_json_file(path, ProsocialDataError), path)
-    if not _is_column_export(first):
+    if layout == 'rows':
         return _dialogues_from_hf_rows(json_lines(path, ProsocialDataError))
     data = load_json_file(path, ProsocialDataError)
     if not isinstance(data, dict):
@@ -454,8 +467,6 @@ def read_dialogues(path):
     All dialogues of one ProsocialDialog file, in file order.
     """
     return read_file(path)[0]
-
-
 
 
 def find_anomalies(dialogues, where):
