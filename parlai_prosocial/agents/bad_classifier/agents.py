@@ -30,7 +30,8 @@ OUTPUT_LAYER = 'additional_linear_layer'
 
 def classes_of(opt):
     """
-    The class list an opt trains (``--classes`` or ``--classes-from-file``); None if neither.
+    The class list a saved opt trains (``--classes`` or ``--classes-from-file``); None if neither.
+    ParlAI reads them only for the agent's own opt (``TorchClassifierAgent.class_list``).
     """
     if opt.get('classes_from_file'):
         with open(opt['classes_from_file']) as f:
@@ -72,7 +73,7 @@ class BadClassifierAgent(TransformerClassifierAgent):
         ours = getattr(self.model, OUTPUT_LAYER)
         theirs = tuple(state_dict[f'{OUTPUT_LAYER}.weight'].shape)
         init_classes = self._init_model_classes()
-        our_classes = classes_of(self.opt)
+        our_classes = self.class_list  # read by ParlAI's TorchClassifierAgent before loading
         same_classes = init_classes == our_classes if init_classes is not None else True
         if theirs == tuple(ours.weight.shape) and same_classes:
             return state_dict
