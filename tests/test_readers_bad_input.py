@@ -752,8 +752,8 @@ def read_outcome(path, fast):
 
 
 def takes_the_fast_path(path):
-    parsed = local_data.fast_json_lines(str(path))
-    return parsed is not None and prosocial_data._fast_dialogues_from_hf_rows(parsed) is not None
+    rows = local_data.fast_json_lines(str(path), prosocial_data.HFRow)
+    return rows is not None and prosocial_data._fast_dialogues_from_hf_rows(rows) is not None
 
 
 def edited_file(edit):
@@ -806,6 +806,36 @@ VALID = {
     'a repeated dialogue (found after reading)': edited_file(
         lambda r: r.append(dict(r[5], dialogue_id=9))
     ),
+    'a repeated turn (found after reading)': edited_file(
+        lambda r: r[4].update(context=r[3]['context'], response=r[3]['response'])
+    ),
+    'two turns of a dialogue with one context': edited_file(
+        lambda r: r[4].update(context=r[3]['context'])
+    ),
+    'two dialogues opening with one context': edited_file(
+        lambda r: r[5].update(context=r[0]['context'])
+    ),
+    'a dialogue_id past 64 bits': edited_file(lambda r: [row.update(dialogue_id=2**70 + row[
+        'dialogue_id']) for row in r]),
+    **{
+        f'anomaly: {name}': edited_file(set_field(line, field, value))
+        for name, line, field, value in [
+            ('a label contradicting its votes', 6, 'safety_label', '__casual__'),
+            ('an empty context', 2, 'context', ''),
+            ('a whitespace response', 4, 'response', ' \t'),
+            ('an empty RoT', 7, 'rots', ['ok', ' ']),
+            ('a marker in a context', 1, 'context', 'so __casual__'),
+            ('a marker in a RoT', 2, 'rots', ['x __endrots__']),
+        ]
+    },
+}
+
+#: of VALID, the files where a turn or dialogue may repeat (``FastRead.may_repeat``)
+MAY_REPEAT = {
+    'a repeated dialogue (found after reading)',
+    'a repeated turn (found after reading)',
+    'two turns of a dialogue with one context',
+    'two dialogues opening with one context',
 }
 
 #: files the fast path must hand to the strict reader, as name -> text
@@ -817,12 +847,13 @@ DECLINED = {
         0, lines[0].replace(', "response"', ',\n"response"', 1))),
     'a lone surrogate in a text': lines_changed(lambda lines: lines.__setitem__(
         0, lines[0].replace('"context": "', '"context": "\\ud800 ', 1))),
-    'a dialogue_id past 64 bits': edited_file(lambda r: [row.update(dialogue_id=2**70 + row[
-        'dialogue_id']) for row in r]),
     'NaN as a dialogue_id': lines_changed(lambda lines: lines.__setitem__(
         0, lines[0].replace('"dialogue_id": 0', '"dialogue_id": NaN'))),
     'a row that is a list': lines_changed(lambda lines: lines.__setitem__(2, '[1, 2]\n')),
     'an extra field': edited_file(set_field(2, 'note', 'x')),
+    'a field missing': edited_file(lambda r: r[2].pop('etc')),
+    'a repeated key': lines_changed(lambda lines: lines.__setitem__(
+        1, '{"rots": null, ' + lines[1][1:])),
     'a bool dialogue_id': edited_file(set_field(1, 'dialogue_id', True)),
     'a float response_id': edited_file(set_field(2, 'response_id', 1.0)),
     'a label that is a list': edited_file(set_field(2, 'safety_label', ['__casual__'])),
@@ -852,7 +883,13 @@ def write_train_file(tmp_path, name, text):
 def test_fast_path_reads_what_the_strict_reader_reads(tmp_path, name):
     path = write_train_file(tmp_path, name, VALID[name])
     assert takes_the_fast_path(path)
-    assert read_outcome(path, fast=True) == read_outcome(path, fast=False)
+    outcome = read_outcome(path, fast=True)
+    assert outcome == read_outcome(path, fast=False)
+    if name.startswith('anomaly: '):
+        assert outcome[2].startswith(f'{path}: 1 anomaly: 1 x ')
+    # the exact repeat check is skipped only where the quick one proves nothing repeats
+    rows = local_data.fast_json_lines(str(path), prosocial_data.HFRow)
+    assert prosocial_data._fast_dialogues_from_hf_rows(rows).may_repeat == (name in MAY_REPEAT)
 
 
 @pytest.mark.parametrize('name', sorted(DECLINED))

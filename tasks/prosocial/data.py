@@ -26,8 +26,9 @@ whitespace-only utterance or RoT, and one of our markers (``MARKERS``) inside a 
 
 import itertools
 import os
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from operator import itemgetter
+from typing import List, Literal, Optional, TypedDict
 
 from parlai_prosocial import errors
 from parlai_prosocial.formats import ROTS_END
@@ -132,6 +133,28 @@ _HF_ID_FIELDS = OrderedDict(
 )
 
 
+#: An HF row as the fast path's decoder checks it (:func:`~..local_data.fast_json_lines`): the
+#: fields of ``_TURN_FIELDS`` and ``_HF_ID_FIELDS`` with what their checks want, as types (the
+#: decoder refuses a bool as an integer, as the checks do); the number of votes is checked after
+HFRow = TypedDict(
+    'HFRow',
+    {
+        'context': str,
+        'response': str,
+        'rots': Optional[List[str]],
+        'safety_label': Literal[SAFETY_LABELS],
+        'safety_annotations': List[Literal[VOTES]],
+        'safety_annotation_reasons': List[str],
+        'source': str,
+        'etc': str,
+        'dialogue_id': int,
+        'response_id': int,
+        'episode_done': bool,
+    },
+)
+assert list(HFRow.__annotations__) == list(_TURN_FIELDS) + list(_HF_ID_FIELDS)
+
+
 def _checked(row, fields, where):
     if not isinstance(row, dict):
         raise ProsocialDataError(f'{where}: expected a JSON object, got {type(row).__name__}')
@@ -205,65 +228,56 @@ def _dialogues_from_hf_rows(rows):
     return result, locations
 
 
-_SAFETY_LABEL_SET = frozenset(SAFETY_LABELS)
-_HF_ROW_FIELDS = len(_TURN_FIELDS) + len(_HF_ID_FIELDS)
+#: what :func:`_fast_dialogues_from_hf_rows` found, besides the dialogues: ``first_rows[d]`` is the
+#: index of dialogue d's first row, ``anomalies`` holds (row index, anomaly kinds) of every turn
+#: with an anomaly, and ``may_repeat`` tells whether a turn or dialogue may repeat (two turns of a
+#: dialogue, or the first turns of two dialogues, with the same context): only then is the exact
+#: check, :func:`_check_repeats`, needed
+FastRead = namedtuple('FastRead', 'dialogues first_rows anomalies may_repeat')
 
 
 def _fast_dialogues_from_hf_rows(rows):
     """
-    What :func:`_dialogues_from_hf_rows` returns for rows that hold nothing to report, checked in
-    one pass without a call per field (which dominated reading the full training set; a pass
-    per column is slower still, as it visits every row's dict once per field): ``(dialogues,
-    first)``, ``first[d]`` being the index of dialogue d's first row; or ``None`` when any row is
-    not plainly valid and in order (exactly the HF fields with valid values, the rows of a
-    dialogue together and numbered 0..n-1 in file order, only its last done, each dialogue once),
-    for the strict reader to read and report. The turns are the rows themselves, ``episode_done``
-    taken out and ``rots`` a list, so they equal the strict reader's turns.
+    What :func:`_dialogues_from_hf_rows` returns, for rows the decoder has read with their types
+    checked (:class:`HFRow`) and that hold nothing to report, and each turn's soft anomalies, in
+    one pass (a pass per check, or a call per field, dominated reading the full training set):
+    a :data:`FastRead`, or ``None`` when any row is not plainly valid and in order (three votes,
+    the rows of a dialogue together and numbered 0..n-1 in file order, only its last done, each
+    dialogue once), for the strict reader to read and report. The turns are the rows themselves,
+    ``episode_done`` taken out and ``rots`` a list, so they equal the strict reader's turns.
     """
-    dialogues, first, seen = [], [], set()
-    turns, current, done = None, None, True
-    try:
-        for i, row in enumerate(rows):
-            rots, dialogue_id, response_id = row['rots'], row['dialogue_id'], row['response_id']
-            if not (
-                len(row) == _HF_ROW_FIELDS
-                and type(row['context']) is str
-                and type(row['response']) is str
-                and type(row['source']) is str
-                and type(row['etc']) is str
-                and row['safety_label'] in _SAFETY_LABEL_SET
-                and type(row['safety_annotations']) is list
-                and tuple(row['safety_annotations']) in _LABEL_OF_VOTES
-                and type(row['safety_annotation_reasons']) is list
-                and type(dialogue_id) is int
-                and type(response_id) is int
-                and type(row['episode_done']) is bool
-                and (rots is None or type(rots) is list)
-            ):
+    dialogues, first_rows, anomalies, seen, first_contexts = [], [], [], set(), {}
+    turns, contexts, current, done, may_repeat = None, None, None, True, False
+    for i, row in enumerate(rows):
+        dialogue_id, response_id, context = row['dialogue_id'], row['response_id'], row['context']
+        if len(row['safety_annotations']) != VOTES_PER_TURN:
+            return None
+        if response_id == 0:
+            if not done or dialogue_id in seen:
                 return None
-            # str.join raises TypeError unless every item is a string
-            ''.join(row['safety_annotation_reasons'])
-            if rots is None:
-                row['rots'] = []
-            else:
-                ''.join(rots)
-            if response_id == 0:
-                if not done or dialogue_id in seen:
-                    return None
-                seen.add(dialogue_id)
-                turns = []
-                dialogues.append(turns)
-                first.append(i)
-            elif done or dialogue_id != current or response_id != len(turns):
-                return None
-            current = dialogue_id
-            done = row.pop('episode_done')
-            turns.append(row)
-    except (KeyError, TypeError):  # a missing field; an unhashable label or vote; not a string
-        return None
+            seen.add(dialogue_id)
+            if first_contexts.setdefault(context, i) != i:
+                may_repeat = True
+            turns, contexts = [], [context]
+            dialogues.append(turns)
+            first_rows.append(i)
+        elif done or dialogue_id != current or response_id != len(turns):
+            return None
+        else:
+            if context in contexts:
+                may_repeat = True
+            contexts.append(context)
+        if row['rots'] is None:
+            row['rots'] = []
+        current = dialogue_id
+        done = row.pop('episode_done')
+        turns.append(row)
+        kinds = anomaly_kinds(row)
+        if kinds:
+            anomalies.append((i, kinds))
     if not done:
         return None
-    return dialogues, first
+    return FastRead(dialogues, first_rows, anomalies, may_repeat)
 
 
 def _short_where(where):
@@ -422,20 +436,28 @@ def read_file(path, fast=True):
 
         raise ProsocialDataError(bom_message(path))
     layout = _layout(first)
-    parsed = None
+    fast_read = None
     if fast and layout == 'rows':
-        rows = fast_json_lines(path)
-        parsed = rows and _fast_dialogues_from_hf_rows(rows)
-    if parsed:
-        dialogues, first_row = parsed
-        where = lambda d, t: f'{path}: line {first_row[d] + t + 1}'  # noqa: E731
+        rows = fast_json_lines(path, HFRow)
+        fast_read = rows and _fast_dialogues_from_hf_rows(rows)
+    if fast_read:
+        dialogues = fast_read.dialogues
+        first_rows = fast_read.first_rows
+        where = lambda d, t: f'{path}: line {first_rows[d] + t + 1}'  # noqa: E731
     else:
         dialogues, locations = _read_strictly(path, layout)
         where = lambda d, t: locations[d][t]  # noqa: E731
     if not dialogues:
         raise ProsocialDataError(f'{path}: no dialogues in the file; expected at least one')
-    _check_repeats(dialogues, where)
-    return dialogues, find_anomalies(dialogues, where)
+    if not fast_read or fast_read.may_repeat:
+        _check_repeats(dialogues, where)
+    if not fast_read:
+        return dialogues, find_anomalies(dialogues, where)
+    anomalies = Anomalies()
+    for i, kinds in fast_read.anomalies:
+        for kind in kinds:
+            anomalies.add(kind, f'{path}: line {i + 1}')
+    return dialogues, anomalies
 
 
 def _layout(first):
@@ -476,26 +498,35 @@ def find_anomalies(dialogues, where):
     anomalies = Anomalies()
     for d, turns in enumerate(dialogues):
         for t, turn in enumerate(turns):
-            context, response, rots = turn['context'], turn['response'], turn['rots']
-            if turn['safety_label'] != _LABEL_OF_VOTES[tuple(turn['safety_annotations'])]:
-                anomalies.add('safety_label contradicting its votes (A.4)', where(d, t))
-            if not context.strip():
-                anomalies.add('empty context', where(d, t))
-            if not response.strip():
-                anomalies.add('empty response', where(d, t))
-            if rots and not all(map(str.strip, rots)):
-                anomalies.add('empty RoT', where(d, t))
-            if (
-                MARKER_START in context
-                or MARKER_START in response
-                or MARKER_START in '\n'.join(rots)  # '\n' makes no marker start across RoTs
-            ):
-                texts = [context, response] + rots
-                if any(marker in text for text in texts for marker in MARKERS):
-                    anomalies.add(
-                        'marker (__endrots__ or a safety label) inside a text', where(d, t)
-                    )
+            for kind in anomaly_kinds(turn):
+                anomalies.add(kind, where(d, t))
     return anomalies
+
+
+def anomaly_kinds(turn):
+    """
+    The kinds of soft anomaly (module docstring) in one turn, as :class:`Anomalies` counts them;
+    empty for almost every turn.
+    """
+    context, response, rots = turn['context'], turn['response'], turn['rots']
+    kinds = []
+    if turn['safety_label'] != _LABEL_OF_VOTES[tuple(turn['safety_annotations'])]:
+        kinds.append('safety_label contradicting its votes (A.4)')
+    if not context.strip():
+        kinds.append('empty context')
+    if not response.strip():
+        kinds.append('empty response')
+    if rots and not all(map(str.strip, rots)):
+        kinds.append('empty RoT')
+    if (
+        MARKER_START in context
+        or MARKER_START in response
+        or MARKER_START in '\n'.join(rots)  # '\n' makes no marker start across RoTs
+    ):
+        texts = [context, response] + rots
+        if any(marker in text for text in texts for marker in MARKERS):
+            kinds.append('marker (__endrots__ or a safety label) inside a text')
+    return kinds
 
 
 def split_path(data_dir, split):
