@@ -239,7 +239,7 @@ FastRead = namedtuple('FastRead', 'dialogues first_rows anomalies may_repeat')
 def _fast_dialogues_from_hf_rows(rows):
     """
     What :func:`_dialogues_from_hf_rows` returns, for rows the decoder has read with their types
-    checked (:class:`HFRow`) and that hold nothing to report, and each turn's soft anomalies, in
+    checked (:class:`HFRow`) and that hold no error, and each turn's soft anomalies, in
     one pass (a pass per check, or a call per field, dominated reading the full training set):
     a :data:`FastRead`, or ``None`` when any row is not plainly valid and in order (three votes,
     the rows of a dialogue together and numbered 0..n-1 in file order, only its last done, each
@@ -422,8 +422,9 @@ def read_file(path, fast=True):
     (dialogues, anomalies) of one ProsocialDialog file: every dialogue, in file order (as
     :func:`read_dialogues`), and the :class:`~..local_data.Anomalies` found in them.
 
-    A JSON Lines file with nothing to report is read by the fast path (:func:`fast_json_lines`,
-    :func:`_fast_dialogues_from_hf_rows`), anything else row by row (``fast=False``: always);
+    A JSON Lines file with no error in it (soft anomalies may be) is read by the fast path
+    (:func:`fast_json_lines`, :func:`_fast_dialogues_from_hf_rows`), anything else row by row
+    (``fast=False``: always);
     both give the same dialogues, anomalies and errors (tests/test_readers_bad_input.py).
     """
     if not os.path.isfile(path):
