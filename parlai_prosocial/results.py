@@ -101,7 +101,7 @@ def versions():
     The versions that decide the numbers: Python, the pinned libraries, this checkout's commit.
     """
     found = {'python': platform.python_version()}
-    for package in ('parlai', 'torch', 'transformers', 'numpy', 'pyarrow'):
+    for package in ('parlai', 'torch', 'transformers', 'numpy', 'pyarrow', 'msgspec'):
         found[package] = _version(package)
     found['parlai_prosocial'] = _git_commit()
     return found
