@@ -17,8 +17,9 @@ process (peak RSS = the process's ``VmHWM``):
   validating the file) to the end of one ``train:ordered`` epoch through ``act()``;
 * ``builtin``: ParlAI's ``-t prosocial_dialog`` on the same content, the same way, but for an
   epoch's worth of ``act()`` calls rather than its ``epoch_done()`` (see :func:`acts`);
-* ``floor``: a do-nothing teacher (``FixedDialogTeacher``) serving the same messages from memory
-  through ``act()``: what one epoch through ParlAI's ``act()`` costs with no reading at all;
+* ``floor``: a do-nothing teacher (``FixedDialogTeacher``) serving our teacher's messages (built
+  before the clock starts) from memory through ``act()``: what one epoch through ParlAI's
+  ``act()`` costs with no reading at all;
 * ``parts``: the steps of our reading, timed one by one in one process.
 
 ``--repeats`` runs of each (median reported, min and max beside it). The targets of the issue:
@@ -146,15 +147,19 @@ def measure(kind, hf_dir, datapath):
 
         from parlai_prosocial.testing import teacher_opt
 
-        episodes = []
-        with open(path, encoding='utf-8') as f:
-            for line in f:
-                row = json.loads(line)
-                if row['response_id'] == 0:
-                    episodes.append([])
-                episodes[-1].append({'text': row['context'], 'labels': [row['response']],
-                                     'rots': row['rots'], 'safety_label': row['safety_label'],
-                                     'episode_done': row['episode_done']})
+        # exactly our teacher's messages, built before the clock starts
+        import importlib
+
+        from parlai.core.teachers import create_task_agent_from_taskname
+
+        importlib.import_module('parlai.tasks.prosocial.agents')
+        ours = create_task_agent_from_taskname(
+            teacher_opt('prosocial', 'train:ordered', prosocial_data_dir=hf_dir)
+        )[0]
+        episodes = [
+            [dict(ours.get(e, t)) for t in range(len(dialogue))]
+            for e, dialogue in enumerate(ours.episodes)
+        ]
 
         class MemoryTeacher(FixedDialogTeacher):
             def __init__(self, opt, shared=None):
