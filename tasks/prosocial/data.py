@@ -444,7 +444,8 @@ def read_file(path, fast=True):
     if fast_read:
         dialogues = fast_read.dialogues
         first_rows = fast_read.first_rows
-        where = lambda d, t: f'{path}: line {first_rows[d] + t + 1}'  # noqa: E731
+        row_where = lambda i: f'{path}: line {i + 1}'  # noqa: E731  (row i is line i + 1)
+        where = lambda d, t: row_where(first_rows[d] + t)  # noqa: E731
     else:
         dialogues, locations = _read_strictly(path, layout)
         where = lambda d, t: locations[d][t]  # noqa: E731
@@ -457,7 +458,7 @@ def read_file(path, fast=True):
     anomalies = Anomalies()
     for i, kinds in fast_read.anomalies:
         for kind in kinds:
-            anomalies.add(kind, f'{path}: line {i + 1}')
+            anomalies.add(kind, row_where(i))
     return dialogues, anomalies
 
 
