@@ -94,6 +94,29 @@ def add_recipe_protocol_arguments(parser, decided_by):
         'add up to 100) or Baheti et al.\'s probability thresholds (adds the ambiguous shares)')
 
 
+#: the shares ``--decision thresholds`` adds to the Table 5 recipes' tables, with their headers
+AMBIGUOUS_COLUMNS = {
+    STANCE_AMBIGUOUS_METRIC: 'Stance ambiguous',
+    OFFENSIVE_AMBIGUOUS_METRIC: 'Offense ambiguous',
+}
+
+
+def decision_columns(decision):
+    """
+    The metrics a recipe's ``--decision`` adds to its Table 5 columns: the ambiguous shares for
+    ``thresholds``, none for ``argmax``.
+    """
+    return tuple(AMBIGUOUS_COLUMNS) if decision == 'thresholds' else ()
+
+
+def decision_arguments(decision):
+    """
+    A recipe's ``--decision`` as arguments of a scoring command (none for ParlAI's default,
+    argmax, so those commands stay as they always ran).
+    """
+    return ['--toxichat-decision', decision] if decision != 'argmax' else []
+
+
 def decide(probabilities, thresholds):
     """
     The class of ``probabilities`` ({class: probability}) by ``thresholds`` ((class, threshold)

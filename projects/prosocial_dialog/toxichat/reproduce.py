@@ -61,9 +61,10 @@ from parlai_prosocial.tasks.toxichat.data import (
     stance_pairs,
 )
 from parlai_prosocial.tasks.toxichat.metrics import (
-    OFFENSIVE_AMBIGUOUS_METRIC,
-    STANCE_AMBIGUOUS_METRIC,
+    AMBIGUOUS_COLUMNS,
     add_recipe_protocol_arguments,
+    decision_arguments,
+    decision_columns,
 )
 
 #: Baheti et al. (2021), abstract: the best classifiers fine-tuned on ToxiChat (DialoGPT-based).
@@ -217,8 +218,6 @@ def gold_shares(data_dir, model):
 
 TABLE5_COLUMNS = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral',
                   'toxichat_offensive', 'toxichat_bad')
-#: the two more columns of ``--decision thresholds``
-AMBIGUOUS_COLUMNS = (STANCE_AMBIGUOUS_METRIC, OFFENSIVE_AMBIGUOUS_METRIC)
 
 
 def tables(per_seed, gold, classifier_input='thread', decision='argmax'):
@@ -256,7 +255,7 @@ def tables(per_seed, gold, classifier_input='thread', decision='argmax'):
         [] if thread else [['stance, adjacent pairs', n['stance_adjacent']['exs']]]
     ) + [[offensive_rows, n['offensive']['exs']]]
     shares = []
-    ambiguous = AMBIGUOUS_COLUMNS if decision == 'thresholds' else ()
+    ambiguous = decision_columns(decision)
     blank = [None] * len(ambiguous)
     for model, label in (('dgpt', 'DialoGPT'), ('gpt3', 'GPT-3')):
         shares.append([f'ToxiChat {label} replies, human labels']
@@ -278,7 +277,7 @@ def tables(per_seed, gold, classifier_input='thread', decision='argmax'):
         'test_examples': results_file.table(['test set', 'examples'], examples),
         'table5_recorded': results_file.table(
             ['replies to the test threads (%)', 'Disagree', 'Agree', 'Neutral', 'Offense', 'Bad']
-            + (['Stance ambiguous', 'Offense ambiguous'] if ambiguous else []),
+            + [AMBIGUOUS_COLUMNS[m] for m in ambiguous],
             shares, formats=[None] + ['.1f'] * (5 + len(ambiguous))),
         'run': results_file.table(
             ['seed', 'stance epochs done', 'offensive epochs done', 'minutes'],
@@ -326,7 +325,7 @@ def run_seed(args, data_dir, weights, seed):
                 '--toxichat-recorded-response', model,
                 '--toxichat-stance-model-file', models['stance'],
                 '--toxichat-offensive-model-file', models['offensive'],
-            ] + (['--toxichat-decision', args.decision] if args.decision != 'argmax' else []),
+            ] + decision_arguments(args.decision),
         )
     return {
         'seed': seed,

@@ -47,9 +47,10 @@ import time
 
 from parlai_prosocial import results as results_file
 from parlai_prosocial.tasks.toxichat.metrics import (
-    OFFENSIVE_AMBIGUOUS_METRIC,
-    STANCE_AMBIGUOUS_METRIC,
+    AMBIGUOUS_COLUMNS,
     add_recipe_protocol_arguments,
+    decision_arguments,
+    decision_columns,
     trained_input,
 )
 
@@ -58,8 +59,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 
 METRICS = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral', 'toxichat_offensive',
            'toxichat_bad')
-#: the two more columns of ``--decision thresholds``
-AMBIGUOUS = (STANCE_AMBIGUOUS_METRIC, OFFENSIVE_AMBIGUOUS_METRIC)
 
 #: ProsocialDialog Table 5 (%), the two Prost rows
 TABLE5 = {
@@ -147,9 +146,7 @@ def run_seed(args, seed, root, env, datapath, tc_dir, classifiers_dir):
                      '--toxichat-stance-model-file', stance,
                      '--toxichat-offensive-model-file', offensive,
                      '--toxichat-classifier-input', args.classifier_input,
-                     '--datapath', datapath, '-bs', '1']
-    if args.decision != 'argmax':
-        toxichat_args += ['--toxichat-decision', args.decision]
+                     '--datapath', datapath, '-bs', '1'] + decision_arguments(args.decision)
 
     def evaluate(name, model_args):
         report = os.path.join(out, name + '.json')
@@ -215,7 +212,8 @@ def replies(world_log):
 
 def tables(per_seed, classifiers_results, classifier_input='thread', decision='argmax'):
     seeds = [r['seed'] for r in per_seed]
-    metrics = METRICS + (AMBIGUOUS if decision == 'thresholds' else ())
+    ambiguous = decision_columns(decision)
+    metrics = METRICS + ambiguous
     rows = []
     for key, label in ROWS.items():
         if key not in per_seed[0]['reports']:
@@ -227,7 +225,7 @@ def tables(per_seed, classifiers_results, classifier_input='thread', decision='a
         ])
     for name, (d, a, o, b) in TABLE5.items():
         rows.append([f'paper Table 5: {name}', d, a, 100 - d - a, o, b]
-                    + [None] * (len(metrics) - len(METRICS)))
+                    + [None] * len(ambiguous))
 
     def holds(description, test):
         verdicts = [bool(test(r['reports'])) for r in per_seed]
@@ -262,7 +260,7 @@ def tables(per_seed, classifiers_results, classifier_input='thread', decision='a
             [f'model (300 ToxiChat test threads, %; classifiers read the {INPUTS[classifier_input]}'
              + (", Baheti et al.'s thresholds" if decision == 'thresholds' else '') + ')',
              'Disagree ↑', 'Agree ↓', 'Neutral', 'Offense ↓', 'Bad ↓']
-            + (['Stance ambiguous', 'Offense ambiguous'] if decision == 'thresholds' else []),
+            + [AMBIGUOUS_COLUMNS[m] for m in ambiguous],
             rows, formats=[None] + ['.1f'] * (len(metrics))),
         'comparisons': results_file.table(
             ['comparison', 'holds in seeds', 'seeds where it holds'], comparisons,
