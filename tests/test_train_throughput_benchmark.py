@@ -39,3 +39,21 @@ def test_scaled_down_train_throughput_benchmark(tmp_path, repo_dir):
     assert any('fromfile:parlaiformat' in c for c in data['commands'])
     for t in data['tables'].values():
         results.render_table(t)
+
+
+def test_models_for_the_safety_task_alone(tmp_path, repo_dir):
+    """
+    ``--tasks safety`` builds the T5s and no transformer dictionary (it once looked up the
+    rot_response dump unconditionally and stopped with a KeyError).
+    """
+    import importlib.util
+
+    path = os.path.join(repo_dir, 'benchmarks', 'train_throughput', 'run.py')
+    spec = importlib.util.spec_from_file_location('train_throughput_run', path)
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    dict_file, t5, dict_command = run.build_models(
+        str(tmp_path), {'safety': str(tmp_path / 'plain_safety.txt')}, ['tiny'], dict(os.environ)
+    )
+    assert (dict_file, dict_command) == (None, None)
+    assert set(t5) == {'tiny'} and os.path.isfile(os.path.join(t5['tiny'], 'config.json'))

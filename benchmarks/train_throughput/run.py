@@ -108,26 +108,27 @@ def dump_plain(task, hf_dir, path):
 
 def build_models(out, plain_files, sizes, env):
     """
-    The dictionary of the transformer (built once, from the rot_response dump) and the two T5s.
+    The dictionary of the transformer (built once, from the rot_response dump; None without
+    that task), the T5 of each size (with the safety task), and the dictionary's command.
     """
     from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 
-    dict_file, t5 = os.path.join(out, 'dict_rot_response'), {}
-    if 'rot_response' not in plain_files:
-        dict_file, command = None, []
-    # the preset's dictionary options (build_dict does not take the preset's model options)
-    with open(os.path.join(REPO, 'opt_presets', 'prosocial', 'tiny_prost.opt')) as f:
-        preset = json.load(f)
-    command = ['build_dict', '-t', 'fromfile:parlaiformat', '--fromfile-datapath',
-               plain_files['rot_response'], '--dict-file', dict_file]
-    for key, value in sorted(preset.items()):
-        if key.startswith('dict_'):
-            command += ['--' + key.replace('_', '-'), str(value).lower()]
-    if dict_file and not os.path.isfile(dict_file):
-        done = subprocess.run([sys.executable, '-m', 'parlai'] + command, env=env,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f'build_dict failed:\n{done.stderr[-3000:]}')
+    dict_file, command, t5 = None, None, {}
+    if 'rot_response' in plain_files:
+        dict_file = os.path.join(out, 'dict_rot_response')
+        # the preset's dictionary options (build_dict does not take the preset's model options)
+        with open(os.path.join(REPO, 'opt_presets', 'prosocial', 'tiny_prost.opt')) as f:
+            preset = json.load(f)
+        command = ['build_dict', '-t', 'fromfile:parlaiformat', '--fromfile-datapath',
+                   plain_files['rot_response'], '--dict-file', dict_file]
+        for key, value in sorted(preset.items()):
+            if key.startswith('dict_'):
+                command += ['--' + key.replace('_', '-'), str(value).lower()]
+        if not os.path.isfile(dict_file):
+            done = subprocess.run([sys.executable, '-m', 'parlai'] + command, env=env,
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f'build_dict failed:\n{done.stderr[-3000:]}')
     for size in sizes if 'safety' in plain_files else []:
         t5[size] = os.path.join(out, f't5_{size}')
         if not os.path.isfile(os.path.join(t5[size], 'config.json')):
