@@ -94,7 +94,7 @@ setup(
         'tensorboardX>=2.5,<2.6',
         'protobuf>=3.19.6,<4',
         # the fast path of the JSON Lines readers: decoding and type checks of every row in C
-        # (tasks/local_data.py: fast_json_lines)
+        # (parlai_prosocial/data_files.py: fast_json_lines)
         'msgspec>=0.18,<1',
     ],
     extras_require={'test': ['pytest>=8', 'pytest-regressions']},

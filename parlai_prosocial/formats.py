@@ -1,17 +1,124 @@
 """
-The text formats of the paper's generation targets, and their inverses.
+The one owner of what the data, the targets and the models' outputs mean: ProsocialDialog's safety
+labels and A.4's rule, the markers the targets give a meaning to (and their escaping), the
+generation targets of Prost and Canary and their inverses, and COSMO's input format. Tasks,
+agents, recipes and tests import these; nothing here imports ParlAI or torch.
 
 * RoT & Response (Prost, §4.2): ``"<RoT> <RoT> __endrots__ <response>"``; a turn with no RoTs is
   the response alone. ``__endrots__`` is a single special token so a generated text splits back
   into (RoTs, response) without guessing.
 * Canary (§4.1): ``"__casual__"``, or the safety label token then the RoTs joined by commas
   (``"__needs_caution__ It is wrong to call 911 just for fun."``).
+* COSMO (SODA §4): ``narrative <sep> instruction <sep> u1 <turn> u2 ...``.
 """
+
+import functools
+import itertools
+import os
+
+# --- safety labels (ProsocialDialog §2.3, §3.3, App. A.4) ----------------------------------------
+
+#: The five released safety levels, from least to most severe (paper A.4).
+SAFETY_LABELS = (
+    '__casual__',
+    '__possibly_needs_caution__',
+    '__probably_needs_caution__',
+    '__needs_caution__',
+    '__needs_intervention__',
+)
+CASUAL = SAFETY_LABELS[0]
+NEEDS_CAUTION = '__needs_caution__'
+NEEDS_INTERVENTION = '__needs_intervention__'
+
+#: The paper's three-way schema (§2.3): every caution level is "needs caution".
+THREE_WAY_SAFETY = {
+    CASUAL: CASUAL,
+    '__possibly_needs_caution__': NEEDS_CAUTION,
+    '__probably_needs_caution__': NEEDS_CAUTION,
+    NEEDS_CAUTION: NEEDS_CAUTION,
+    NEEDS_INTERVENTION: NEEDS_INTERVENTION,
+}
+THREE_WAY_LABELS = (CASUAL, NEEDS_CAUTION, NEEDS_INTERVENTION)
+
+#: the BAD classifier's classes (ParlAI's ``zoo:bot_adversarial_dialogue``), in the order of its
+#: model file (``--classes __notok__ __ok__``)
+BAD_CLASSES = ('__notok__', '__ok__')
+
+#: our five safety labels -> the BAD classifier's classes, by the majority of the three votes
+#: (A.4): casual and "possibly needs caution" (one caution vote of three) are ``__ok__``; "probably
+#: needs caution" (two votes), "needs caution" (three) and "needs intervention" (any vote) are
+#: ``__notok__``. The BAD classes judge the text itself ("OK to send in a friendly conversation
+#: with someone you just met online"), ours the reply it calls for; the mapping is our choice.
+OK_NOTOK = {
+    CASUAL: '__ok__',
+    '__possibly_needs_caution__': '__ok__',
+    '__probably_needs_caution__': '__notok__',
+    NEEDS_CAUTION: '__notok__',
+    NEEDS_INTERVENTION: '__notok__',
+}
+
+#: the label sets a Canary output is read against (:func:`parse_canary_output`)
+SAFETY_SCHEMAS = ('five', 'three')
+
+#: The values of one annotator's vote in ``safety_annotations`` (three votes per turn, §3.3).
+VOTES = ('casual', 'needs caution', 'needs intervention')
+VOTES_PER_TURN = 3
+
+
+def label_from_votes(votes):
+    """
+    A.4's rule: any "needs intervention" vote -> ``__needs_intervention__``; else one, two, three
+    "needs caution" votes -> possibly / probably / ``__needs_caution__``; else ``__casual__``.
+    """
+    if 'needs intervention' in votes:
+        return NEEDS_INTERVENTION
+    return SAFETY_LABELS[min(sum(vote == 'needs caution' for vote in votes), 3)]
+
+
+#: A.4's label of every possible triple of votes (a lookup, for the readers' every-row check)
+LABEL_OF_VOTES = {
+    votes: label_from_votes(votes) for votes in itertools.product(VOTES, repeat=VOTES_PER_TURN)
+}
+
+# --- markers -------------------------------------------------------------------------------------
 
 ROTS_END = '__endrots__'
 
-# Field names. ``rots`` is always the gold RoTs of the data, a list (teacher messages, as in the
-# released files). What a model generated is one string in a field ending in ``_text``.
+#: Tokens the ProsocialDialog targets give a meaning to; inside a text they are counted, and
+#: escaped in targets.
+PROSOCIAL_MARKERS = (ROTS_END,) + SAFETY_LABELS
+
+
+@functools.lru_cache(maxsize=None)
+def markers_start(markers):
+    """
+    What every one of ``markers`` starts with: a text without it holds none of them (one quick
+    test before the exact ones); empty if they share no start.
+    """
+    return os.path.commonprefix(markers)
+
+
+def escape_markers(text, markers):
+    """
+    ``text`` with each of ``markers`` made harmless: ``__endrots__`` -> ``_endrots_``,
+    ``<turn>`` -> ``(turn)``; so a target never holds a marker its format gives a meaning to.
+    """
+    if markers_start(markers) not in text:  # most texts: one quick test instead of one a marker
+        return text
+    for marker in markers:
+        while marker in text:  # again: '___endrots___' -> '__endrots__' -> '_endrots_'
+            if marker.startswith('__') and marker.endswith('__'):
+                text = text.replace(marker, marker[1:-1])
+            elif marker.startswith('<') and marker.endswith('>'):
+                text = text.replace(marker, '(' + marker[1:-1] + ')')
+            else:
+                raise ValueError(f'no escape for the marker {marker!r}')
+    return text
+
+
+# --- message fields ------------------------------------------------------------------------------
+# ``rots`` is always the gold RoTs of the data, a list (teacher messages, as in the released
+# files). What a model generated is one string in a field ending in ``_text``.
 
 #: Reply field holding the RoTs the replying model generated, as one string ('' when none): Prost's
 #: text before ``__endrots__``, Canary's after its label.
@@ -23,6 +130,8 @@ GUARD_ROTS_TEXT_FIELD = 'guard_rots_text'
 
 #: Reply field (Prost) holding, for each of ``beam_texts``, the RoTs of that beam ('' when none).
 BEAM_ROTS_FIELD = 'beam_rots_texts'
+
+# --- Prost's target (§4.2) -----------------------------------------------------------------------
 
 
 def rot_response_target(rots, response):
@@ -36,10 +145,10 @@ def split_rot_response(text):
     ``(rots_text, response)`` of a RoT & Response text, gold or generated; ``rots_text`` is ''
     when there is none.
 
-    The one split rule for the whole plugin. A gold target holds the marker once (the teachers
-    escape it inside RoTs and replies); a generated text may hold it several times (a tiny or
-    badly trained model writes it again): the response is what follows the *last* marker, so it
-    never holds one, and the RoTs are everything before it, markers dropped.
+    A gold target holds the marker once (the teachers escape it inside RoTs and replies); a
+    generated text may hold it several times (a tiny or badly trained model writes it again): the
+    response is what follows the *last* marker, so it never holds one, and the RoTs are everything
+    before it, markers dropped.
     """
     head, separator, response = text.rpartition(ROTS_END)
     if not separator:
@@ -48,35 +157,98 @@ def split_rot_response(text):
     return rots, response.strip()
 
 
+# --- Canary's target (§4.1) ----------------------------------------------------------------------
+
+
 def safety_target(safety_label, rots):
-    if safety_label == '__casual__' or not rots:
+    if safety_label == CASUAL or not rots:
         return safety_label
     return f"{safety_label} {', '.join(rots)}"
 
 
-def _is_label_token(token):
-    return token.startswith('__') and token.endswith('__') and len(token) > 4
-
-
-def split_safety_output(text):
+def parse_canary_output(text, schema='five'):
     """
-    ``(safety_label, rots_text)`` of a Canary text, by one rule:
+    ``(safety_label, rots_text)`` of a Canary output, gold or generated.
 
-    * the label is the first token (tokens are separated by any whitespace, so a label followed by
-      a newline counts) when it is a ``__label__`` token; else there is no label: ``''`` and the
-      whole text (stripped) as ``rots_text``;
+    * the label is the first token (tokens are separated by any whitespace) when it is one of the
+      five released safety labels, mapped to the three-way schema with ``schema='three'``;
+      anything else (no label token, an unknown ``__token__``, empty text) gives ``('', the whole
+      text stripped)``: the output is reported, never guessed into a label;
     * further label tokens right after it (``__needs_caution__ __casual__ ...``) are dropped: the
       first one decides;
-    * ``__casual__`` carries no RoTs (its target is the label alone): whatever follows it is
-      dropped, ``rots_text`` is ``''``;
+    * ``__casual__`` carries no RoTs (its target is the label alone): whatever follows is dropped;
     * the RoTs' whitespace runs (newlines included) become single spaces.
+
+    >>> parse_canary_output("__needs_caution__ It's wrong to hate people.")
+    ('__needs_caution__', "It's wrong to hate people.")
+    >>> parse_canary_output('__probably_needs_caution__ Be kind.', schema='three')
+    ('__needs_caution__', 'Be kind.')
+    >>> parse_canary_output('hello __casual__')
+    ('', 'hello __casual__')
     """
-    tokens = (text or '').split()
-    if not tokens or not _is_label_token(tokens[0]):
-        return '', (text or '').strip()
+    if schema not in SAFETY_SCHEMAS:
+        raise ValueError(f'unknown safety schema {schema!r}: use one of {SAFETY_SCHEMAS}')
+    text = text or ''
+    tokens = text.split()
+    if not tokens or tokens[0] not in THREE_WAY_SAFETY:
+        return '', text.strip()
     label, rest = tokens[0], tokens[1:]
-    while rest and _is_label_token(rest[0]):
+    while rest and rest[0].startswith('__') and rest[0].endswith('__') and len(rest[0]) > 4:
         rest = rest[1:]
-    if label == '__casual__':
-        return label, ''
-    return label, ' '.join(rest)
+    rots = '' if label == CASUAL else ' '.join(rest)
+    return (THREE_WAY_SAFETY[label] if schema == 'three' else label), rots
+
+
+# --- COSMO's input (SODA §4; ProsocialDialog in it: SODA App. C) ---------------------------------
+# The paper prints the markers as <SEP> and <TURN>; the released model and its demo code use
+# lowercase, which is what is written here, built exactly as the released ``set_input``:
+# " <turn> ".join(history), then "instruction <sep> " in front if there is an instruction, then
+# "narrative <sep> " in front if there is a narrative. So a dropped part takes its separator with
+# it, and an empty history leaves the trailing " <sep> " that the released code also produces.
+
+SEP = '<sep>'
+TURN = '<turn>'
+COSMO_MARKERS = (SEP, TURN)
+
+
+def cosmo_input(narrative, instruction, history):
+    text = f' {TURN} '.join(history)
+    if instruction:
+        text = f'{instruction} {SEP} {text}'
+    if narrative:
+        text = f'{narrative} {SEP} {text}'
+    return text
+
+
+def cosmo_instruction(speaker, listener):
+    """
+    The perspective instruction of §4, in the wording the paper and the model card use.
+    """
+    return f'Imagine you are {speaker} and speak to {listener}'
+
+
+def rot_clause(rot):
+    """
+    A RoT as the end of "... is trying to gently convince a friend": first letter lowercased
+    (unless the first word is "I" or an acronym), ending in punctuation.
+    """
+    rot = rot.strip()
+    if not rot:
+        return rot
+    first_word = rot.split()[0]
+    keep_case = first_word in ('I', "I'm", "I've", "I'd", "I'll") or (
+        len(first_word) > 1 and first_word[1].isupper()
+    )
+    if not keep_case:
+        rot = rot[0].lower() + rot[1:]
+    if rot[-1] not in '.!?':
+        rot += '.'
+    return rot
+
+
+def situation(name, rot):
+    """
+    App. C's situation made from a RoT: "Cosmo is trying to gently convince a friend it's wrong
+    to ...".
+    """
+    return f'{name} is trying to gently convince a friend {rot_clause(rot)}'

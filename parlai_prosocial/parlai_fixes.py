@@ -12,11 +12,11 @@ import os
 def our_opt_presets_dir():
     """
     Where our presets are: the repository's top-level ``opt_presets/``, installed as
-    ``parlai_prosocial.opt_presets`` (``setup.py``).
+    ``parlai_prosocial.opt_presets`` (``setup.py``); located, not imported (presets are data).
     """
-    import parlai_prosocial.opt_presets
+    import importlib.util
 
-    return os.path.dirname(parlai_prosocial.opt_presets.__file__)
+    return list(importlib.util.find_spec('parlai_prosocial.opt_presets').submodule_search_locations)[0]
 
 
 def find_our_opt_presets(opt_module):

@@ -16,7 +16,7 @@ import os
 
 from parlai.core.teachers import DialogTeacher
 
-from parlai_prosocial.tasks.local_data import add_data_dir_argument
+from parlai_prosocial.data_files import add_data_dir_argument
 
 # some Social Chemistry situations are long Reddit posts
 csv.field_size_limit(1 << 24)

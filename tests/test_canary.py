@@ -15,7 +15,7 @@ import pytest
 from parlai_prosocial.agents.canary import context_text, parse_canary_output
 from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 from parlai_prosocial.casual_fixtures import write_casual_fixtures
-from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS
+from parlai_prosocial.formats import SAFETY_LABELS
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE
 
 KNOWN_CONTEXT = SAMPLE['train'][0][0]['context']  # "I'm going to call 911 just for fun tonight."

@@ -1,5 +1,5 @@
 """
-The rule for reading Canary's generated text (``formats.split_safety_output``, used by
+The rule for reading Canary's generated text (``formats.parse_canary_output``, used by
 ``parse_canary_output``, the ``canary`` agent and the guard) on the outputs a badly trained model
 writes: two label tokens, ``__casual__`` followed by RoTs, a label followed by a newline.
 """
@@ -7,7 +7,7 @@ writes: two label tokens, ``__casual__`` followed by RoTs, a label followed by a
 import pytest
 
 from parlai_prosocial.agents.canary import parse_canary_output
-from parlai_prosocial.formats import safety_target, split_safety_output
+from parlai_prosocial.formats import safety_target
 
 
 @pytest.mark.parametrize(
@@ -28,8 +28,8 @@ from parlai_prosocial.formats import safety_target, split_safety_output
         ('\n', ('', '')),
     ],
 )
-def test_split_safety_output(text, parsed):
-    assert split_safety_output(text) == parsed
+def test_parse_canary_output_rule(text, parsed):
+    assert parse_canary_output(text) == parsed
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_split_safety_output(text, parsed):
     ],
 )
 def test_a_target_reads_back(label, rots):
-    assert split_safety_output(safety_target(label, rots)) == (label, ', '.join(rots))
+    assert parse_canary_output(safety_target(label, rots)) == (label, ', '.join(rots))
 
 
 @pytest.mark.parametrize(

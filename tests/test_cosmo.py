@@ -13,7 +13,8 @@ from parlai.utils.testing import AutoTeacherTest
 
 from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
 from parlai_prosocial.tasks.prosocial.agents import CosmoTeacher
-from parlai_prosocial.tasks.prosocial.cosmo import NAMES, rot_clause
+from parlai_prosocial.formats import rot_clause
+from parlai_prosocial.tasks.prosocial.cosmo import NAMES
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE
 
 

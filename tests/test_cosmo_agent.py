@@ -30,7 +30,7 @@ from parlai_prosocial.agents.cosmo import (
     has_cosmo_markers,
 )
 from parlai_prosocial.agents.cosmo.agents import steered_narrative
-from parlai_prosocial.tasks.prosocial.cosmo import situation
+from parlai_prosocial.formats import situation
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE as PROSOCIAL_SAMPLE
 from parlai_prosocial.tasks.soda.sample import SAMPLE as SODA_SAMPLE
 

@@ -15,7 +15,7 @@ from parlai_prosocial.errors import (
     ProsocialError,
     ProsocialOptionError,
 )
-from parlai_prosocial.tasks import local_data
+from parlai_prosocial import data_files as local_data
 from parlai_prosocial.tasks.prosocial import data as prosocial_data
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, parlai_layout, write_sample
 from parlai_prosocial.tasks.soda import data as soda_data

@@ -11,7 +11,7 @@ import torch
 
 from parlai_prosocial.baselines import bad_classifier
 from parlai_prosocial.errors import ProsocialOptionError
-from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS
+from parlai_prosocial.formats import SAFETY_LABELS
 
 #: ParlAI's recipe for the BAD classifier (projects/safety_recipes/README.md, "BAD classifier":
 #: train_model ... --model transformer/classifier), the options a fine-tuning must repeat

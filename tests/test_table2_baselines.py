@@ -11,7 +11,7 @@ import pytest
 
 from parlai_prosocial import testing
 from parlai_prosocial.baselines.tiny_gpt2 import build_tiny_gpt2
-from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS
+from parlai_prosocial.formats import SAFETY_LABELS
 
 
 def test_gpt2_preset_is_the_papers_row():

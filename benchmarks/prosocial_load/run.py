@@ -107,7 +107,7 @@ def reading_parts(path):
     """
     Seconds of each step of our reading of ``path`` (what teacher creation spends on the file).
     """
-    from parlai_prosocial.tasks import local_data
+    from parlai_prosocial import data_files as local_data
     from parlai_prosocial.tasks.prosocial import data
 
     def where(d, t):
@@ -136,7 +136,7 @@ def measure(kind, hf_dir, datapath):
         return {'seconds': time.perf_counter() - start, 'examples': n,
                 'peak_rss_mb': _peak_rss_mb()}
     if kind == 'bare_kept':
-        from parlai_prosocial.tasks.local_data import gc_paused
+        from parlai_prosocial.data_files import gc_paused
 
         with gc_paused(), open(path, encoding='utf-8') as f:
             rows = [json.loads(line) for line in f]

@@ -8,10 +8,10 @@ tiny offline stand-in of the BAD classifier for tests and the CPU-scale recipe.
   ``__notok__ __ok__``) on ``prosocial:safety_classification`` with our five labels; ``-m
   bad_classifier`` (:mod:`parlai_prosocial.agents.bad_classifier`) gives it a new output layer.
 * The zero-shot extension (not a Table 2 row): the un-fine-tuned classifier evaluated on our turns
-  with their labels mapped to its two classes (:data:`OK_NOTOK`, :class:`OkNotokSafetyTeacher`)::
+  with their labels mapped to its two classes (:data:`OK_NOTOK`, ``prosocial:ok_notok_safety``)::
 
       parlai eval_model -mf zoo:bot_adversarial_dialogue/multi_turn/model \\
-          -t parlai_prosocial.baselines.bad_classifier:OkNotokSafetyTeacher -dt test
+          -t prosocial:ok_notok_safety -dt test
 
 * The stand-in (:func:`build_tiny_bad_classifier`): a ``transformer/classifier`` with the BAD
   classifier's architecture options (read from the preset) at tiny sizes, trained for a few epochs
@@ -21,30 +21,12 @@ tiny offline stand-in of the BAD classifier for tests and the CPU-scale recipe.
 
 import os
 
-from parlai_prosocial.tasks.prosocial.agents import SafetyClassificationTeacher
-from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS
+from parlai_prosocial.formats import BAD_CLASSES, OK_NOTOK
 
 PRESET = 'prosocial/table2_bad_classifier'
 
-#: ``-t`` of the zero-shot evaluation (ParlAI's full-path form: the teacher lives here)
-OK_NOTOK_TASK = 'parlai_prosocial.baselines.bad_classifier:OkNotokSafetyTeacher'
-
-#: the BAD classifier's classes, in the order of its model file (``--classes __notok__ __ok__``)
-BAD_CLASSES = ('__notok__', '__ok__')
-
-#: our five safety labels -> the BAD classifier's classes, by the majority of the three votes
-#: (A.4): casual and "possibly needs caution" (one caution vote of three) are ``__ok__``; "probably
-#: needs caution" (two votes), "needs caution" (three) and "needs intervention" (any vote) are
-#: ``__notok__``. The BAD classes judge the text itself ("OK to send in a friendly conversation
-#: with someone you just met online"), ours the reply it calls for; the mapping is our choice.
-OK_NOTOK = {
-    '__casual__': '__ok__',
-    '__possibly_needs_caution__': '__ok__',
-    '__probably_needs_caution__': '__notok__',
-    '__needs_caution__': '__notok__',
-    '__needs_intervention__': '__notok__',
-}
-assert set(OK_NOTOK) == set(SAFETY_LABELS) and set(OK_NOTOK.values()) == set(BAD_CLASSES)
+#: ``-t`` of the zero-shot evaluation: the five labels mapped to BAD's two classes
+OK_NOTOK_TASK = 'prosocial:ok_notok_safety'
 
 #: the preset's options that define the architecture and the tokenizer (the stand-in keeps them)
 ARCHITECTURE_OPTIONS = (
@@ -56,19 +38,6 @@ ARCHITECTURE_OPTIONS = (
 
 #: the sizes the stand-in and the CPU-scale runs use instead of the BAD classifier's (311M)
 TINY_SIZES = dict(n_layers=1, n_heads=2, embedding_size=32, ffn_size=64)
-
-
-class OkNotokSafetyTeacher(SafetyClassificationTeacher):
-    """
-    ``prosocial:safety_classification`` with each label mapped to ``__ok__`` / ``__notok__``
-    (:data:`OK_NOTOK`): the zero-shot evaluation of the BAD classifier, a labelled extension.
-    """
-
-    def target(self, turn):
-        return OK_NOTOK[turn['safety_label']]
-
-    def extra_fields(self, turn):
-        return {'label_candidates': list(BAD_CLASSES)}
 
 
 def command_line(options):
@@ -106,7 +75,7 @@ def standin_train_args(model_file, epochs=STANDIN_EPOCHS, seed=0):
     """
     The ``parlai`` arguments that train the stand-in into ``model_file``:
     ``transformer/classifier`` with the BAD classes and the preset's architecture at tiny sizes, on
-    :class:`OkNotokSafetyTeacher` (ProsocialDialog from ``PROSOCIAL_DATA_DIR`` or
+    ``prosocial:ok_notok_safety`` (ProsocialDialog from ``PROSOCIAL_DATA_DIR`` or
     ``--prosocial-data-dir``).
     """
     return (['train_model', '-m', 'transformer/classifier', '-mf', model_file, '-t', OK_NOTOK_TASK,

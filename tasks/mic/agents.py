@@ -13,8 +13,8 @@ Messages keep the annotations present in the file: ``moral``, ``rot_agree``,
 ``violation_severity``, ``a_agrees``, and ``prompt`` / ``reply`` apart.
 """
 
-from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
-from parlai_prosocial.tasks.local_data import parsed_once_per_file
+from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.data_files import parsed_once_per_file
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 
 from .build import DATA_DIR_ENV, data_file

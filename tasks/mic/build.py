@@ -7,9 +7,11 @@ without the option the teacher stops with a message saying how to obtain the fil
 
 import os
 
+from parlai_prosocial.data_files import data_dir_env
+
 from .data import FILE, OBTAIN, MicDataError
 
-DATA_DIR_ENV = 'MIC_DATA_DIR'
+DATA_DIR_ENV = data_dir_env('mic')
 
 
 def data_file(opt):

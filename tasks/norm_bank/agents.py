@@ -17,8 +17,8 @@ Messages keep ``class_label`` (1 good, 0 discretionary, -1 bad), ``norm_bank_mod
 optional columns present (``input_type``, ``format``, ``source``).
 """
 
-from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
-from parlai_prosocial.tasks.local_data import parsed_once_per_file
+from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.data_files import parsed_once_per_file
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 
 from .build import DATA_DIR_ENV, data_files

@@ -7,9 +7,11 @@ how to obtain the files (:data:`~.data.OBTAIN`).
 
 import os
 
+from parlai_prosocial.data_files import data_dir_env
+
 from .data import OBTAIN, NormBankDataError, file_name
 
-DATA_DIR_ENV = 'NORM_BANK_DATA_DIR'
+DATA_DIR_ENV = data_dir_env('norm_bank')
 
 
 def data_files(opt, split, modes):

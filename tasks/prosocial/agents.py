@@ -24,13 +24,22 @@ import random
 from parlai.core.message import Message
 from parlai.core.teachers import DialogTeacher, FixedDialogTeacher
 
-from parlai_prosocial.formats import rot_response_target, safety_target
+from parlai_prosocial.formats import (
+    BAD_CLASSES,
+    OK_NOTOK,
+    PROSOCIAL_MARKERS,
+    SAFETY_LABELS,
+    THREE_WAY_LABELS,
+    THREE_WAY_SAFETY,
+    escape_markers,
+    rot_response_target,
+    safety_target,
+)
 from parlai_prosocial.parlai_internals import check_relied_on
-from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
-from parlai_prosocial.tasks.local_data import (
+from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.data_files import (
     add_anomalies_argument,
     add_data_dir_argument,
-    escape_markers,
     parsed_once_per_file,
     report_anomalies,
     splits_to_check,
@@ -41,10 +50,6 @@ from parlai_prosocial.tasks.soda.cosmo_format import add_cosmo_format_args, drop
 from .build import DATA_DIR_ENV, data_dir, datafile
 from .cosmo import NAMES, cosmo_examples, drop_parts, read_names
 from .data import (
-    MARKERS,
-    SAFETY_LABELS,
-    THREE_WAY_LABELS,
-    THREE_WAY_SAFETY,
     ProsocialDataError,
     read_file,
     split_path,
@@ -99,7 +104,7 @@ def escaped(text):
     ``_endrots_``, ``__casual__`` -> ``_casual_``), so a target holds them only where its format
     puts them.
     """
-    return escape_markers(text, MARKERS)
+    return escape_markers(text, PROSOCIAL_MARKERS)
 
 
 def target_rots(rots):
@@ -342,6 +347,19 @@ class SafetyClassificationTeacher(_SafetyTeacher):
         if self.opt.get('safety_schema', 'five') == 'three':
             return {'label_candidates': list(THREE_WAY_LABELS)}
         return {'label_candidates': list(SAFETY_LABELS)}
+
+
+class OkNotokSafetyTeacher(SafetyClassificationTeacher):
+    """
+    ``prosocial:safety_classification`` with each label mapped to the BAD classifier's ``__ok__``
+    / ``__notok__`` (``formats.OK_NOTOK``): Table 2's zero-shot evaluation of that classifier.
+    """
+
+    def target(self, turn):
+        return OK_NOTOK[turn['safety_label']]
+
+    def extra_fields(self, turn):
+        return {'label_candidates': list(BAD_CLASSES)}
 
 
 class RotsTeacher(_SafetyTeacher):

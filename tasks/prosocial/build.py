@@ -18,11 +18,11 @@ never taken for a finished one.
 import os
 
 from parlai_prosocial.download import build_once, fetch
-from parlai_prosocial.tasks.local_data import local_dir_or_build
+from parlai_prosocial.data_files import data_dir_env, local_dir_or_build
 
 from .data import split_path
 
-DATA_DIR_ENV = 'PROSOCIAL_DATA_DIR'
+DATA_DIR_ENV = data_dir_env('prosocial')
 
 #: the version string of ParlAI's ``prosocial_dialog`` build (its ``.built`` marker)
 VERSION = '0.1'

@@ -38,11 +38,7 @@ The messages keep ProsocialDialog's annotations (``rots``, ``safety_label``, ...
 import random
 
 
-from parlai_prosocial.tasks.soda.cosmo_format import (
-    SEP,
-    cosmo_input,
-    cosmo_instruction,
-)
+from parlai_prosocial.formats import SEP, cosmo_input, cosmo_instruction, situation
 
 #: Common US given names (all genders) of SSA's 1990-2021 baby-name lists; a stand-in for the
 #: paper's top-1K list, which ``--cosmo-names-file`` can supply.
@@ -59,29 +55,6 @@ NAMES = (
     'Riley', 'Ryan', 'Samantha', 'Samuel', 'Sarah', 'Sofia', 'Stephanie', 'Taylor', 'Tyler',
     'Victoria', 'William', 'Xavier', 'Zoe',
 )
-
-
-def rot_clause(rot):
-    """
-    A RoT as the end of "... is trying to gently convince a friend": first letter lowercased
-    (unless the first word is "I" or an acronym), ending in punctuation.
-    """
-    rot = rot.strip()
-    if not rot:
-        return rot
-    first_word = rot.split()[0]
-    keep_case = first_word in ('I', "I'm", "I've", "I'd", "I'll") or (
-        len(first_word) > 1 and first_word[1].isupper()
-    )
-    if not keep_case:
-        rot = rot[0].lower() + rot[1:]
-    if rot[-1] not in '.!?':
-        rot += '.'
-    return rot
-
-
-def situation(name, rot):
-    return f'{name} is trying to gently convince a friend {rot_clause(rot)}'
 
 
 def read_names(path):

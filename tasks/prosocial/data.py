@@ -21,76 +21,34 @@ turns as an earlier one; in the HF layout also a ``dialogue_id`` whose rows are 
 What may be in the real release but looks wrong is counted, not refused (:func:`find_anomalies`,
 reported in one line when a teacher loads the file; ``--prosocial-anomalies error`` refuses it):
 a safety label other than the one A.4's rule derives from the three votes, an empty or
-whitespace-only utterance or RoT, and one of our markers (``MARKERS``) inside a text.
+whitespace-only utterance or RoT, and one of our markers (``formats.PROSOCIAL_MARKERS``) inside a text.
 """
 
-import itertools
 import os
 from collections import OrderedDict, namedtuple
 from operator import itemgetter
 from typing import List, Literal, Optional, TypedDict
 
 from parlai_prosocial import errors
-from parlai_prosocial.formats import ROTS_END
-from parlai_prosocial.tasks.local_data import (
+from parlai_prosocial.data_files import (
     Anomalies,
     check_object,
     fast_json_lines,
     json_lines,
     load_json_file,
+)
+from parlai_prosocial.formats import (
+    LABEL_OF_VOTES,
+    PROSOCIAL_MARKERS,
+    SAFETY_LABELS,
+    VOTES,
+    VOTES_PER_TURN,
     markers_start,
 )
 
-#: The five released safety levels, from least to most severe (paper A.4).
-SAFETY_LABELS = (
-    '__casual__',
-    '__possibly_needs_caution__',
-    '__probably_needs_caution__',
-    '__needs_caution__',
-    '__needs_intervention__',
-)
-
-#: The paper's three-way schema (§2.3): every caution level is "needs caution".
-THREE_WAY_SAFETY = {
-    '__casual__': '__casual__',
-    '__possibly_needs_caution__': '__needs_caution__',
-    '__probably_needs_caution__': '__needs_caution__',
-    '__needs_caution__': '__needs_caution__',
-    '__needs_intervention__': '__needs_intervention__',
-}
-
-THREE_WAY_LABELS = ('__casual__', '__needs_caution__', '__needs_intervention__')
-
-#: The values of one annotator's vote in ``safety_annotations`` (three votes per turn, §3.3).
-VOTES = ('casual', 'needs caution', 'needs intervention')
-VOTES_PER_TURN = 3
-
-#: Tokens the targets give a meaning to; inside a text they are counted, and escaped in targets.
-MARKERS = (ROTS_END,) + SAFETY_LABELS
-#: what every marker starts with (see :func:`~..local_data.markers_start`)
-MARKER_START = markers_start(MARKERS)
+#: what every marker starts with (see :func:`~parlai_prosocial.formats.markers_start`)
+MARKER_START = markers_start(PROSOCIAL_MARKERS)
 assert MARKER_START, 'the markers share no start: the quick test needs another form'
-
-
-def label_from_votes(votes):
-    """
-    A.4's rule: any "needs intervention" vote -> ``__needs_intervention__``; else one, two, three
-    "needs caution" votes -> possibly / probably / ``__needs_caution__``; else ``__casual__``.
-    """
-    if 'needs intervention' in votes:
-        return '__needs_intervention__'
-    caution = min(sum(vote == 'needs caution' for vote in votes), 3)
-    return (
-        '__casual__',
-        '__possibly_needs_caution__',
-        '__probably_needs_caution__',
-        '__needs_caution__',
-    )[caution]
-
-#: A.4's label of every possible triple of votes (the rule is :func:`label_from_votes`)
-_LABEL_OF_VOTES = {
-    votes: label_from_votes(votes) for votes in itertools.product(VOTES, repeat=VOTES_PER_TURN)
-}
 
 SPLIT_FILES = {'train': 'train.json', 'valid': 'valid.json', 'test': 'test.json'}
 
@@ -133,7 +91,7 @@ _HF_ID_FIELDS = OrderedDict(
 )
 
 
-#: An HF row as the fast path's decoder checks it (:func:`~..local_data.fast_json_lines`): the
+#: An HF row as the fast path's decoder checks it (:func:`~parlai_prosocial.data_files.fast_json_lines`): the
 #: fields of ``_TURN_FIELDS`` and ``_HF_ID_FIELDS`` with what their checks want, as types (the
 #: decoder refuses a bool as an integer, as the checks do); the number of votes is checked after
 HFRow = TypedDict(
@@ -420,7 +378,7 @@ def _is_column_export(first):
 def read_file(path, fast=True):
     """
     (dialogues, anomalies) of one ProsocialDialog file: every dialogue, in file order (as
-    :func:`read_dialogues`), and the :class:`~..local_data.Anomalies` found in them.
+    :func:`read_dialogues`), and the :class:`~parlai_prosocial.data_files.Anomalies` found in them.
 
     A JSON Lines file with no error in it (soft anomalies may be) is read by the fast path
     (:func:`fast_json_lines`, :func:`_fast_dialogues_from_hf_rows`), anything else row by row
@@ -433,7 +391,7 @@ def read_file(path, fast=True):
     if not first:
         raise ProsocialDataError(f'{path}: the file is empty')
     if first.startswith('\ufeff'):
-        from parlai_prosocial.tasks.local_data import bom_message
+        from parlai_prosocial.data_files import bom_message
 
         raise ProsocialDataError(bom_message(path))
     layout = _layout(first)
@@ -512,7 +470,7 @@ def anomaly_kinds(turn):
     """
     context, response, rots = turn['context'], turn['response'], turn['rots']
     kinds = []
-    if turn['safety_label'] != _LABEL_OF_VOTES[tuple(turn['safety_annotations'])]:
+    if turn['safety_label'] != LABEL_OF_VOTES[tuple(turn['safety_annotations'])]:
         kinds.append('safety_label contradicting its votes (A.4)')
     if not context.strip():
         kinds.append('empty context')
@@ -526,7 +484,7 @@ def anomaly_kinds(turn):
         or MARKER_START in '\n'.join(rots)  # '\n' makes no marker start across RoTs
     ):
         texts = [context, response] + rots
-        if any(marker in text for text in texts for marker in MARKERS):
+        if any(marker in text for text in texts for marker in PROSOCIAL_MARKERS):
             kinds.append('marker (__endrots__ or a safety label) inside a text')
     return kinds
 

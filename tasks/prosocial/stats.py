@@ -25,17 +25,11 @@ from collections import Counter
 from parlai.core.params import ParlaiParser
 from parlai.core.script import ParlaiScript
 
-from parlai_prosocial.tasks.local_data import add_data_dir_argument
+from parlai_prosocial.data_files import add_data_dir_argument
+from parlai_prosocial.formats import SAFETY_LABELS, THREE_WAY_LABELS, THREE_WAY_SAFETY
 
 from .build import DATA_DIR_ENV, data_dir
-from .data import (
-    SAFETY_LABELS,
-    SPLIT_FILES,
-    THREE_WAY_LABELS,
-    THREE_WAY_SAFETY,
-    read_dialogues,
-    split_path,
-)
+from .data import SPLIT_FILES, read_dialogues, split_path
 
 _NEEDS_CAUTION_42 = (
     42,

@@ -19,8 +19,8 @@ Messages keep the annotations: ``rot_id``, ``area``, ``situation_short_id``,
 ``rot_categorization``, ``rot_moral_foundations`` (lists), ``rot_agree``, ``rot_judgment``.
 """
 
-from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
-from parlai_prosocial.tasks.local_data import parsed_once_per_file
+from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.data_files import parsed_once_per_file
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 
 from .build import DATA_DIR_ENV, data_file

@@ -23,11 +23,11 @@ import shutil
 from parlai.utils import logging
 
 from parlai_prosocial.download import build_once, fetch
-from parlai_prosocial.tasks.local_data import local_dir_or_build
+from parlai_prosocial.data_files import data_dir_env, local_dir_or_build
 
 from .data import FILE, SocialChemDataError, read_norms
 
-DATA_DIR_ENV = 'SOCIAL_CHEM_DATA_DIR'
+DATA_DIR_ENV = data_dir_env('social_chem')
 
 VERSION = 'v1.0'
 

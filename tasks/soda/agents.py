@@ -62,25 +62,25 @@ from parlai.core.teachers import ChunkTeacher
 from parlai.utils.data import DatatypeHelper
 
 from parlai_prosocial.parlai_internals import check_relied_on
-from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
-from parlai_prosocial.tasks.local_data import (
+from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.data_files import (
     Anomalies,
     add_anomalies_argument,
     add_data_dir_argument,
-    escape_markers,
     positive_int_option_type,
     report_anomalies,
     splits_to_check,
 )
 
 from .build import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, data_dir, datafile
-from .cosmo_format import add_cosmo_format_args, cosmo_input, cosmo_instruction, drop_rates
+from parlai_prosocial.formats import COSMO_MARKERS, cosmo_input, cosmo_instruction, escape_markers
+
+from .cosmo_format import add_cosmo_format_args, drop_rates
 from .data import (
     ANSWERS,
     COLUMNS,
     DEFAULT_CHUNK_ROWS,
     FILTERS,
-    MARKERS,
     VALIDATED,
     SodaDataError,
     chunk_rows_as_python,
@@ -104,7 +104,7 @@ def chunk_rows_of(opt):
 
 def index_anomalies(index, path):
     """
-    The index's anomaly counts as :class:`~..local_data.Anomalies` (rows named as in errors).
+    The index's anomaly counts as :class:`~parlai_prosocial.data_files.Anomalies` (rows named as in errors).
     """
     anomalies = Anomalies()
     for kind, (count, rows) in index.get('anomalies', {}).items():
@@ -429,16 +429,16 @@ class SodaTeacher(ChunkTeacher):
         speaker = speakers[turn]
         listener = listener_of(speakers, turn)
         # COSMO's separators inside the data would read as turn or part boundaries: escaped
-        narrative = '' if drop_narrative else escape_markers(row['narrative'], MARKERS)
+        narrative = '' if drop_narrative else escape_markers(row['narrative'], COSMO_MARKERS)
         instruction = (
             '' if drop_instruction or listener is None else cosmo_instruction(speaker, listener)
         )
-        history = [escape_markers(u, MARKERS) for u in row['dialogue'][:turn]]
+        history = [escape_markers(u, COSMO_MARKERS) for u in row['dialogue'][:turn]]
         message = Message(row['_fields'])
         message.update(
             {
                 'text': cosmo_input(narrative, instruction, history),
-                'labels': [escape_markers(row['dialogue'][turn], MARKERS)],
+                'labels': [escape_markers(row['dialogue'][turn], COSMO_MARKERS)],
                 'episode_done': True,
                 'speaker': speaker,
                 'listener': listener,

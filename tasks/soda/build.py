@@ -19,11 +19,11 @@ copy go to ``--soda-cache-dir`` (``$SODA_CACHE_DIR``), by default ``{datapath}/s
 import os
 
 from parlai_prosocial.download import build_once, fetch
-from parlai_prosocial.tasks.local_data import local_dir_or_build
+from parlai_prosocial.data_files import data_dir_env, local_dir_or_build
 
 from .data import split_path
 
-DATA_DIR_ENV = 'SODA_DATA_DIR'
+DATA_DIR_ENV = data_dir_env('soda')
 CACHE_DIR_ENV = 'SODA_CACHE_DIR'
 
 #: allenai/soda commit d80f168 "Upload SODA v1" (2023-01-04)

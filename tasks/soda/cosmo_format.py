@@ -1,5 +1,6 @@
 """
-COSMO's input format (Kim et al., SODA paper §4), shared by ``soda`` and ``prosocial:cosmo``.
+The training drops of COSMO's input (Kim et al., SODA paper §4), shared by ``soda`` and
+``prosocial:cosmo``; the format itself is :mod:`parlai_prosocial.formats` (``cosmo_input``).
 
 COSMO is trained on p(r | n, i, c): the situation narrative ``n``, the perspective instruction
 ``i`` ("Imagine you are Madeleine and speak to her coach") and the dialogue context ``c``, joined
@@ -22,31 +23,9 @@ reproducible; each teacher documents what the decision is keyed on.
 
 from parlai.utils.data import DatatypeHelper
 
-SEP = '<sep>'
-TURN = '<turn>'
-
 #: The paper's training rates (§4).
 DROP_NARRATIVE = 0.3
 DROP_INSTRUCTION = 0.5
-
-
-def cosmo_input(narrative, instruction, history):
-    """
-    COSMO's input text: exactly what the released ``set_input`` builds.
-    """
-    text = f' {TURN} '.join(history)
-    if instruction:
-        text = f'{instruction} {SEP} {text}'
-    if narrative:
-        text = f'{narrative} {SEP} {text}'
-    return text
-
-
-def cosmo_instruction(speaker, listener):
-    """
-    The perspective instruction of §4, in the wording the paper and the model card use.
-    """
-    return f'Imagine you are {speaker} and speak to {listener}'
 
 
 def add_cosmo_format_args(parser):

@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from parlai_prosocial import errors
+from parlai_prosocial.formats import COSMO_MARKERS  # inside a text: an anomaly, escaped in examples
 
 SPLIT_FILES = {'train': 'train.parquet', 'valid': 'valid.parquet', 'test': 'test.parquet'}
 
@@ -96,8 +97,6 @@ ANSWERS = ('plain', 'pmi')
 DEFAULT_CHUNK_ROWS = 10000
 INDEX_VERSION = 2
 
-#: COSMO's separators (``cosmo_format``): inside a text they are an anomaly, escaped in examples
-MARKERS = ('<sep>', '<turn>')
 #: how many row numbers the index keeps per anomaly kind
 FIRST_ANOMALY_ROWS = 3
 #: read buffer for streaming a big row group page by page instead of whole column chunks
@@ -289,14 +288,14 @@ def chunk_anomalies(table, first_row):
     empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(items)), 0)
     add('empty utterance', pc.fill_null(empty, False).to_numpy(zero_copy_only=False), parents)
     marked = np.zeros(len(items), dtype=bool)
-    for marker in MARKERS:
+    for marker in COSMO_MARKERS:
         marked |= pc.fill_null(pc.match_substring(items, marker), False).to_numpy(
             zero_copy_only=False
         )
     add('<sep>/<turn> inside an utterance', marked, parents)
     narrative = _array(table, 'narrative')
     marked = np.zeros(table.num_rows, dtype=bool)
-    for marker in MARKERS:
+    for marker in COSMO_MARKERS:
         marked |= pc.fill_null(pc.match_substring(narrative, marker), False).to_numpy(
             zero_copy_only=False
         )

@@ -33,11 +33,11 @@ import os
 from parlai.utils import logging
 
 from parlai_prosocial.download import build_once, fetch, sha256_of
-from parlai_prosocial.tasks.local_data import local_dir_or_build
+from parlai_prosocial.data_files import data_dir_env, local_dir_or_build
 
 from .data import ALL_FILES, TopicalChatDataError, read_conversations, split_paths
 
-DATA_DIR_ENV = 'TOPICAL_CHAT_DATA_DIR'
+DATA_DIR_ENV = data_dir_env('topical_chat')
 
 VERSION = 'v1.0'
 

@@ -36,7 +36,7 @@ import os
 import re
 
 from parlai_prosocial import errors
-from parlai_prosocial.tasks.local_data import (
+from parlai_prosocial.data_files import (
     Anomalies,
     DuplicateKeysDict,
     check_object,
@@ -170,7 +170,7 @@ def read_conversations(path):
 def read_file(path):
     """
     (conversations, anomalies) of one Topical-Chat file: the conversations in file order, and the
-    :class:`~..local_data.Anomalies` (empty messages) found in them.
+    :class:`~parlai_prosocial.data_files.Anomalies` (empty messages) found in them.
     """
     if not os.path.isfile(path):
         raise TopicalChatDataError(f'{path}: no such file')

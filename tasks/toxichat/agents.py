@@ -71,8 +71,8 @@ from parlai.core.teachers import DialogTeacher
 from parlai.utils import logging
 
 from parlai_prosocial.errors import ProsocialOptionError
-from parlai_prosocial.tasks.local_data import create_agents  # noqa: F401 (see there)
-from parlai_prosocial.tasks.local_data import (
+from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.data_files import (
     add_anomalies_argument,
     add_data_dir_argument,
     parsed_once_per_file,

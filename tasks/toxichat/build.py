@@ -29,12 +29,12 @@ import os
 from parlai.utils import logging
 
 from parlai_prosocial.download import build_once, fetch
-from parlai_prosocial.tasks.local_data import local_dir_or_build
+from parlai_prosocial.data_files import data_dir_env, local_dir_or_build
 
 from .badwords import read_bad_words
 from .data import SPLIT_FILES, ToxiChatDataError, read_threads, split_path
 
-DATA_DIR_ENV = 'TOXICHAT_DATA_DIR'
+DATA_DIR_ENV = data_dir_env('toxichat')
 
 VERSION = 'v1.0'
 

@@ -24,7 +24,7 @@ import os
 import re
 
 from parlai_prosocial import errors
-from parlai_prosocial.tasks.local_data import Anomalies, json_lines
+from parlai_prosocial.data_files import Anomalies, json_lines
 
 OFFENSE_LABELS = ('Safe', 'Offensive')
 STANCE_LABELS = ('Agree', 'Disagree', 'Neutral')
@@ -136,7 +136,7 @@ def read_threads(path):
 def read_file(path):
     """
     (threads, anomalies) of one ToxiChat file: the threads as :func:`read_threads` gives them, and
-    the :class:`~..local_data.Anomalies` (empty texts) found in them. A thread whose Reddit turns
+    the :class:`~parlai_prosocial.data_files.Anomalies` (empty texts) found in them. A thread whose Reddit turns
     repeat an earlier thread's, text for text, is an error.
     """
     if not os.path.isfile(path):

@@ -12,39 +12,7 @@ the rules-of-thumb, e.g. ``__needs_caution__ It's wrong to throw things at peopl
 Importing this package does not import ParlAI or torch; ``CanaryAgent`` and ``load_canary`` do.
 """
 
-from parlai_prosocial.formats import split_safety_output
-from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS, THREE_WAY_SAFETY
-
-SAFETY_SCHEMAS = ('five', 'three')
-
-
-def parse_canary_output(text, schema='five'):
-    """
-    ``(safety_label, rots_text)`` of a Canary output.
-
-    The label is the first token when it is one of the five released safety labels (mapped to the
-    paper's three-way schema with ``schema='three'``); the RoT text is what follows it, '' for a
-    bare label (CASUAL). Anything else (no label token, an unknown ``__token__``, empty text) gives
-    ``('', the whole text)``: the output is reported, never guessed into a label.
-
-    >>> parse_canary_output("__needs_caution__ It's wrong to hate people.")
-    ('__needs_caution__', "It's wrong to hate people.")
-    >>> parse_canary_output('__probably_needs_caution__ Be kind.', schema='three')
-    ('__needs_caution__', 'Be kind.')
-    >>> parse_canary_output('__casual__')
-    ('__casual__', '')
-    >>> parse_canary_output('hello __casual__')
-    ('', 'hello __casual__')
-    """
-    if schema not in SAFETY_SCHEMAS:
-        raise ValueError(f'unknown safety schema {schema!r}: use one of {SAFETY_SCHEMAS}')
-    text = text or ''
-    label, rots = split_safety_output(text)
-    if label not in SAFETY_LABELS:
-        return '', text.strip()
-    if schema == 'three':
-        label = THREE_WAY_SAFETY[label]
-    return label, rots
+from parlai_prosocial.formats import SAFETY_SCHEMAS, parse_canary_output  # noqa: F401 (API)
 
 
 def context_text(context):

@@ -25,8 +25,7 @@ every text, ``<unk>`` = 2, no ``<extra_id_*>`` sentinels; the five safety label 
 import os
 import string
 
-from parlai_prosocial.formats import safety_target
-from parlai_prosocial.tasks.prosocial.data import SAFETY_LABELS
+from parlai_prosocial.formats import SAFETY_LABELS, safety_target
 from parlai_prosocial.tasks.prosocial.sample import SAMPLE
 
 PAD, EOS, UNK = '<pad>', '</s>', '<unk>'

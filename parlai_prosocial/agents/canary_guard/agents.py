@@ -61,8 +61,13 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 
 from parlai_prosocial.agents.canary import context_text, load_canary
-from parlai_prosocial.formats import GUARD_ROTS_TEXT_FIELD, split_rot_response
-from parlai_prosocial.tasks.prosocial.data import THREE_WAY_SAFETY
+from parlai_prosocial.formats import (
+    GUARD_ROTS_TEXT_FIELD,
+    NEEDS_CAUTION,
+    NEEDS_INTERVENTION,
+    THREE_WAY_SAFETY,
+    split_rot_response,
+)
 
 from . import HELP, PASS, STEER, STEER_AND_HELP, lm_prompt, lm_reply
 
@@ -86,9 +91,9 @@ def decide(safety_label: str) -> str:
     The guard's action for a Canary label (five-level or three-way).
     """
     three = THREE_WAY_SAFETY.get(safety_label, safety_label)
-    if three == '__needs_intervention__':
+    if three == NEEDS_INTERVENTION:
         return STEER_AND_HELP
-    if three == '__needs_caution__':
+    if three == NEEDS_CAUTION:
         return STEER
     return PASS  # __casual__, or no label token: nothing to steer with
 

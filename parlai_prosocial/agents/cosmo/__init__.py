@@ -8,6 +8,8 @@ in this folder). The names below are what it reads from messages and what the re
 imports.
 """
 
+from parlai_prosocial.formats import SEP, TURN
+
 #: the released checkpoint on the HF hub (COSMO-3B), the default of ``--t5-model-arch`` for COSMO
 RELEASED_MODEL = 'allenai/cosmo-xl'
 
@@ -53,6 +55,4 @@ def has_cosmo_markers(text):
     >>> has_cosmo_markers('Hi, how are you?')
     False
     """
-    from parlai_prosocial.tasks.soda.cosmo_format import SEP, TURN
-
     return SEP in (text or '') or TURN in (text or '')

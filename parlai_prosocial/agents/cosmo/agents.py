@@ -3,7 +3,7 @@ COSMO (``-m cosmo``): ParlAI's T5 agent (``hugging_face/t5``) with COSMO's input
 
 **Input.** The model reads ``narrative <sep> instruction <sep> u1 <turn> u2 ...``, built by the one
 implementation the ``soda`` and ``prosocial:cosmo`` teachers use
-(:func:`parlai_prosocial.tasks.soda.cosmo_format.cosmo_input`, which is the released chat code's
+(:func:`parlai_prosocial.formats.cosmo_input`, which is the released chat code's
 ``set_input``): the turns are the conversation so far (ParlAI's history: the partner's turns and
 this agent's own replies, oldest first; a message's lines are separate turns, ``--split-lines``
 is on by default, so a ``toxichat`` thread or a ``soda:dialogue`` text of several turns gives one
@@ -29,7 +29,7 @@ turn per line); an empty narrative or instruction is left out with its ``<sep>``
   turn over in the ``cosmo_rots`` field (:meth:`CosmoAgent.steer_observation`); for that turn only
   the narrative becomes the conversation's narrative followed by a ProsocialDialog situation made
   from the RoTs as App. C makes them ("Cosmo is trying to gently convince a friend it's wrong to
-  ...", :func:`parlai_prosocial.tasks.prosocial.cosmo.situation`, with ``--cosmo-name``). This
+  ...", :func:`parlai_prosocial.formats.situation`, with ``--cosmo-name``). This
   steers the conversations the agent formats; a text that already is a COSMO input is kept.
 
 **Model.** ``--t5-model-arch`` takes a hub name (default ``allenai/cosmo-xl``, the released
@@ -64,8 +64,7 @@ from parlai.core.torch_agent import History
 from parlai_prosocial.agents.canary.agents import CanaryT5Model, accept_t5_directory
 from parlai_prosocial.errors import ModelFileError
 from parlai_prosocial.parlai_internals import check_relied_on
-from parlai_prosocial.tasks.prosocial.cosmo import situation
-from parlai_prosocial.tasks.soda.cosmo_format import cosmo_input
+from parlai_prosocial.formats import cosmo_input, situation
 
 from . import (
     CHAT_INSTRUCTION,

@@ -20,8 +20,6 @@ from parlai.core.params import ParlaiParser
 from parlai.core.script import ParlaiScript
 
 from parlai_prosocial.formats import ROTS_END
-from parlai_prosocial.tasks.local_data import add_data_dir_argument
-from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
 
 from .agents import ProstAgent, truncate_target
 
@@ -84,11 +82,8 @@ def count(opt, dictionary=None):
 
 def setup_args():
     parser = ParlaiParser(True, True, 'Count the RoT & Response targets a label limit cuts into')
-    parser.set_defaults(model='prost', label_truncate=128)
-    add_data_dir_argument(
-        parser.add_argument_group('ProsocialDialog'), '--prosocial-data-dir', DATA_DIR_ENV,
-        '{train,valid,test}.json',
-    )
+    # the teacher's own options (--prosocial-data-dir) come with the task, found by name
+    parser.set_defaults(model='prost', label_truncate=128, task='prosocial:rot_response')
     parser.add_argument('--json', type='bool', default=False, help='print the counts as JSON')
     return parser
 

@@ -18,6 +18,14 @@ from parlai_prosocial.errors import ProsocialOptionError
 BOM = b'\xef\xbb\xbf'
 
 
+def data_dir_env(task):
+    """
+    The environment variable that is the default of ``--<task>-data-dir`` (``prosocial`` ->
+    ``PROSOCIAL_DATA_DIR``): one rule, so the offline data and the tests find every task's folder.
+    """
+    return f'{task.upper()}_DATA_DIR'
+
+
 def data_dir_option_type(option, env_var):
     """
     The argparse ``type`` of a ``--<task>-data-dir`` option: an empty value (``--x-data-dir ''``,
@@ -391,34 +399,6 @@ def report_anomalies(anomalies, path, mode, option, error):
         from parlai.utils import logging
 
         logging.warning(f'{line} (used as they are; {option} error stops on them)')
-
-
-@functools.lru_cache(maxsize=None)
-def markers_start(markers):
-    """
-    What every one of ``markers`` starts with: a text without it holds none of them (one quick
-    test before the exact ones); empty if they share no start.
-    """
-    return os.path.commonprefix(markers)
-
-
-def escape_markers(text, markers):
-    """
-    ``text`` with each of ``markers`` made harmless: ``__endrots__`` -> ``_endrots_``,
-    ``<turn>`` -> ``(turn)``; so a target never holds a marker its format gives a meaning to.
-    """
-    if markers_start(markers) not in text:  # most texts: one quick test instead of one a marker
-        return text
-    for marker in markers:
-        while marker in text:  # again: '___endrots___' -> '__endrots__' -> '_endrots_'
-            if marker.startswith('__') and marker.endswith('__'):
-                text = text.replace(marker, marker[1:-1])
-            elif marker.startswith('<') and marker.endswith('>'):
-                text = text.replace(marker, '(' + marker[1:-1] + ')')
-            else:
-                raise ValueError(f'no escape for the marker {marker!r}')
-    return text
-
 
 
 def splits_to_check(opt, task=None):
