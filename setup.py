@@ -97,7 +97,7 @@ setup(
         # (parlai_prosocial/data_files.py: fast_json_lines)
         'msgspec>=0.18,<1',
     ],
-    extras_require={'test': ['pytest>=8', 'pytest-regressions']},
+    extras_require={'test': ['pytest>=8', 'pytest-regressions', 'pytest-xdist']},
     cmdclass={'build_py': BuildPyWithPth, 'editable_wheel': EditableWheelWithPth},
     zip_safe=False,
 )
