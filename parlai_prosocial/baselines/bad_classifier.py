@@ -21,7 +21,7 @@ tiny offline stand-in of the BAD classifier for tests and the CPU-scale recipe.
 
 import os
 
-from parlai_prosocial.formats import BAD_CLASSES, OK_NOTOK
+from parlai_prosocial.formats import BAD_CLASSES, OK_NOTOK  # noqa: F401 (OK_NOTOK: API)
 
 PRESET = 'prosocial/table2_bad_classifier'
 

@@ -38,16 +38,14 @@ from parlai_prosocial.formats import (
 from parlai_prosocial.parlai_internals import check_relied_on
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.data_files import (
-    add_anomalies_argument,
-    add_data_dir_argument,
+    add_data_arguments,
+    check_splits,
     parsed_once_per_file,
-    report_anomalies,
-    splits_to_check,
 )
 
 from parlai_prosocial.tasks.soda.cosmo_format import add_cosmo_format_args, drop_rates
 
-from .build import DATA_DIR_ENV, data_dir, datafile
+from .build import data_dir, datafile
 from .cosmo import NAMES, cosmo_examples, drop_parts, read_names
 from .data import (
     ProsocialDataError,
@@ -78,24 +76,10 @@ def load_dialogues(path):
 
 
 def check_files(opt):
-    """
-    Read and check the split of ``opt`` now, and under ``train_model`` the valid and test splits
-    too (it evaluates on both), so bad data stops the command before it does any work; report the
-    anomalies of each file in one line (or stop on them with ``--prosocial-anomalies error``).
-    """
-    directory = None
-    for split in splits_to_check(opt, 'prosocial'):
-        if directory is None:
-            directory = data_dir(opt)
-        path = split_path(directory, split)
-        _, anomalies = load_file(path)
-        report_anomalies(
-            anomalies,
-            path,
-            opt.get('prosocial_anomalies') or 'warn',
-            '--prosocial-anomalies',
-            ProsocialDataError,
-        )
+    check_splits(
+        opt, 'prosocial', lambda split: [split_path(data_dir(opt), split)],
+        lambda path: load_file(path)[1], ProsocialDataError,
+    )
 
 
 def escaped(text):
@@ -134,13 +118,9 @@ class ResponseTeacher(FixedDialogTeacher):
     def add_cmdline_args(cls, parser, partial_opt=None):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('ProsocialDialog')
-        add_data_dir_argument(
-            group,
-            '--prosocial-data-dir',
-            DATA_DIR_ENV,
-            '{train,valid,test}.json (HF JSON Lines or the direct download layout)',
+        add_data_arguments(
+            group, 'prosocial', '{train,valid,test}.json (HF JSON Lines or the direct download layout)'
         )
-        add_anomalies_argument(group, '--prosocial-anomalies')
         return parser
 
     def __init__(self, opt, shared=None):

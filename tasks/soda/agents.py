@@ -64,12 +64,10 @@ from parlai.utils.data import DatatypeHelper
 from parlai_prosocial.parlai_internals import check_relied_on
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.data_files import (
+    add_data_arguments,
+    check_splits,
     Anomalies,
-    add_anomalies_argument,
-    add_data_dir_argument,
     positive_int_option_type,
-    report_anomalies,
-    splits_to_check,
 )
 
 from .build import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, data_dir, datafile
@@ -114,21 +112,20 @@ def index_anomalies(index, path):
 
 def check_files(opt, own_index):
     """
-    Report the anomalies of the split in use (its index is ``own_index``), and under
-    ``train_model`` index (so check) valid and test too, before any training.
+    The split in use is already indexed (``own_index``); under ``train_model`` valid and test are
+    indexed (so checked) too.
     """
-    splits = splits_to_check(opt, 'soda')
-    mode = opt.get('soda_anomalies') or 'warn'
     own_path = datafile(opt)
-    report_anomalies(
-        index_anomalies(own_index, own_path), own_path, mode, '--soda-anomalies', SodaDataError
-    )
-    for split in splits[1:]:
-        path = split_path(data_dir(opt), split)
-        index = load_index(path, cache_dir(opt), chunk_rows_of(opt))
-        report_anomalies(
-            index_anomalies(index, path), path, mode, '--soda-anomalies', SodaDataError
+
+    def anomalies_of(path):
+        index = own_index if path == own_path else load_index(
+            path, cache_dir(opt), chunk_rows_of(opt)
         )
+        return index_anomalies(index, path)
+
+    check_splits(
+        opt, 'soda', lambda split: [split_path(data_dir(opt), split)], anomalies_of, SodaDataError
+    )
 _METADATA = [name for name in COLUMNS if name != 'dialogue']
 
 
@@ -186,9 +183,7 @@ class SodaTeacher(ChunkTeacher):
     def add_cmdline_args(cls, parser, partial_opt=None):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('SODA')
-        add_data_dir_argument(
-            group, '--soda-data-dir', DATA_DIR_ENV, '{train,valid,test}.parquet (HF allenai/soda)'
-        )
+        add_data_arguments(group, 'soda', '{train,valid,test}.parquet (HF allenai/soda)')
         group.add_argument(
             '--soda-cache-dir',
             type=str,
@@ -218,7 +213,6 @@ class SodaTeacher(ChunkTeacher):
             help='rows per chunk when a file\'s row groups are too big to be chunks (more than '
             'twice this) and are copied into smaller ones',
         )
-        add_anomalies_argument(group, '--soda-anomalies')
         add_cosmo_format_args(parser)
         return parser
 

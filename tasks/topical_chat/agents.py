@@ -43,14 +43,12 @@ from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.data_files import (
-    add_anomalies_argument,
-    add_data_dir_argument,
+    add_data_arguments,
+    check_splits,
     parsed_once_per_file,
-    report_anomalies,
-    splits_to_check,
 )
 
-from .build import DATA_DIR_ENV, data_dir, datafiles
+from .build import data_dir, datafiles
 from .data import EVAL_SETS, TopicalChatDataError, read_file, split_paths
 
 SPEAKERS = ('agent_2', 'agent_1', 'both')
@@ -66,21 +64,11 @@ def load_conversations(path):
 
 
 def check_files(opt):
-    """
-    Read and check every file of the split of ``opt`` (and, under ``train_model``, of valid and
-    test), reporting each file's anomalies in one line.
-    """
-    directory = None
-    for split in splits_to_check(opt, 'topical_chat'):
-        directory = directory or data_dir(opt)
-        for path in split_paths(directory, split, opt.get('topical_chat_eval_set') or 'both'):
-            report_anomalies(
-                load_file(path)[1],
-                path,
-                opt.get('topical_chat_anomalies') or 'warn',
-                '--topical-chat-anomalies',
-                TopicalChatDataError,
-            )
+    eval_set = opt.get('topical_chat_eval_set') or 'both'
+    check_splits(
+        opt, 'topical_chat', lambda split: split_paths(data_dir(opt), split, eval_set),
+        lambda path: load_file(path)[1], TopicalChatDataError,
+    )
 
 
 def speaker_episode(conversation, speaker):
@@ -135,11 +123,8 @@ class TopicalChatTeacher(DialogTeacher):
     def add_cmdline_args(cls, parser, partial_opt=None):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('Topical-Chat')
-        add_data_dir_argument(
-            group,
-            '--topical-chat-data-dir',
-            DATA_DIR_ENV,
-            'the release files (train.json, {valid,test}_{freq,rare}.json)',
+        add_data_arguments(
+            group, 'topical_chat', 'the release files (train.json, {valid,test}_{freq,rare}.json)'
         )
         group.add_argument(
             '--topical-chat-speaker',
@@ -156,7 +141,6 @@ class TopicalChatTeacher(DialogTeacher):
             help='valid/test: the frequent-topic file (freq), the rare-topic file (rare) or both, '
             'freq first; train ignores it',
         )
-        add_anomalies_argument(group, '--topical-chat-anomalies')
         return parser
 
     def __init__(self, opt, shared=None):

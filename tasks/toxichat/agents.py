@@ -73,14 +73,12 @@ from parlai.utils import logging
 from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.data_files import (
-    add_anomalies_argument,
-    add_data_dir_argument,
+    add_data_arguments,
+    check_splits,
     parsed_once_per_file,
-    report_anomalies,
-    splits_to_check,
 )
 
-from .build import DATA_DIR_ENV, bad_words_file, data_dir, datafile
+from .build import bad_words_file, data_dir, datafile
 from .data import (
     CLASSIFIER_INPUTS,
     OFFENSE_LABELS,
@@ -107,21 +105,10 @@ def load_threads(path):
 
 
 def check_files(opt):
-    """
-    Read and check the split of ``opt`` (and, under ``train_model``, valid and test), reporting
-    each file's anomalies in one line.
-    """
-    directory = None
-    for split in splits_to_check(opt, 'toxichat'):
-        directory = directory or data_dir(opt)
-        path = split_path(directory, split)
-        report_anomalies(
-            load_file(path)[1],
-            path,
-            opt.get('toxichat_anomalies') or 'warn',
-            '--toxichat-anomalies',
-            ToxiChatDataError,
-        )
+    check_splits(
+        opt, 'toxichat', lambda split: [split_path(data_dir(opt), split)],
+        lambda path: load_file(path)[1], ToxiChatDataError,
+    )
 
 
 class _ToxiChatTeacher(DialogTeacher):
@@ -133,13 +120,9 @@ class _ToxiChatTeacher(DialogTeacher):
     def add_cmdline_args(cls, parser, partial_opt=None):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('ToxiChat')
-        add_data_dir_argument(
-            group,
-            '--toxichat-data-dir',
-            DATA_DIR_ENV,
-            '{train,dev,test}.jsonl (and word_based_bias_list.csv)',
+        add_data_arguments(
+            group, 'toxichat', '{train,dev,test}.jsonl (and word_based_bias_list.csv)'
         )
-        add_anomalies_argument(group, '--toxichat-anomalies')
         group.add_argument(
             '--toxichat-classifier-input',
             choices=list(CLASSIFIER_INPUTS),
