@@ -380,6 +380,31 @@ def add_anomalies_argument(group, option):
     )
 
 
+def add_data_arguments(group, task, files):
+    """
+    A task's two data options: ``--<task>-data-dir`` (default ``$<TASK>_DATA_DIR``) reading
+    ``files`` from a local directory instead of the download, and ``--<task>-anomalies``.
+    """
+    option = '--' + task.replace('_', '-')
+    add_data_dir_argument(group, f'{option}-data-dir', data_dir_env(task), files)
+    add_anomalies_argument(group, f'{option}-anomalies')
+
+
+def check_splits(opt, task, paths, anomalies_of, error):
+    """
+    The one set-up of every task's first teacher: read and check now every file the command will
+    read (:func:`splits_to_check`), so bad data stops it before any work, and report each file's
+    anomalies in one line (or stop on them with ``--<task>-anomalies error``). ``paths(split)``:
+    the files of a split (the data directory is found, or downloaded, only when there is one to
+    read); ``anomalies_of(path)``: the file read, its :class:`Anomalies`.
+    """
+    mode = opt.get(f'{task}_anomalies') or 'warn'
+    option = f'--{task.replace("_", "-")}-anomalies'
+    for split in splits_to_check(opt, task):
+        for path in paths(split):
+            report_anomalies(anomalies_of(path), path, mode, option, error)
+
+
 _reported = set()
 
 
