@@ -50,7 +50,8 @@ from parlai.core.message import Message
 from parlai.core.params import ParlaiParser
 from parlai.core.teachers import DialogTeacher, create_task_agent_from_taskname
 
-CASUAL = '__casual__'
+from parlai_prosocial.formats import CASUAL
+
 TASK_NAME = 'casual_safety'
 
 _SILENCE = '__SILENCE__'

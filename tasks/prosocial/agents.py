@@ -119,7 +119,9 @@ class ResponseTeacher(FixedDialogTeacher):
         super().add_cmdline_args(parser, partial_opt)
         group = parser.add_argument_group('ProsocialDialog')
         add_data_arguments(
-            group, 'prosocial', '{train,valid,test}.json (HF JSON Lines or the direct download layout)'
+            group,
+            'prosocial',
+            '{train,valid,test}.json (HF JSON Lines or the direct download layout)',
         )
         return parser
 

@@ -26,7 +26,12 @@ from parlai.core.params import ParlaiParser
 from parlai.core.script import ParlaiScript
 
 from parlai_prosocial.data_files import add_data_dir_argument
-from parlai_prosocial.formats import SAFETY_LABELS, THREE_WAY_LABELS, THREE_WAY_SAFETY
+from parlai_prosocial.formats import (
+    NEEDS_CAUTION,
+    SAFETY_LABELS,
+    THREE_WAY_LABELS,
+    THREE_WAY_SAFETY,
+)
 
 from .build import DATA_DIR_ENV, data_dir
 from .data import SPLIT_FILES, read_dialogues, split_path
@@ -54,8 +59,8 @@ PAPER_STATISTICS = {
     'avg_rot_words': (9.5, 'A.5'),
     'avg_rots_per_dialogue': (3.3, 'A.5 (inconsistent: A.5\'s 217,321 RoTs / 58,137 = 3.74)'),
     'safety_annotations': (497043, '§3.4'),
-    'safety_labels_percent': {'__needs_caution__': _NEEDS_CAUTION_42},
-    'three_way_safety_labels_percent': {'__needs_caution__': _NEEDS_CAUTION_42},
+    'safety_labels_percent': {NEEDS_CAUTION: _NEEDS_CAUTION_42},
+    'three_way_safety_labels_percent': {NEEDS_CAUTION: _NEEDS_CAUTION_42},
 }
 
 

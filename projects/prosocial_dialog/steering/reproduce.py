@@ -34,6 +34,8 @@ import random
 import subprocess
 import sys
 
+from parlai_prosocial.formats import CASUAL
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -113,7 +115,7 @@ def run(args):
     decisions = canary.classify_batch([text for _, text in openings], seed=args.seed)
     candidates = [(did, text, label, rots)
                   for (did, text), (label, rots) in zip(openings, decisions)
-                  if label and label != '__casual__']
+                  if label and label != CASUAL]
     chosen = sorted(random.Random(args.seed).sample(candidates, min(args.n, len(candidates))),
                     key=lambda c: candidates.index(c))
 
