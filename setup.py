@@ -78,6 +78,11 @@ setup(
         # ParlAI's regression tests (AutoTeacherTest) read their expected data beside test.py
         'parlai_prosocial.tasks': ['*/test/*.yml', '*/README.md'],
         'parlai_prosocial.zoo': ['*/model_card.md'],
+        # the offline samples: data files in each dataset's upstream format
+        'parlai_prosocial.samples': [
+            '*/*.json', '*/*.jsonl', '*/*.parquet', '*/*.csv', '*/*.tsv',
+            'casual/*/*.*', 'casual/*/*/*.*',
+        ],
     },
     include_package_data=False,
     # What the code needs; the exact tested set is requirements/lock.txt.

@@ -7,12 +7,12 @@ Everything the ``tiny_*`` presets and the quickstart need to run with no network
 
 It writes into the directory
 
-* every task's small hand-written sample, in that dataset's exact upstream schema (each task's
-  ``sample.py``), one folder per task, found through the environment variable that is the
-  default of the task's ``--<task>-data-dir`` option;
+* every task's small hand-written sample, in that dataset's exact upstream format (the files of
+  :mod:`parlai_prosocial.samples`), one folder per task, found through the environment variable
+  that is the default of the task's ``--<task>-data-dir`` option;
 * tiny stand-ins of ParlAI's casual datasets (DailyDialog, ConvAI2, Wizard of Wikipedia,
-  EmpatheticDialogues, BlendedSkillTalk) under a ParlAI datapath, marked built
-  (:mod:`parlai_prosocial.casual_fixtures`), found through ``PARLAI_DATAPATH``;
+  EmpatheticDialogues, BlendedSkillTalk) under a ParlAI datapath, marked built, found through
+  ``PARLAI_DATAPATH``;
 * a tiny random T5 with its tokenizer (:mod:`parlai_prosocial.agents.canary.tiny`), for
   ``--t5-model-arch``;
 
@@ -24,9 +24,8 @@ import argparse
 import os
 import shlex
 
-#: the tasks with a bundled sample: ``tasks/<task>/sample.py`` writes it, and ``build.py``'s
-#: ``DATA_DIR_ENV`` (the default of ``--<task>-data-dir``) is how the teachers find it
-SAMPLE_TASKS = ('prosocial', 'soda', 'topical_chat', 'toxichat', 'social_chem', 'mic', 'norm_bank')
+from parlai_prosocial.data_files import data_dir_env
+from parlai_prosocial.samples import TASKS, write_casual, write_sample
 
 #: where the tiny T5 is, for --t5-model-arch
 TINY_T5_ENV = 'PARLAI_PROSOCIAL_TINY_T5'
@@ -36,15 +35,7 @@ def write_task_samples(directory):
     """
     Every task's sample under ``directory/<task>``; returns environment variable -> folder.
     """
-    import importlib
-
-    written = {}
-    for task in SAMPLE_TASKS:
-        package = f'parlai_prosocial.tasks.{task}'
-        env_var = importlib.import_module(package + '.build').DATA_DIR_ENV
-        write_sample = importlib.import_module(package + '.sample').write_sample
-        written[env_var] = str(write_sample(os.path.join(directory, task)))
-    return written
+    return {data_dir_env(task): write_sample(task, os.path.join(directory, task)) for task in TASKS}
 
 
 def write_offline_data(directory):
@@ -53,12 +44,11 @@ def write_offline_data(directory):
     variables to set, name -> value.
     """
     from parlai_prosocial.agents.canary.tiny import build_tiny_t5
-    from parlai_prosocial.casual_fixtures import write_casual_fixtures
 
     directory = os.path.abspath(directory)
     environment = write_task_samples(directory)
     datapath = os.path.join(directory, 'parlai_data')
-    write_casual_fixtures(datapath)
+    write_casual(datapath)
     environment['PARLAI_DATAPATH'] = datapath
     environment[TINY_T5_ENV] = str(build_tiny_t5(os.path.join(directory, 'tiny_t5')))
     return environment

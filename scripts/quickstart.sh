@@ -12,7 +12,7 @@ scripts/install.sh .venv --editable   # editable: the tests run against this che
 out=quickstart
 rm -rf "$out" && mkdir -p "$out"
 export PROSOCIAL_DATA_DIR="$PWD/$out/data"
-python -m parlai_prosocial.tasks.prosocial.sample "$PROSOCIAL_DATA_DIR"
+python -m parlai_prosocial.samples prosocial "$PROSOCIAL_DATA_DIR"
 
 for task in prosocial:response prosocial:rot_response prosocial:safety prosocial:safety_classification; do
   echo "=== parlai display_data -t $task"

@@ -1,7 +1,7 @@
 import pytest
 
 from parlai_prosocial import testing
-from parlai_prosocial.tasks.prosocial.sample import write_sample
+from parlai_prosocial.samples import write_sample
 
 
 @pytest.fixture(scope='session')
@@ -9,7 +9,7 @@ def sample_data_dir(tmp_path_factory):
     """
     The bundled sample written in the HF JSON Lines layout.
     """
-    return write_sample(str(tmp_path_factory.mktemp('prosocial_hf')), 'hf')
+    return write_sample('prosocial', tmp_path_factory.mktemp('prosocial_hf'))
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import sys
 
 from parlai.core.opt import Opt
 
-from parlai_prosocial.offline_data import SAMPLE_TASKS, TINY_T5_ENV
+from parlai_prosocial.offline_data import TINY_T5_ENV
+from parlai_prosocial.samples import TASKS
 
 
 def test_the_command_writes_what_the_tiny_presets_read(tmp_path):
@@ -26,10 +27,10 @@ def test_the_command_writes_what_the_tiny_presets_read(tmp_path):
     )
     data_dir_variables = {
         importlib.import_module(f'parlai_prosocial.tasks.{task}.build').DATA_DIR_ENV
-        for task in SAMPLE_TASKS
+        for task in TASKS
     }
     assert set(exports) == data_dir_variables | {'PARLAI_DATAPATH', TINY_T5_ENV}
-    for task in SAMPLE_TASKS:  # each sample where its task's variable points
+    for task in TASKS:  # each sample where its task's variable points
         assert any(os.listdir(os.path.join(str(tmp_path / 'offline'), task))), task
     assert os.path.isfile(os.path.join(exports[TINY_T5_ENV], 'config.json'))
     # every task of the tiny mixtures resolves and reads offline, with nothing but these variables

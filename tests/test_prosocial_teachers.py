@@ -3,7 +3,7 @@ The ProsocialDialog teachers, message by message, against the hand-written sampl
 
 Every teacher is run over whole epochs of ``train:ordered``, ``valid``, ``test`` and their
 ``:stream`` variants, on the sample written in both official layouts (HF JSON Lines and the direct
-download's list of dialogues); the expected messages are built here from ``sample.SAMPLE`` itself,
+download's list of dialogues); the expected messages are built here from the sample's rows,
 independently of the teachers' code. Also: the episode boundaries that ParlAI's built-in
 ``prosocial_dialog`` teacher gets wrong, and the ``parlai`` command line.
 """
@@ -20,11 +20,14 @@ from parlai.core.build_data import mark_done
 from parlai.scripts.verify_data import VerifyData
 
 from parlai_prosocial.tasks.prosocial.data import read_dialogues
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, write_sample
+from parlai_prosocial.samples import write_sample
 
 from parlai_prosocial.testing import DATATYPES, create_teacher, episodes_of, one_epoch, teacher_opt
+from parlai_prosocial.testing.samples import prosocial_dialogues, read_sample_file
 
-LAYOUTS = ['hf', 'parlai']
+SAMPLE = prosocial_dialogues()
+#: layout -> the sample in it
+LAYOUTS = {'hf': 'prosocial', 'parlai': 'prosocial_dialog'}
 FIVE = [
     '__casual__',
     '__possibly_needs_caution__',
@@ -55,8 +58,8 @@ TEACHERS = {
 @pytest.fixture(scope='module')
 def sample_dirs(tmp_path_factory):
     return {
-        layout: str(write_sample(tmp_path_factory.mktemp(f'sample_{layout}'), layout))
-        for layout in LAYOUTS
+        layout: write_sample(name, tmp_path_factory.mktemp(f'sample_{layout}'))
+        for layout, name in LAYOUTS.items()
     }
 
 
@@ -138,7 +141,7 @@ def expected_episodes(teacher_key, split):
 # --- the teachers, message by message ----------------------------------------------------------
 
 
-@pytest.mark.parametrize('layout', LAYOUTS)
+@pytest.mark.parametrize('layout', list(LAYOUTS))
 @pytest.mark.parametrize('datatype', DATATYPES)
 @pytest.mark.parametrize('teacher_key', list(TEACHERS))
 def test_teacher_messages(teacher_key, datatype, layout, sample_dirs):
@@ -245,11 +248,20 @@ def test_three_way_schema_merges_the_caution_levels(sample_dirs):
 
 # --- episode boundaries: the bug of ParlAI's built-in teacher ----------------------------------
 
-TWO_DIALOGUES = {'train': SAMPLE['train'][:2], 'valid': SAMPLE['valid'], 'test': SAMPLE['test']}
-TWO_DIALOGUES_CONTEXTS = [[t['context'] for t in d] for d in TWO_DIALOGUES['train']]
+TWO_DIALOGUES_CONTEXTS = [[t['context'] for t in d] for d in SAMPLE['train'][:2]]
 
 
-@pytest.mark.parametrize('layout', LAYOUTS)
+def two_dialogues(layout):
+    """
+    The text of a ``train.json`` of the sample's first two training dialogues in ``layout``.
+    """
+    train = read_sample_file(LAYOUTS[layout], 'train.json')
+    if layout == 'hf':
+        return ''.join(json.dumps(row) + '\n' for row in train if row['dialogue_id'] < 2)
+    return json.dumps(train[:2])
+
+
+@pytest.mark.parametrize('layout', list(LAYOUTS))
 @pytest.mark.parametrize('task', ['prosocial', 'prosocial:response', 'prosocial:rot_response'])
 @pytest.mark.parametrize('datatype', ['train:ordered', 'train:stream:ordered'])
 def test_episodes_are_exactly_the_dialogues(task, datatype, layout, tmp_path):
@@ -259,7 +271,8 @@ def test_episodes_are_exactly_the_dialogues(task, datatype, layout, tmp_path):
     ``episode_done`` there, so its episodes end one turn early and run into the next dialogue.
     Ours starts an episode on each dialogue's first turn and ends it on the last one.
     """
-    data_dir = write_sample(tmp_path, layout, TWO_DIALOGUES)
+    data_dir = write_sample(LAYOUTS[layout], tmp_path)
+    (tmp_path / 'train.json').write_text(two_dialogues(layout))
     messages = one_epoch(make_teacher(task, datatype, data_dir))
     episodes = episodes_of(messages)
     assert [[m['text'] for m in e] for e in episodes] == TWO_DIALOGUES_CONTEXTS
@@ -277,7 +290,8 @@ def test_builtin_prosocial_dialog_teacher_gets_the_boundaries_wrong(tmp_path):
     it overwrites ``self.datatype`` with ``train`` and so picks episodes at random.)
     """
     dpath = tmp_path / 'prosocial_dialog'
-    write_sample(dpath, 'parlai', {'valid': TWO_DIALOGUES['train']})
+    dpath.mkdir()
+    (dpath / 'valid.json').write_text(two_dialogues('parlai'))
     mark_done(str(dpath), version_string='0.1')  # as after ParlAI's own download: no network
 
     def builtin_episodes(datatype):
@@ -391,7 +405,7 @@ def test_verify_data_every_teacher(teacher_key, split, sample_dirs, capsys):
 
 def test_first_row_longer_than_any_read_buffer_is_still_json_lines(tmp_path):
     # the layout is told from the whole first line, however long a row is
-    rows = list(hf_rows(SAMPLE['test']))
+    rows = read_sample_file('prosocial', 'test.json')
     rows[0]['response'] = 'word ' * 40000
     path = tmp_path / 'test.json'
     path.write_text(''.join(json.dumps(row) + '\n' for row in rows))
@@ -400,7 +414,7 @@ def test_first_row_longer_than_any_read_buffer_is_still_json_lines(tmp_path):
 
 
 def test_hf_viewer_column_export_reads_like_the_rows(tmp_path):
-    rows = list(hf_rows(SAMPLE['train']))
+    rows = read_sample_file('prosocial', 'train.json')
     columns = {field: [row[field] for row in rows] for field in rows[0]}
     (tmp_path / 'columns.json').write_text(json.dumps(columns, indent=4))
     (tmp_path / 'rows.json').write_text(''.join(json.dumps(row) + '\n' for row in rows))

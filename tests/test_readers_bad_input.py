@@ -7,6 +7,7 @@ through the ``parlai`` command. Every error is a ``ProsocialError``.
 import json
 import os
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -17,15 +18,13 @@ from parlai_prosocial.errors import (
 )
 from parlai_prosocial import data_files as local_data
 from parlai_prosocial.tasks.prosocial import data as prosocial_data
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, parlai_layout, write_sample
 from parlai_prosocial.tasks.soda import data as soda_data
-from parlai_prosocial.tasks.soda import sample as soda_sample
 from parlai_prosocial.tasks.topical_chat import data as topical_data
-from parlai_prosocial.tasks.topical_chat import sample as topical_sample
 from parlai_prosocial.tasks.toxichat import badwords
 from parlai_prosocial.tasks.toxichat import data as toxichat_data
-from parlai_prosocial.tasks.toxichat import sample as toxichat_sample
+from parlai_prosocial.samples import write_sample
 from parlai_prosocial.testing import create_teacher, one_epoch
+from parlai_prosocial.testing.samples import read_sample_file
 
 VOTES = "expected a list of 3 votes, each one of 'casual', 'needs caution', 'needs intervention'"
 
@@ -43,7 +42,7 @@ def error_of(read, path, error=ProsocialDataError):
 
 
 def hf_file(tmp_path, edit=None, rows=None):
-    rows = list(hf_rows(SAMPLE['train'])) if rows is None else rows
+    rows = read_sample_file('prosocial', 'train.json') if rows is None else rows
     if edit is not None:
         edit(rows)
     path = tmp_path / 'train.json'
@@ -162,7 +161,7 @@ def test_prosocial_hf_repeated_field_in_one_object(tmp_path):
             json.dumps({'context': [], 'response': []}),
             '{p}: no dialogues in the file; expected at least one',
         ),
-        ('\ufeff' + json.dumps(next(hf_rows(SAMPLE['train']))) + '\n', None),
+        ('\ufeff' + json.dumps(read_sample_file('prosocial', 'train.json')[0]) + '\n', None),
         ('\ufeff[]', None),
     ],
     ids=['empty list', 'zero-length columns', 'BOM, JSON Lines', 'BOM, list'],
@@ -183,7 +182,7 @@ def test_prosocial_empty_and_bom(tmp_path, text, message):
 
 
 def parlai_file(tmp_path, edit):
-    data = parlai_layout(SAMPLE['train'])
+    data = read_sample_file('prosocial_dialog', 'train.json')
     edit(data)
     path = tmp_path / 'train.json'
     path.write_text(json.dumps(data, indent=1), encoding='utf-8')
@@ -292,7 +291,7 @@ def test_a_label_contradicting_its_votes_warns_or_stops(tmp_path, monkeypatch):
 
     warned = []
     monkeypatch.setattr(parlai_logging, 'warning', warned.append)
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = hf_file(tmp_path, set_field(6, 'safety_label', '__casual__'))
     line = f'{path}: 1 anomaly: 1 x safety_label contradicting its votes (A.4) (line 6)'
     with pytest.raises(ProsocialDataError) as info:
@@ -336,7 +335,7 @@ def test_a_label_contradicting_its_votes_warns_or_stops(tmp_path, monkeypatch):
     ],
 )
 def test_markers_never_reach_a_target_unescaped(tmp_path, task, field, value, wanted):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     hf_file(tmp_path, set_field(4, field, value))  # line 4: dialogue 1, turn 0
     teacher = create_teacher(task, 'train:ordered', prosocial_data_dir=str(tmp_path))
     messages = one_epoch(teacher)
@@ -361,11 +360,11 @@ def topical_file(tmp_path, text, name='valid_freq.json', binary=False):
 
 
 def topical_text():
-    return json.dumps(topical_sample.SAMPLE['valid_freq.json'], indent=1)
+    return json.dumps(read_sample_file('topical_chat', 'valid_freq.json'), indent=1)
 
 
 def test_topical_chat_repeated_conversation_id(tmp_path):
-    data = topical_sample.SAMPLE['valid_freq.json']
+    data = read_sample_file('topical_chat', 'valid_freq.json')
     first_id = next(iter(data))
     body = json.dumps(data[first_id])
     text = '{' + f'"{first_id}": {body}, "{first_id}": {body}' + '}'
@@ -380,7 +379,7 @@ def test_topical_chat_repeated_field_in_a_turn(tmp_path):
     text = topical_text()
     at = text.index('"message"')
     path = topical_file(tmp_path, text[:at] + '"agent": "agent_2", ' + text[at:])
-    first_id = next(iter(topical_sample.SAMPLE['valid_freq.json']))
+    first_id = next(iter(read_sample_file('topical_chat', 'valid_freq.json')))
     assert error_of(topical_data.read_conversations, path) == (
         f'{path}: conversation {first_id}, turn 0: field "agent" appears twice in one JSON '
         'object; expected each field once'
@@ -408,12 +407,13 @@ def test_topical_chat_whole_file(tmp_path, content, message):
 
 def toxichat_file(tmp_path, threads):
     path = str(tmp_path / 'test.jsonl')
-    toxichat_sample.write_threads(path, threads)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.writelines(json.dumps(thread) + '\n' for thread in threads)
     return path
 
 
 def test_toxichat_repeated_thread(tmp_path):
-    threads = list(toxichat_sample.SAMPLE['test'])
+    threads = list(read_sample_file('toxichat', 'test.jsonl'))
     path = toxichat_file(tmp_path, threads + [threads[1]])
     assert error_of(toxichat_data.read_threads, path) == (
         f'{path}: line {len(threads) + 1}: field "reddit_thread" repeats the thread of line 2 '
@@ -422,7 +422,7 @@ def test_toxichat_repeated_thread(tmp_path):
 
 
 def test_toxichat_bom_and_empty(tmp_path):
-    path = toxichat_file(tmp_path, toxichat_sample.SAMPLE['test'])
+    path = toxichat_file(tmp_path, read_sample_file('toxichat', 'test.jsonl'))
     raw = open(path, 'rb').read()
     open(path, 'wb').write(b'\xef\xbb\xbf' + raw)
     assert error_of(toxichat_data.read_threads, path) == local_data.bom_message(path)
@@ -481,7 +481,7 @@ def test_bad_word_list_cut_short(tmp_path, cut, message):
 def soda_file(tmp_path, rows, name='train.parquet'):
     path = str(tmp_path / name)
     if rows:
-        soda_sample.write_split(path, rows)
+        pq.write_table(pa.Table.from_pylist(rows, schema=soda_data.SCHEMA), path, row_group_size=2)
     else:
         pq.write_table(soda_data.SCHEMA.empty_table(), path)
     return path
@@ -496,14 +496,14 @@ def test_soda_zero_rows(tmp_path):
 
 @pytest.mark.parametrize('chunk_rows', [0, -5])
 def test_soda_chunk_rows_refused(tmp_path, chunk_rows):
-    path = soda_file(tmp_path, soda_sample.SAMPLE['train'])
+    path = soda_file(tmp_path, read_sample_file('soda', 'train.parquet'))
     with pytest.raises(ProsocialOptionError) as info:
         soda_data.load_index(path, str(tmp_path / 'cache'), chunk_rows)
     assert str(info.value) == f'--soda-chunk-rows is {chunk_rows}: expected a whole number >= 1'
 
 
 def test_soda_cache_dir_that_is_a_file(tmp_path):
-    path = soda_file(tmp_path, soda_sample.SAMPLE['train'])
+    path = soda_file(tmp_path, read_sample_file('soda', 'train.parquet'))
     (tmp_path / 'cache').write_text('')
     with pytest.raises(ProsocialOptionError) as info:
         soda_data.load_index(path, str(tmp_path / 'cache'))
@@ -514,7 +514,7 @@ def test_soda_cache_dir_that_is_a_file(tmp_path):
 
 
 def test_soda_corrupted_data_page(tmp_path):
-    rows = soda_sample.SAMPLE['train']
+    rows = read_sample_file('soda', 'train.parquet')
     path = soda_file(tmp_path, rows)
     raw = bytearray(open(path, 'rb').read())
     metadata = pq.ParquetFile(path).metadata
@@ -531,7 +531,7 @@ def test_soda_corrupted_data_page(tmp_path):
 
 
 def test_soda_separators_counted_and_escaped(tmp_path):
-    rows = [dict(row) for row in soda_sample.SAMPLE['valid']]
+    rows = [dict(row) for row in read_sample_file('soda', 'valid.parquet')]
     rows[0]['dialogue'] = list(rows[0]['dialogue'])
     rows[0]['dialogue'][0] = 'Hi <turn> there'
     rows[0]['dialogue'][1] = ' '
@@ -646,7 +646,7 @@ def test_empty_data_dir_in_an_opt_never_downloads(tmp_path):
 
 
 def test_train_model_checks_valid_and_test_when_the_teacher_is_created(tmp_path):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     (tmp_path / 'valid.json').write_text('{"broken": ')
     opt_keys = {'validation_every_n_secs': -1}
     # display_data-like commands read only their split
@@ -665,7 +665,7 @@ def test_train_model_checks_valid_and_test_when_the_teacher_is_created(tmp_path)
 
 
 def test_topical_chat_empty_message_is_counted(tmp_path):
-    data = json.loads(json.dumps(topical_sample.SAMPLE['valid_freq.json']))
+    data = json.loads(json.dumps(read_sample_file('topical_chat', 'valid_freq.json')))
     first_id = next(iter(data))
     data[first_id]['content'][1]['message'] = ' \n '
     path = topical_file(tmp_path, json.dumps(data))
@@ -677,7 +677,7 @@ def test_topical_chat_empty_message_is_counted(tmp_path):
 
 
 def test_toxichat_empty_text_is_counted(tmp_path):
-    threads = json.loads(json.dumps(toxichat_sample.SAMPLE['test']))
+    threads = json.loads(json.dumps(read_sample_file('toxichat', 'test.jsonl')))
     threads[0]['final_gpt3_response']['text'] = '   '
     path = toxichat_file(tmp_path, threads)
     read, anomalies = toxichat_data.read_file(path)
@@ -689,7 +689,7 @@ def test_toxichat_empty_text_is_counted(tmp_path):
 
 
 def test_soda_separator_in_the_narrative_is_counted_and_escaped(tmp_path):
-    rows = [dict(row) for row in soda_sample.SAMPLE['valid']]
+    rows = [dict(row) for row in read_sample_file('soda', 'valid.parquet')]
     rows[1]['narrative'] = 'A story <sep> with a separator.'
     directory = tmp_path / 'soda'
     directory.mkdir()
@@ -717,7 +717,7 @@ def test_train_model_with_an_evaltask(tmp_path, evaltask, checked):
 
     from parlai_prosocial.testing import teacher_opt
 
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     (tmp_path / 'test.json').write_text('')
     opt = teacher_opt('prosocial', 'train', prosocial_data_dir=str(tmp_path))
     opt.update({'validation_every_n_secs': -1, 'evaltask': evaltask})
@@ -736,7 +736,7 @@ def test_train_model_with_an_evaltask(tmp_path, evaltask, checked):
 
 
 def sample_rows():
-    return [dict(row) for row in hf_rows(SAMPLE['train'])]
+    return read_sample_file('prosocial', 'train.json')
 
 
 def jsonl_lines(edited_rows):

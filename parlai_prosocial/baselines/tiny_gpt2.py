@@ -13,7 +13,7 @@ trained on the bundled ProsocialDialog sample (``vocab.json``, ``merges.txt``, w
 import json
 import os
 
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+from parlai_prosocial.samples import prosocial_rows
 
 ENDOFTEXT = '<|endoftext|>'
 
@@ -21,11 +21,9 @@ TINY_CONFIG = dict(n_positions=512, n_embd=32, n_layer=1, n_head=2, resid_pdrop=
                    embd_pdrop=0.0, attn_pdrop=0.0)
 
 
-def sample_texts(sample=SAMPLE):
-    for dialogues in sample.values():
-        for dialogue in dialogues:
-            for turn in dialogue:
-                yield ' '.join([turn['context'], turn['response']] + (turn['rots'] or []))
+def sample_texts():
+    for turn in prosocial_rows():
+        yield ' '.join([turn['context'], turn['response']] + (turn['rots'] or []))
 
 
 def build_tiny_gpt2(directory, texts=None, seed=0, vocab_size=400, **config_overrides):

@@ -26,7 +26,7 @@ import os
 import string
 
 from parlai_prosocial.formats import SAFETY_LABELS, safety_target
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+from parlai_prosocial.samples import prosocial_rows
 
 PAD, EOS, UNK = '<pad>', '</s>', '<unk>'
 
@@ -44,16 +44,14 @@ TINY_CONFIG = dict(
 )
 
 
-def sample_texts(sample=SAMPLE):
+def sample_texts():
     """
     Every context, reply and Canary target of the bundled sample (all splits).
     """
-    for dialogues in sample.values():
-        for dialogue in dialogues:
-            for turn in dialogue:
-                yield turn['context']
-                yield turn['response']
-                yield safety_target(turn['safety_label'], turn['rots'] or [])
+    for turn in prosocial_rows():
+        yield turn['context']
+        yield turn['response']
+        yield safety_target(turn['safety_label'], turn['rots'] or [])
 
 
 def build_tokenizer(texts, vocab_size=600):
