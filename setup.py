@@ -8,7 +8,7 @@ collide with other distributions. ``package_dir`` does that mapping, for wheels 
 installs alike.
 
 Both kinds of install also ship ``parlai_prosocial.pth``, the start-up hook that lets the stock
-``parlai`` command find our tasks, agents, zoo entries and presets (README, "Design").
+``parlai`` command find our tasks, agents, zoo entries and presets (docs/design.md).
 """
 
 import os

@@ -172,7 +172,7 @@ def install():
 
 
 #: (category, message start, module that the warning is attributed to): warnings that every run
-#: of the pinned set prints (README, "Dependencies") and that a user can do nothing about. Each
+#: of the pinned set prints (docs/dependencies.md) and that a user can do nothing about. Each
 #: filter is scoped to its exact message and module, and appended, so a user's own ``-W`` or
 #: ``PYTHONWARNINGS`` setting still wins.
 KNOWN_NOISE = [
