@@ -36,7 +36,6 @@ once at install (``--t5-model-arch DIR``, written into the installed ``model.opt
 (``parlai eval_model -mf zoo:canary/model --t5-model-arch DIR``).
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -45,7 +44,7 @@ import tarfile
 import parlai.core.build_data as build_data
 import parlai.utils.logging as logging
 
-from parlai_prosocial.download import exclusive, fetch
+from parlai_prosocial.download import exclusive, fetch, sha256_of
 from parlai_prosocial.errors import ProsocialDownloadError
 
 URL = (
@@ -128,14 +127,6 @@ def _download(dpath):
     _extract(archive, dpath)
     _remove(archive)
     return _finish(dpath, source=URL)
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def install(path, datapath, t5_model_arch=None, symlink=False):
