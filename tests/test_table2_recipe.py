@@ -1,25 +1,26 @@
 """
 ``projects/prosocial_dialog/table2/reproduce.py`` end to end at the smallest scale (one epoch per
-training): every Table 2 row that runs in ParlAI is trained and evaluated with the stock ``parlai``
-command, the table is written from the run's own reports, each Canary's stage 2 started from its
-stage 1, and the BAD classifier's fine-tuning from its stand-in with a new output layer.
+training): every Table 2 row that runs in ParlAI is trained and evaluated with the recipe's
+``parlai`` commands (run in this process: their command line is not the subject here), the table
+is written from the run's own reports, each Canary's stage 2 started from its stage 1, and the BAD
+classifier's fine-tuning from its stand-in with a new output layer.
 """
 
 import json
 import os
-import subprocess
-import sys
+
+from parlai_prosocial import testing
 
 
-def test_table2_recipe_runs_every_row(repo_dir, tmp_path):
+def test_table2_recipe_runs_every_row(repo_dir, tmp_path, monkeypatch):
     script = os.path.join(repo_dir, 'projects', 'prosocial_dialog', 'table2', 'reproduce.py')
     out = str(tmp_path / 'out')
-    result = subprocess.run(
-        [sys.executable, script, '--out', out, '--epochs', '1', '--pretrain-epochs', '1',
-         '--gpt2-epochs', '1', '--bad-epochs', '1', '--no-fit'],
-        capture_output=True, text=True, timeout=900, cwd=str(tmp_path),
+    monkeypatch.chdir(tmp_path)
+    testing.run_script_in_process(
+        monkeypatch, script,
+        ['--out', out, '--epochs', '1', '--pretrain-epochs', '1', '--gpt2-epochs', '1',
+         '--bad-epochs', '1', '--no-fit'],
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with open(os.path.join(out, 'results.json')) as f:
         written = json.load(f)
     assert written['format'] == 'parlai-prosocial-results/1' and written['seeds'] == [0]

@@ -43,6 +43,161 @@ def run_parlai(args, cwd, env_extra=None, python=sys.executable, check=True):
     return result
 
 
+@contextlib.contextmanager
+def _environment(env_extra=None, cwd=None):
+    """
+    ``os.environ`` updated with ``env_extra`` and the working directory ``cwd`` for the block;
+    both restored after it.
+    """
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update({k: str(v) for k, v in (env_extra or {}).items()})
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+@contextlib.contextmanager
+def _output_to(stream):
+    """
+    Everything a ``parlai`` command prints (stdout, stderr and ParlAI's log, whose handler holds
+    the stream it was created with) written to ``stream`` for the block; the log level restored.
+    """
+    from parlai.utils import logging
+
+    handler = logging.logger.streamHandler
+    level, formatter = logging.logger.level, handler.formatter
+    previous = handler.setStream(stream)
+    try:
+        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+            yield
+    finally:
+        handler.setStream(previous)
+        handler.setFormatter(formatter)
+        logging.logger.setLevel(level)
+
+
+class InProcessRun:
+    """
+    What :func:`parlai_in_process` ran: ``value`` (the script's return value, e.g. train_model's
+    valid and test reports) and ``output`` (everything it printed and logged).
+    """
+
+    def __init__(self, value, output):
+        self.value, self.output = value, output
+
+
+def parlai_in_process(args, cwd=None, env_extra=None):
+    """
+    ``parlai ARGS`` run in this process, through the command's own dispatch
+    (``parlai.core.script.superscript_main``), with ``env_extra`` in the environment and ``cwd``
+    the working directory for the run: what :func:`run_parlai` does in a new process, without the
+    seconds of torch and ParlAI imports. An error propagates as the exception it is.
+    """
+    import io
+
+    from parlai.core.script import superscript_main
+
+    output = io.StringIO()
+    with _environment(env_extra, cwd), _output_to(output):
+        value = superscript_main([str(a) for a in args])
+    return InProcessRun(value, output.getvalue())
+
+
+def commands_in_process(monkeypatch, module):
+    """
+    The ``python -m parlai ...`` commands a recipe or benchmark ``module`` starts with
+    ``subprocess.run`` run in this process instead (:func:`parlai_in_process`, its ``env``,
+    ``cwd`` and ``stdout`` file as given; an error is a return code of 1 with its traceback in that
+    output); any other command still gets a new process. For tests of what the recipe does with
+    its commands, where the command line itself is not the subject.
+    """
+    import types
+
+    def run(command, stdout=None, stderr=None, env=None, cwd=None, check=False, **kwargs):
+        command = [str(c) for c in command]
+        if command[:3] != [sys.executable, '-m', 'parlai']:
+            return subprocess.run(command, stdout=stdout, stderr=stderr, env=env, cwd=cwd,
+                                  check=check, **kwargs)
+        import io
+        import traceback
+
+        from parlai.core.script import superscript_main
+
+        stream = stdout if hasattr(stdout, 'write') else io.StringIO()
+        env_extra = {k: v for k, v in (env or {}).items() if os.environ.get(k) != v}
+        returncode = 0
+        with _environment(env_extra, cwd), _output_to(stream):
+            try:
+                superscript_main(command[3:])
+            except SystemExit as exit:
+                returncode = exit.code if isinstance(exit.code, int) else 1
+            except Exception:
+                traceback.print_exc(file=stream)
+                returncode = 1
+        if check and returncode:
+            raise subprocess.CalledProcessError(returncode, command)
+        captured = stream.getvalue() if isinstance(stream, io.StringIO) else None
+        return subprocess.CompletedProcess(command, returncode, captured, '')
+
+    monkeypatch.setattr(module, 'subprocess', types.SimpleNamespace(
+        run=run, STDOUT=subprocess.STDOUT, PIPE=subprocess.PIPE,
+        CalledProcessError=subprocess.CalledProcessError,
+        CompletedProcess=subprocess.CompletedProcess,
+    ))
+
+
+def run_script_in_process(monkeypatch, path, args):
+    """
+    ``python PATH ARGS`` (a recipe or benchmark script with a ``main()``) run in this process, its
+    ``parlai`` commands too (:func:`commands_in_process`); ``main()``'s return value.
+    """
+    import importlib.util
+
+    folder, file_name = os.path.split(os.path.abspath(path))
+    name = f'_script_{os.path.basename(folder)}_{os.path.splitext(file_name)[0]}'
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    commands_in_process(monkeypatch, module)
+    monkeypatch.setattr(sys, 'argv', [path] + [str(a) for a in args])
+    return module.main()
+
+
+def built_once(tmp_path_factory, name, build):
+    """
+    ``build(directory)`` run once per test session, however many ``pytest-xdist`` workers share
+    it, in ``<session temp>/built_once/<name>``: the first worker to ask builds under a file lock,
+    the others wait and reuse it. ``build`` returns what the callers need (JSON: paths, numbers),
+    which is returned to every caller. For the tiny models several test files train the same way.
+    """
+    import json
+    import shutil
+
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        root = root.parent  # the session's folder, shared by its workers
+    directory = os.path.join(str(root), 'built_once', name)
+    done = directory + '.json'
+    os.makedirs(os.path.dirname(directory), exist_ok=True)
+    with FileLock(directory + '.lock'):
+        if not os.path.isfile(done):
+            shutil.rmtree(directory, ignore_errors=True)  # a build that failed half-way
+            os.makedirs(directory)
+            value = build(directory)
+            with open(done + '.tmp', 'w') as f:
+                json.dump(value, f)
+            os.replace(done + '.tmp', done)
+        with open(done) as f:
+            return json.load(f)
+
+
 def teacher_opt(task, datatype, **opts):
     """
     The opt ParlAI builds for ``-t task -dt datatype`` (with a do-nothing model), plus ``opts``.
