@@ -2,8 +2,10 @@
 What every task of this plugin does the same way with its files: a ``--<task>-data-dir`` option
 (defaulting to an environment variable) that replaces the download, one parse of a file shared
 by every teacher copy, JSON read strictly (a field repeated in one object, a byte order mark and a
-file cut short are errors naming the file and line), soft anomalies counted and reported in one
-line, and options checked where they are parsed.
+file cut short are errors naming the file and line) by one reader per form, :func:`json_lines`
+for JSON Lines and :func:`load_json_file` for one document, rows checked against a table of their
+fields (:func:`checked_fields`), soft anomalies counted and reported in one line, and options
+checked where they are parsed.
 """
 
 import contextlib
@@ -237,81 +239,154 @@ def parsed_once_per_file(read):
     return load
 
 
-#: a field name followed by JSON whitespace before its colon (``"a" :``; a line holds no \n);
-#: see :func:`fast_json_lines`
-_SPACED_KEY = re.compile(rb'"[ \t\r]+:')
-
-
-@functools.lru_cache(maxsize=None)
-def _row_decoder(row_type):
+def checked_fields(obj, fields, where, error):
+    """
+    ``obj`` (a parsed JSON value) as an object holding ``fields`` (name -> ``(type, wanted)``,
+    e.g. :data:`~parlai_prosocial.prosocial_rows.ROW_FIELDS`), each of its type: a dict of those
+    fields alone. Otherwise ``error`` names ``where`` and the first field (in the order of
+    ``fields``) that is missing or of another type, with what was ``wanted``; a field repeated in
+    the object (:class:`DuplicateKeysDict`) is an error too. Other fields are left out.
+    """
     import msgspec
 
-    return msgspec.json.Decoder(row_type)
+    if isinstance(obj, dict) and getattr(obj, 'duplicate', None) is None:
+        try:  # every field at once, in C; the error path below says which is wrong
+            return msgspec.convert(obj, _typed(fields)[0], strict=True)
+        except msgspec.ValidationError:
+            pass
+    if not isinstance(obj, dict):
+        raise error(f'{where}: expected a JSON object, got {type(obj).__name__}')
+    check_object(obj, where, error)
+    for field, (kind, wanted) in fields.items():
+        if field not in obj:
+            raise error(f'{where}: missing field "{field}"')
+        try:
+            msgspec.convert(obj[field], kind, strict=True)
+        except msgspec.ValidationError:
+            raise error(f'{where}: field "{field}" is {obj[field]!r}, expected {wanted}') from None
+    return {field: obj[field] for field in fields}
 
 
-def fast_json_lines(path, row_type):
+_TYPED = {}
+
+
+def _typed(fields):
     """
-    The rows of a JSON Lines file whose every line is exactly one JSON object of ``row_type`` (a
-    ``TypedDict``: each of its fields present once, of its type, and no other field), as dicts,
-    each line decoded and type-checked by ``msgspec`` in one C pass; ``None`` when the file is
-    anything else, for the strict :func:`json_lines` and the row checks to read and report.
-    Row ``i`` is line ``i + 1``.
+    ``(TypedDict, JSON decoder)`` of ``fields``, made once per table of fields.
+    """
+    typed = _TYPED.get(id(fields))
+    if typed is None or typed[2] is not fields:
+        import typing
 
-    Why it may decline but never accept what the strict reader refuses: the file is split at
-    ``\n`` as :func:`json_lines` splits it, and the decoder refuses a blank line, two values on a
-    line, a part of a value, bytes that are not UTF-8 and a field of another type or missing, as
-    ``json`` and the row checks do; where the parsers differ, the decoder is the stricter (NaN,
-    lone surrogates). It ignores a field the schema lacks and keeps the last of a field written
-    twice, both of which the strict reader refuses; they are found by counting: each field name
-    writes ``":`` once, so if no name is followed by whitespace before its colon and ``":``
-    occurs exactly as often as the rows have schema fields, no row has another or a repeated
-    field (``":`` inside a string only adds to the count, which then declines).
+        import msgspec
+
+        row = typing.TypedDict('Row', {field: kind for field, (kind, _) in fields.items()})
+        typed = _TYPED[id(fields)] = (row, msgspec.json.Decoder(row), fields)
+    return typed
+
+
+#: a field name followed by JSON whitespace before its colon (``"a" :``; a line holds no \n)
+_SPACED_KEY = re.compile(rb'"[ \t\r]+:')
+
+#: what :func:`_read_line` returns for a line holding only whitespace
+_BLANK = object()
+
+
+def json_lines(path, error, fields=None):
+    """
+    ``(line number, row)`` for every line of a JSON Lines file that is not blank. A line that is
+    not UTF-8 or not JSON, or an object that writes a field twice, raises ``error`` naming the file
+    and line (a byte order mark, the file).
+
+    With ``fields`` (as :func:`checked_fields` takes them) every row is an object of those fields,
+    each of its type, given with only them; the first line that is not raises ``error`` as
+    :func:`checked_fields` words it. Each line is decoded and type-checked in C (msgspec, against
+    the types of ``fields``); only a line the decoder refuses is read again by ``json`` and
+    explained by :func:`checked_fields`, or taken as ``json`` reads it where the decoder is stricter
+    than ``json`` (a lone surrogate in a string). The decoder ignores a field the schema lacks and
+    keeps the last of a field written twice, so fields are counted (:func:`_each_field_once`);
+    a line with more is read again by ``json``, which finds a repeated field. When the decoder
+    takes every line and the file holds one colon per field of each row, no line has more, and
+    the lines are not counted one by one.
     """
     import msgspec
 
     with open(path, 'rb') as f:
         raw = f.read()
+    if raw.startswith(BOM):
+        raise error(bom_message(path))
     lines = raw.split(b'\n')
-    if lines[-1] == b'':
-        lines.pop()  # the newline that ends the last line
-    try:
-        rows = list(map(_row_decoder(row_type).decode, lines))
-    except msgspec.DecodeError:  # also a ValidationError: a field missing or of another type
-        return None
-    if raw.count(b'":') != len(row_type.__annotations__) * len(rows) or _SPACED_KEY.search(raw):
-        return None
-    return rows
-
-
-def json_lines(path, error):
-    """
-    ``(line_number, where, row)`` for every non-blank line of a JSON Lines file, ``where`` being
-    ``"<path>: line N"``; a line that is not UTF-8 or not JSON raises ``error`` naming it.
-    """
-    # bytes, decoded line by line, so a line that is not UTF-8 is reported with its number
-    with open(path, 'rb') as f:
-        for line_number, raw_line in enumerate(f, start=1):
-            where = f'{path}: line {line_number}'
-            if line_number == 1 and raw_line.startswith(BOM):
-                raise error(bom_message(path))
-            try:
-                line = raw_line.decode('utf-8')
-            except UnicodeDecodeError as e:
-                raise error(
-                    f'{where}: not UTF-8 text ({e.reason} at byte {e.start} of the line)'
-                ) from None
-            if not line.strip():
+    cut = lines[-1] != b''  # the last line has no newline
+    if not cut:
+        lines.pop()  # the empty string after the last newline
+    rows = None
+    if fields is not None:
+        decode = _typed(fields)[1].decode
+        try:
+            rows = list(map(decode, lines))
+        except msgspec.DecodeError:  # a ValidationError too: a field missing or of another type
+            pass  # some line is refused: each is decoded on its own below
+        else:
+            if raw.count(b':') == len(fields) * len(rows):
+                yield from enumerate(rows, start=1)
+                return
+    for number, line in enumerate(lines, start=1):
+        if fields is not None:
+            row = rows[number - 1] if rows is not None else _decoded(decode, line)
+            if row is not None and _each_field_once(line, len(fields)):
+                yield number, row
                 continue
-            try:
-                row = json.loads(line, object_pairs_hook=_pairs_refusing_duplicates)
-            except _RepeatedField as e:
-                raise error(f'{where}: {repeated_field_message(e.key)}') from None
-            except json.JSONDecodeError as e:
-                # only the last line of a file can lack its newline
-                last = not raw_line.endswith(b'\n')
-                hint = '; the last line is cut off: is the file truncated?' if last else ''
-                raise error(f'{where}: not valid JSON ({e.msg}){hint}') from None
-            yield line_number, where, row
+        raw_line = line if cut and number == len(lines) else line + b'\n'  # as in the file
+        row = _read_line(path, number, raw_line, error)
+        if row is _BLANK:
+            continue
+        if fields is not None:
+            row = checked_fields(row, fields, f'{path}: line {number}', error)
+        yield number, row
+
+
+def _decoded(decode, line):
+    import msgspec
+
+    try:
+        return decode(line)
+    except msgspec.DecodeError:
+        return None
+
+
+def _each_field_once(line, count):
+    """
+    Whether a line the typed decoder took (so each of its ``count`` fields is there) writes no
+    field twice and no other field: each field writes a colon after its name, so ``count``
+    colons, or ``count`` times ``":`` (a colon in a string may add to either count, and then the
+    line is read again by ``json``) with no name followed by whitespace before its colon.
+    """
+    return line.count(b':') == count or (
+        line.count(b'":') == count and not _SPACED_KEY.search(line)
+    )
+
+
+def _read_line(path, number, raw_line, error):
+    """
+    One line of a JSON Lines file (with its newline, if it has one) as ``json`` reads it, or
+    :data:`_BLANK`; what is wrong with it raises ``error`` naming the line.
+    """
+    where = f'{path}: line {number}'
+    try:
+        line = raw_line.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise error(f'{where}: not UTF-8 text ({e.reason} at byte {e.start} of the line)') from None
+    if not line.strip():
+        return _BLANK
+    try:
+        return json.loads(line, object_pairs_hook=_pairs_refusing_duplicates)
+    except _RepeatedField as e:
+        raise error(f'{where}: {repeated_field_message(e.key)}') from None
+    except json.JSONDecodeError as e:
+        # only the last line of a file can lack its newline
+        cut = not raw_line.endswith(b'\n')
+        hint = '; the last line is cut off: is the file truncated?' if cut else ''
+        raise error(f'{where}: not valid JSON ({e.msg}){hint}') from None
 
 
 # --- soft anomalies ------------------------------------------------------------------------------

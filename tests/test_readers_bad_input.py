@@ -1,7 +1,8 @@
 """
 The bad-input case table (issue 9): each case -> the exact one-line message, at reader level
 (fast), for every task's reader and the options; ``test_cli_bad_input.py`` runs a few of them
-through the ``parlai`` command. Every error is a ``ProsocialError``.
+through the ``parlai`` command and ``test_prosocial_bad_input.py`` a few through a teacher. Every
+error is a ``ProsocialError``.
 """
 
 import json
@@ -17,16 +18,21 @@ from parlai_prosocial.errors import (
     ProsocialOptionError,
 )
 from parlai_prosocial import data_files as local_data
+from parlai_prosocial.prosocial_rows import DIRECT_DOWNLOAD_FIELDS, ROW_FIELDS
 from parlai_prosocial.tasks.prosocial import data as prosocial_data
 from parlai_prosocial.tasks.soda import data as soda_data
 from parlai_prosocial.tasks.topical_chat import data as topical_data
 from parlai_prosocial.tasks.toxichat import badwords
 from parlai_prosocial.tasks.toxichat import data as toxichat_data
-from parlai_prosocial.samples import write_sample
+from parlai_prosocial.samples import sample_dir, write_sample
 from parlai_prosocial.testing import create_teacher, one_epoch
 from parlai_prosocial.testing.samples import read_sample_file
 
 VOTES = "expected a list of 3 votes, each one of 'casual', 'needs caution', 'needs intervention'"
+LABELS = (
+    'expected one of __casual__, __possibly_needs_caution__, __probably_needs_caution__, '
+    '__needs_caution__, __needs_intervention__'
+)
 
 
 def error_of(read, path, error=ProsocialDataError):
@@ -41,18 +47,51 @@ def error_of(read, path, error=ProsocialDataError):
 # --- ProsocialDialog, HF JSON Lines (train: dialogue 0 = lines 1-3, 1 = 4-5, 2 = 6, 3 = 7-8) ---
 
 
-def hf_file(tmp_path, edit=None, rows=None):
-    rows = read_sample_file('prosocial', 'train.json') if rows is None else rows
+def sample_lines():
+    with open(os.path.join(sample_dir('prosocial'), 'train.json'), encoding='utf-8') as f:
+        return f.read().splitlines(keepends=True)
+
+
+def hf_file(tmp_path, edit=None):
+    """
+    The sample's ``train.json`` with ``edit(lines)`` applied (a line may become bytes).
+    """
+    lines = sample_lines()
     if edit is not None:
-        edit(rows)
+        edit(lines)
     path = tmp_path / 'train.json'
-    path.write_text(''.join(json.dumps(row) + '\n' for row in rows), encoding='utf-8')
+    path.write_bytes(b''.join(x if isinstance(x, bytes) else x.encode() for x in lines))
     return str(path)
 
 
+def rows_edit(change):
+    """
+    An edit of the lines that applies ``change`` to the rows and writes them back.
+    """
+
+    def edit(lines):
+        rows = [json.loads(line) for line in lines]
+        change(rows)
+        lines[:] = [json.dumps(row) + '\n' for row in rows]
+
+    return edit
+
+
 def set_field(line, field, value):
-    def edit(rows):
-        rows[line - 1][field] = value
+    return rows_edit(lambda rows: rows[line - 1].__setitem__(field, value))
+
+
+def line_edit(number, change):
+    def edit(lines):
+        lines[number - 1] = change(lines[number - 1])
+
+    return edit
+
+
+def then(*edits):
+    def edit(lines):
+        for one in edits:
+            one(lines)
 
     return edit
 
@@ -61,19 +100,74 @@ def hf_cases():
     def cut_mid_dialogue(rows):
         del rows[7]  # dialogue 3 loses its last row: the file cut at a row boundary
 
-    def repeat_id_later(rows):
-        rows.append(dict(rows[0], response_id=3, context='more', response='more'))
+    def cut_mid_row(lines):
+        lines[7] = lines[7][: lines[7].index('"rots"')]  # a download cut off inside a row
 
-    def repeat_dialogue(rows):
-        rows.append(dict(rows[5], dialogue_id=9))
-
-    def repeat_turn(rows):
-        rows[4].update(context=rows[3]['context'], response=rows[3]['response'])
-
-    return [
+    cases = [
+        (
+            'the last line cut off',
+            cut_mid_row,
+            '{p}: line 8: not valid JSON (Expecting property name enclosed in double quotes); '
+            'the last line is cut off: is the file truncated?',
+        ),
+        (
+            'a line not UTF-8',
+            line_edit(6, lambda line: line.encode().replace(b'neighbour', b'neighbour\xe9', 1)),
+            '{p}: line 6: not UTF-8 text (invalid continuation byte at byte 25 of the line)',
+        ),
+        (
+            'a row that is not an object',
+            lambda lines: lines.append('["a", "list"]\n'),
+            '{p}: line 9: expected a JSON object, got list',
+        ),
+        (
+            'a field twice in one object',
+            line_edit(2, lambda line: '{"rots": null, ' + line[1:]),
+            '{p}: line 2: field "rots" appears twice in one JSON object; expected each field once',
+        ),
+        (
+            # counting the fields would miss it if a space before the colon were not looked for
+            'a field twice, once with a space before its colon',
+            line_edit(2, lambda line: '{"rots" : null, ' + line[1:]),
+            '{p}: line 2: field "rots" appears twice in one JSON object; expected each field once',
+        ),
+        ('context null', set_field(5, 'context', None),
+         '{p}: line 5: field "context" is None, expected a string'),
+        ('rots a string', set_field(5, 'rots', "It's wrong."),
+         '{p}: line 5: field "rots" is "It\'s wrong.", expected a list of strings or null'),
+        ('a RoT a number', set_field(5, 'rots', ['ok', 3]),
+         "{p}: line 5: field \"rots\" is ['ok', 3], expected a list of strings or null"),
+        ('an unknown safety label', set_field(6, 'safety_label', 'needs caution'),
+         "{p}: line 6: field \"safety_label\" is 'needs caution', " + LABELS),
+        ('two votes', set_field(3, 'safety_annotations', ['casual', 'casual']),
+         "{p}: line 3: field \"safety_annotations\" is ['casual', 'casual'], " + VOTES),
+        ('four votes', set_field(3, 'safety_annotations', ['casual'] * 4),
+         "{p}: line 3: field \"safety_annotations\" is ['casual', 'casual', 'casual', 'casual'], "
+         + VOTES),
+        ('a vote that is not a vote', set_field(2, 'safety_annotations', ['casual', 'casual',
+                                                                          '__casual__']),
+         "{p}: line 2: field \"safety_annotations\" is ['casual', 'casual', '__casual__'], "
+         + VOTES),
+        ('reasons null', set_field(5, 'safety_annotation_reasons', None),
+         '{p}: line 5: field "safety_annotation_reasons" is None, expected a list of strings'),
+        ('source a number', set_field(5, 'source', 3),
+         '{p}: line 5: field "source" is 3, expected a string'),
+        ('a dialogue_id string', set_field(5, 'dialogue_id', '1'),
+         "{p}: line 5: field \"dialogue_id\" is '1', expected an integer"),
+        ('a response_id true', set_field(5, 'response_id', True),
+         '{p}: line 5: field "response_id" is True, expected an integer'),
+        ('a response_id float', set_field(5, 'response_id', 1.0),
+         '{p}: line 5: field "response_id" is 1.0, expected an integer'),
+        (
+            'a dialogue_id NaN',  # the decoder refuses NaN; json reads it, and the check says why
+            line_edit(5, lambda line: line.replace('"dialogue_id": 1', '"dialogue_id": NaN')),
+            '{p}: line 5: field "dialogue_id" is nan, expected an integer',
+        ),
+        ('episode_done a string', set_field(5, 'episode_done', 'false'),
+         "{p}: line 5: field \"episode_done\" is 'false', expected true or false"),
         (
             'cut at a row boundary inside a dialogue',
-            cut_mid_dialogue,
+            rows_edit(cut_mid_dialogue),
             '{p}: line 7: field "episode_done" is false, but this is the last turn (turn 0) of '
             'dialogue 3: expected true; is the dialogue cut short (a truncated file)?',
         ),
@@ -84,57 +178,58 @@ def hf_cases():
             'expected false on every turn but the last',
         ),
         (
-            'two votes',
-            set_field(3, 'safety_annotations', ['casual', 'casual']),
-            "{p}: line 3: field \"safety_annotations\" is ['casual', 'casual'], " + VOTES,
-        ),
-        (
-            'four votes',
-            set_field(3, 'safety_annotations', ['casual'] * 4),
-            "{p}: line 3: field \"safety_annotations\" is ['casual', 'casual', 'casual', "
-            "'casual'], " + VOTES,
-        ),
-        (
-            'no votes',
-            set_field(2, 'safety_annotations', []),
-            '{p}: line 2: field "safety_annotations" is [], ' + VOTES,
-        ),
-        (
-            'a vote that is not an annotation value',
-            set_field(2, 'safety_annotations', ['casual', 'casual', '__casual__']),
-            "{p}: line 2: field \"safety_annotations\" is ['casual', 'casual', '__casual__'], "
-            + VOTES,
-        ),
-        (
             'a dialogue id again after other dialogues',
-            repeat_id_later,
+            rows_edit(lambda rows: rows.append(
+                dict(rows[0], response_id=3, context='more', response='more'))),
             '{p}: line 9: field "dialogue_id": dialogue 0 appears again after other dialogues '
             '(its first row: line 1); expected the rows of a dialogue together, each dialogue '
             'once',
         ),
         (
+            'a response_id repeated',
+            set_field(5, 'response_id', 0),
+            '{p}: line 5: field "response_id" repeats turn 0 of dialogue 1',
+        ),
+        (
+            'a turn missing',  # dialogue 1 (two turns) numbered 1, 2
+            set_field(4, 'response_id', 2),
+            '{p}: line 4: field "response_id" of dialogue 1 numbers its turns [1, 2], expected '
+            '0..1: a turn is missing',
+        ),
+        (
             'a dialogue repeated under another id',
-            repeat_dialogue,
+            rows_edit(lambda rows: rows.append(dict(rows[5], dialogue_id=9))),
             '{p}: line 9: the dialogue starting here repeats, turn for turn, the one starting at '
             'line 6: expected each dialogue once',
         ),
         (
             'a turn repeated in its dialogue',
-            repeat_turn,
+            rows_edit(lambda rows: rows[4].update(context=rows[3]['context'],
+                                                  response=rows[3]['response'])),
             '{p}: line 5: fields "context"/"response" repeat the turn at line 4 of the same '
             'dialogue: expected each turn once',
         ),
+        # several errors: the first in file order, each row's own before where it stands; a
+        # dialogue's numbering and episode_done are known only after its last row
         (
-            'a first row {}',
-            lambda rows: rows.insert(0, {}),
-            '{p}: line 1: missing field "context"',
+            'a field twice on line 2 and a type on line 5',
+            then(set_field(5, 'source', 3),
+                 line_edit(2, lambda line: '{"etc": "", ' + line[1:])),
+            '{p}: line 2: field "etc" appears twice in one JSON object; expected each field once',
         ),
         (
-            'a repeated response_id (existing check)',
-            set_field(5, 'response_id', 0),
-            '{p}: line 5: field "response_id" repeats turn 0 of dialogue 1',
+            'a dialogue cut short, then a field missing',
+            then(set_field(1, 'episode_done', True),
+                 rows_edit(lambda rows: rows[6].pop('etc'))),
+            '{p}: line 7: missing field "etc"',
         ),
     ]
+    cases += [
+        (f'missing {field}', rows_edit(lambda rows, f=field: rows[3].pop(f)),
+         f'{{p}}: line 4: missing field "{field}"')
+        for field in ROW_FIELDS
+    ]
+    return cases
 
 
 @pytest.mark.parametrize('name, edit, message', hf_cases(), ids=[c[0] for c in hf_cases()])
@@ -143,45 +238,106 @@ def test_prosocial_hf_case(tmp_path, name, edit, message):
     assert error_of(prosocial_data.read_dialogues, path) == message.format(p=path)
 
 
-def test_prosocial_hf_repeated_field_in_one_object(tmp_path):
-    path = hf_file(tmp_path)
-    lines = open(path, encoding='utf-8').read().splitlines(keepends=True)
-    lines[1] = '{"rots": null, ' + lines[1][1:]  # "rots" twice; json would keep the last
-    open(path, 'w', encoding='utf-8').writelines(lines)
+def sample_turns(edit_rows=None):
+    """
+    The sample's training dialogues as the reader gives them (turns without ``episode_done``,
+    ``rots`` a list), after ``edit_rows(rows)``.
+    """
+    rows = read_sample_file('prosocial', 'train.json')
+    if edit_rows is not None:
+        edit_rows(rows)
+    dialogues = []
+    for row in rows:
+        if row['response_id'] == 0:
+            dialogues.append([])
+        turn = {field: row[field] for field in ROW_FIELDS if field != 'episode_done'}
+        dialogues[-1].append(dict(turn, rots=turn['rots'] or []))
+    return dialogues
+
+
+def changed(line, field, value):
+    """
+    One change of a field, as (an edit of the file's lines, the same edit of the rows).
+    """
+    return set_field(line, field, value), lambda rows: rows[line - 1].__setitem__(field, value)
+
+
+#: files the reader takes: name -> (edit of the lines, edit of the rows the dialogues then hold)
+READ = {
+    'blank lines between rows': (
+        lambda lines: lines.insert(3, '  \n') or lines.insert(1, '\n'), None),
+    'CRLF line ends': (lambda lines: lines.__setitem__(
+        slice(None), [line.replace('\n', '\r\n') for line in lines]), None),
+    'no newline at the end': (line_edit(8, str.rstrip), None),
+    'a field the schema lacks (left out)': (set_field(3, 'note', 'x'), None),
+    'a colon inside a text': changed(3, 'response', 'at 10:30, she said "no": twice'),
+    'a lone surrogate inside a text (json reads it; the decoder does not)': changed(
+        2, 'context', 'a lone \ud800 surrogate'),
+    'a dialogue_id past 64 bits': changed(6, 'dialogue_id', 2**70),
+    'the rows of a dialogue out of order (read in response_id order)': (
+        rows_edit(lambda rows: rows.__setitem__(slice(0, 3), rows[2::-1])), None),
+}
+
+
+@pytest.mark.parametrize('name', sorted(READ))
+def test_prosocial_hf_read(tmp_path, name):
+    edit, edit_rows = READ[name]
+    path = hf_file(tmp_path, edit)
+    assert prosocial_data.read_dialogues(path) == sample_turns(edit_rows)
+
+
+def test_an_error_after_blank_lines_names_its_line(tmp_path):
+    path = hf_file(tmp_path, then(set_field(3, 'source', 3), lambda lines: lines.insert(1, '\n')))
     assert error_of(prosocial_data.read_dialogues, path) == (
-        f'{path}: line 2: field "rots" appears twice in one JSON object; expected each field once'
+        f'{path}: line 4: field "source" is 3, expected a string'
     )
 
 
 @pytest.mark.parametrize(
-    'text, message',
+    'content, message',
     [
-        ('[]', '{p}: no dialogues in the file; expected at least one'),
+        (b'\n  \n', '{p}: the file is empty'),
+        (b'[]', '{p}: no dialogues in the file; expected at least one'),
+        (b'{"context": [], "response": []}', '{p}: no dialogues in the file; expected at least one'),
+        (b'\xef\xbb\xbf' + json.dumps({'context': 'x'}).encode() + b'\n', 'BOM'),
+        (b'\xef\xbb\xbf[]', 'BOM'),
+        (b'context\tresponse\nhello\tworld\n', '{p}: line 1: not valid JSON (Expecting value at '
+         'column 1)'),
         (
-            json.dumps({'context': [], 'response': []}),
-            '{p}: no dialogues in the file; expected at least one',
+            b'\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03' + bytes(range(256)),  # e.g. the .tar.gz
+            '{p}: not UTF-8 text (invalid start byte at byte 1), so not a JSON file',
         ),
-        ('\ufeff' + json.dumps(read_sample_file('prosocial', 'train.json')[0]) + '\n', None),
-        ('\ufeff[]', None),
+        (
+            b'{"context": ["a"], "response": ["b", "c"]}',
+            "{p}: a JSON object must hold one list per field, all of one length (HF column "
+            "layout); got lengths {{'context': 1, 'response': 2}}",
+        ),
+        (b'{"context": ["a"], "response": ["b"]}', '{p}: row 0: missing field "rots"'),
     ],
-    ids=['empty list', 'zero-length columns', 'BOM, JSON Lines', 'BOM, list'],
+    ids=['blank', 'empty list', 'zero-length columns', 'BOM, JSON Lines', 'BOM, list',
+         'a TSV', 'binary', 'columns of two lengths', 'a column missing'],
 )
-def test_prosocial_empty_and_bom(tmp_path, text, message):
+def test_prosocial_whole_file(tmp_path, content, message):
     path = tmp_path / 'train.json'
-    path.write_text(text, encoding='utf-8')
-    expected = message.format(p=path) if message else local_data.bom_message(str(path))
+    path.write_bytes(content)
+    expected = local_data.bom_message(str(path)) if message == 'BOM' else message.format(p=path)
     assert error_of(prosocial_data.read_dialogues, path) == expected
-    if message is None:
+    if message == 'BOM':
         assert expected == (
             f'{path}: starts with a UTF-8 byte order mark (BOM); expected UTF-8 JSON without '
             'one (save the file as plain UTF-8)'
         )
 
 
+def test_prosocial_no_such_file(tmp_path):
+    path = tmp_path / 'train.json'
+    assert error_of(prosocial_data.read_dialogues, path) == f'{path}: no such file'
+
+
 # --- ProsocialDialog, the direct download's layout ---------------------------------------------
 
 
-def parlai_file(tmp_path, edit):
+def direct_file(tmp_path, edit):
     data = read_sample_file('prosocial_dialog', 'train.json')
     edit(data)
     path = tmp_path / 'train.json'
@@ -189,20 +345,15 @@ def parlai_file(tmp_path, edit):
     return str(path)
 
 
-def parlai_cases():
+def set_turn(dialogue, turn, field, value):
+    return lambda data: data[dialogue][turn].__setitem__(field, value)
+
+
+def direct_cases():
     def repeat_turn(data):
         data[0][1].update(text=data[0][0]['text'], labels=list(data[0][0]['labels']))
 
-    def repeat_dialogue(data):
-        data.append(json.loads(json.dumps(data[2])))
-
-    def cut_mid_dialogue(data):
-        del data[3][1]
-
-    def done_early(data):
-        data[0][0]['episode_done'] = True
-
-    return [
+    cases = [
         (
             'a turn repeated in its dialogue',
             repeat_turn,
@@ -211,27 +362,52 @@ def parlai_cases():
         ),
         (
             'a dialogue repeated',
-            repeat_dialogue,
+            lambda data: data.append(json.loads(json.dumps(data[2]))),
             '{p}: dialogue 4, turn 0: the dialogue starting here repeats, turn for turn, the one '
             'starting at dialogue 2, turn 0: expected each dialogue once',
         ),
         (
             'a dialogue cut short',
-            cut_mid_dialogue,
+            lambda data: data[3].pop(),
             '{p}: dialogue 3, turn 0: field "episode_done" is false, but this is the last turn '
             '(turn 0) of dialogue 3: expected true; is the dialogue cut short (a truncated '
             'file)?',
         ),
         (
             'episode_done before the last turn',
-            done_early,
+            set_turn(0, 0, 'episode_done', True),
             '{p}: dialogue 0, turn 0: field "episode_done" is true, but dialogue 0 goes on (turn '
             '1: dialogue 0, turn 1): expected false on every turn but the last',
         ),
         (
-            'three votes required',
-            lambda data: data[1][0].__setitem__('safety_annotations', ['casual']),
+            'episode_done a string',
+            set_turn(0, 1, 'episode_done', 'no'),
+            "{p}: dialogue 0, turn 1: field \"episode_done\" is 'no', expected true or false",
+        ),
+        (
+            'two replies',
+            lambda data: data[3][0]['labels'].append('another reply'),
+            '{p}: dialogue 3, turn 0: field "labels" holds 2 responses, expected 1',
+        ),
+        (
+            'labels a string',
+            set_turn(0, 2, 'labels', 'a reply'),
+            "{p}: dialogue 0, turn 2: field \"labels\" is 'a reply', expected a list of strings",
+        ),
+        (
+            'one vote',
+            set_turn(1, 0, 'safety_annotations', ['casual']),
             "{p}: dialogue 1, turn 0: field \"safety_annotations\" is ['casual'], " + VOTES,
+        ),
+        (
+            'an unknown safety label',
+            set_turn(2, 0, 'safety_label', '__unsafe__'),
+            "{p}: dialogue 2, turn 0: field \"safety_label\" is '__unsafe__', " + LABELS,
+        ),
+        (
+            'an empty dialogue',
+            lambda data: data.insert(1, []),
+            '{p}: dialogue 1: expected a non-empty list of turns',
         ),
         (
             'an empty list of dialogues',
@@ -239,16 +415,22 @@ def parlai_cases():
             '{p}: no dialogues in the file; expected at least one',
         ),
     ]
+    cases += [
+        (f'missing {field}', lambda data, f=field: data[1][1].pop(f),
+         f'{{p}}: dialogue 1, turn 1: missing field "{field}"')
+        for field in DIRECT_DOWNLOAD_FIELDS
+    ]
+    return cases
 
 
-@pytest.mark.parametrize('name, edit, message', parlai_cases(), ids=[c[0] for c in parlai_cases()])
-def test_prosocial_parlai_layout_case(tmp_path, name, edit, message):
-    path = parlai_file(tmp_path, edit)
+@pytest.mark.parametrize('name, edit, message', direct_cases(), ids=[c[0] for c in direct_cases()])
+def test_prosocial_direct_download_case(tmp_path, name, edit, message):
+    path = direct_file(tmp_path, edit)
     assert error_of(prosocial_data.read_dialogues, path) == message.format(p=path)
 
 
-def test_prosocial_parlai_layout_repeated_field(tmp_path):
-    path = parlai_file(tmp_path, lambda data: None)
+def test_prosocial_direct_download_repeated_field(tmp_path):
+    path = direct_file(tmp_path, lambda data: None)
     text = open(path, encoding='utf-8').read()
     first_turn_of_second = text.index('"text"', text.index('"text"') + 1)
     text = text[:first_turn_of_second] + '"etc": "x",\n  ' + text[first_turn_of_second:]
@@ -256,6 +438,26 @@ def test_prosocial_parlai_layout_repeated_field(tmp_path):
     assert error_of(prosocial_data.read_dialogues, path) == (
         f'{path}: dialogue 0, turn 1: field "etc" appears twice in one JSON object; expected '
         'each field once'
+    )
+
+
+def test_prosocial_direct_download_cut_off(tmp_path):
+    path = direct_file(tmp_path, lambda data: None)
+    text = open(path, encoding='utf-8').read()
+    cut = text[: text.index('"safety_label"', len(text) // 2)]
+    open(path, 'w', encoding='utf-8').write(cut)
+    assert error_of(prosocial_data.read_dialogues, path) == (
+        f'{path}: line {cut.count(chr(10)) + 1}: not valid JSON (Expecting property name '
+        f'enclosed in double quotes at column {len(cut) - cut.rindex(chr(10))}); the file ends '
+        'too early: is it truncated?'
+    )
+
+
+def test_both_layouts_read_alike(tmp_path):
+    direct = direct_file(tmp_path, lambda data: None)
+    (tmp_path / 'hf').mkdir()
+    assert prosocial_data.read_dialogues(direct) == prosocial_data.read_dialogues(
+        hf_file(tmp_path / 'hf')
     )
 
 
@@ -269,8 +471,9 @@ def test_anomalies_are_counted_with_their_first_locations(tmp_path):
         rows[3]['response'] = '  '
         rows[6]['rots'] = ['']
         rows[1]['response'] = 'no __endrots__ here'
+        rows[2]['rots'] = ['a _', '_ b']  # no marker start across two RoTs
 
-    path = hf_file(tmp_path, edit)
+    path = hf_file(tmp_path, rows_edit(edit))
     dialogues, anomalies = prosocial_data.read_file(path)
     assert sum(len(d) for d in dialogues) == 8  # nothing dropped
     assert anomalies.summary(path) == (
@@ -278,6 +481,22 @@ def test_anomalies_are_counted_with_their_first_locations(tmp_path):
         '1 x marker (__endrots__ or a safety label) inside a text (line 2); '
         '2 x safety_label contradicting its votes (A.4) (line 1, line 6)'
     )
+
+
+@pytest.mark.parametrize(
+    'name, line, field, value',
+    [
+        ('empty context', 2, 'context', ''),
+        ('empty response', 4, 'response', ' \t'),
+        ('empty RoT', 7, 'rots', ['ok', ' ']),
+        ('marker (__endrots__ or a safety label) inside a text', 1, 'context', 'so __casual__'),
+        ('marker (__endrots__ or a safety label) inside a text', 2, 'rots', ['x __endrots__']),
+    ],
+)
+def test_each_anomaly(tmp_path, name, line, field, value):
+    path = hf_file(tmp_path, set_field(line, field, value))
+    _, anomalies = prosocial_data.read_file(path)
+    assert anomalies.summary(path) == f'{path}: 1 anomaly: 1 x {name} (line {line})'
 
 
 def test_the_real_rows_have_no_anomalies(real_data):
@@ -727,194 +946,3 @@ def test_train_model_with_an_evaltask(tmp_path, evaltask, checked):
         assert str(info.value) == f'{tmp_path / "test.json"}: the file is empty'
     else:
         create_task_agent_from_taskname(opt)
-
-
-# --- the fast path of the ProsocialDialog reader (issue 11 §4) ----------------------------------
-# It is the strict reader, only faster: on every file it gives the same dialogues, anomalies and
-# error message as reading row by row (``read_file(path, fast=False)``), and it is really taken on
-# a valid file.
-
-
-def sample_rows():
-    return read_sample_file('prosocial', 'train.json')
-
-
-def jsonl_lines(edited_rows):
-    return [json.dumps(row, ensure_ascii=False) + '\n' for row in edited_rows]
-
-
-def read_outcome(path, fast):
-    try:
-        dialogues, anomalies = prosocial_data.read_file(str(path), fast=fast)
-    except ProsocialDataError as e:
-        return 'error', str(e)
-    return 'read', dialogues, anomalies.summary(str(path))
-
-
-def takes_the_fast_path(path):
-    rows = local_data.fast_json_lines(str(path), prosocial_data.HFRow)
-    return rows is not None and prosocial_data._fast_dialogues_from_hf_rows(rows) is not None
-
-
-def edited_file(edit):
-    def text():
-        changed = sample_rows()
-        edit(changed)
-        return ''.join(jsonl_lines(changed))
-
-    return text
-
-
-def lines_changed(change):
-    def text():
-        lines = jsonl_lines(sample_rows())
-        change(lines)
-        return ''.join(lines)
-
-    return text
-
-
-def with_anomalies(changed):
-    changed[5]['safety_label'] = '__casual__'  # contradicts its votes
-    changed[3]['response'] = '  '
-    changed[6]['rots'] = ['', 'ok']
-    changed[1]['response'] = 'no __endrots__ here'
-    changed[2]['rots'] = ['a _', '_ b']  # no marker start across two RoTs
-
-
-def spaced_repeated_key(lines):
-    # "rots" twice, the second time with a space before its colon: the count alone would miss it
-    lines[1] = '{"rots" : null, ' + lines[1][1:]
-
-
-def quote_colon_in_a_text(lines):
-    # '":' inside a string adds to the count: the fast path declines, the strict one reads it
-    row = sample_rows()[2]
-    row['response'] = 'she said "no": twice'
-    lines[2] = json.dumps(row) + '\n'
-
-
-#: files both paths read (the fast one should take these), as name -> text
-VALID = {
-    'the sample': lines_changed(lambda lines: None),
-    'anomalies': edited_file(with_anomalies),
-    'rots null': edited_file(set_field(2, 'rots', None)),
-    'no final newline': lines_changed(lambda lines: lines.__setitem__(-1, lines[-1].rstrip('\n'))),
-    'line separators inside a text': edited_file(set_field(1, 'context', 'a\u2028b\u2029c\x85d')),
-    'CRLF line ends': lines_changed(lambda lines: lines.__setitem__(
-        slice(None), [line.replace('\n', '\r\n') for line in lines])),
-    'a repeated dialogue (found after reading)': edited_file(
-        lambda r: r.append(dict(r[5], dialogue_id=9))
-    ),
-    'a repeated turn (found after reading)': edited_file(
-        lambda r: r[4].update(context=r[3]['context'], response=r[3]['response'])
-    ),
-    'two turns of a dialogue with one context': edited_file(
-        lambda r: r[4].update(context=r[3]['context'])
-    ),
-    'two dialogues opening with one context': edited_file(
-        lambda r: r[5].update(context=r[0]['context'])
-    ),
-    'a dialogue_id past 64 bits': edited_file(lambda r: [row.update(dialogue_id=2**70 + row[
-        'dialogue_id']) for row in r]),
-    **{
-        f'anomaly: {name}': edited_file(set_field(line, field, value))
-        for name, line, field, value in [
-            ('a label contradicting its votes', 6, 'safety_label', '__casual__'),
-            ('an empty context', 2, 'context', ''),
-            ('a whitespace response', 4, 'response', ' \t'),
-            ('an empty RoT', 7, 'rots', ['ok', ' ']),
-            ('a marker in a context', 1, 'context', 'so __casual__'),
-            ('a marker in a RoT', 2, 'rots', ['x __endrots__']),
-        ]
-    },
-}
-
-#: of VALID, the files where a turn or dialogue may repeat (``FastRead.may_repeat``)
-MAY_REPEAT = {
-    'a repeated dialogue (found after reading)',
-    'a repeated turn (found after reading)',
-    'two turns of a dialogue with one context',
-    'two dialogues opening with one context',
-}
-
-#: files the fast path must hand to the strict reader, as name -> text
-DECLINED = {
-    'a blank line': lines_changed(lambda lines: lines.insert(3, '\n')),
-    'two rows on one line': lines_changed(lambda lines: lines.__setitem__(
-        0, lines[0].rstrip('\n') + ', ' + lines[0])),
-    'a row over two lines': lines_changed(lambda lines: lines.__setitem__(
-        0, lines[0].replace(', "response"', ',\n"response"', 1))),
-    'a lone surrogate in a text': lines_changed(lambda lines: lines.__setitem__(
-        0, lines[0].replace('"context": "', '"context": "\\ud800 ', 1))),
-    'NaN as a dialogue_id': lines_changed(lambda lines: lines.__setitem__(
-        0, lines[0].replace('"dialogue_id": 0', '"dialogue_id": NaN'))),
-    'a row that is a list': lines_changed(lambda lines: lines.__setitem__(2, '[1, 2]\n')),
-    'an extra field': edited_file(set_field(2, 'note', 'x')),
-    'a field missing': edited_file(lambda r: r[2].pop('etc')),
-    'a repeated key': lines_changed(lambda lines: lines.__setitem__(
-        1, '{"rots": null, ' + lines[1][1:])),
-    'a bool dialogue_id': edited_file(set_field(1, 'dialogue_id', True)),
-    'a float response_id': edited_file(set_field(2, 'response_id', 1.0)),
-    'a label that is a list': edited_file(set_field(2, 'safety_label', ['__casual__'])),
-    'a RoT that is a number': edited_file(set_field(2, 'rots', ['ok', 3])),
-    'a reason that is null': edited_file(set_field(2, 'safety_annotation_reasons', [None])),
-    'rows of a dialogue out of order': edited_file(lambda r: r.__setitem__(slice(0, 2), r[1::-1])),
-    'a repeated key with a space': lines_changed(spaced_repeated_key),
-    'a quote and colon inside a text': lines_changed(quote_colon_in_a_text),
-    'not UTF-8': None,  # written as bytes below
-}
-#: the strict reader's table of bad JSON Lines files (``hf_cases`` above); the
-#: repeated turns and dialogues are found after either path has read the rows
-BAD = {name: edited_file(edit) for name, edit, _ in hf_cases()}
-
-
-def write_train_file(tmp_path, name, text):
-    path = tmp_path / 'train.json'
-    if text is None:
-        valid = ''.join(jsonl_lines(sample_rows())[:2]).encode()
-        path.write_bytes(valid + b'{"\xff"}\n')
-    else:
-        path.write_text(text(), encoding='utf-8', newline='')
-    return path
-
-
-@pytest.mark.parametrize('name', sorted(VALID))
-def test_fast_path_reads_what_the_strict_reader_reads(tmp_path, name):
-    path = write_train_file(tmp_path, name, VALID[name])
-    assert takes_the_fast_path(path)
-    outcome = read_outcome(path, fast=True)
-    assert outcome == read_outcome(path, fast=False)
-    if name.startswith('anomaly: '):
-        assert outcome[2].startswith(f'{path}: 1 anomaly: 1 x ')
-    # the exact repeat check is skipped only where the quick one proves nothing repeats
-    rows = local_data.fast_json_lines(str(path), prosocial_data.HFRow)
-    assert prosocial_data._fast_dialogues_from_hf_rows(rows).may_repeat == (name in MAY_REPEAT)
-
-
-@pytest.mark.parametrize('name', sorted(DECLINED))
-def test_fast_path_leaves_everything_else_to_the_strict_reader(tmp_path, name):
-    path = write_train_file(tmp_path, name, DECLINED[name])
-    assert not takes_the_fast_path(path)
-    assert read_outcome(path, fast=True) == read_outcome(path, fast=False)
-
-
-@pytest.mark.parametrize('name', sorted(BAD))
-def test_bad_files_give_the_strict_readers_error(tmp_path, name):
-    path = write_train_file(tmp_path, name, BAD[name])
-    assert read_outcome(path, fast=True) == read_outcome(path, fast=False)
-    assert read_outcome(path, fast=True)[0] == 'error'
-
-
-def test_quote_and_colon_inside_a_text_is_read(tmp_path):
-    path = write_train_file(tmp_path, 'x', lines_changed(quote_colon_in_a_text))
-    kind, dialogues, _ = read_outcome(path, fast=True)
-    assert kind == 'read' and dialogues[0][2]['response'] == 'she said "no": twice'
-
-
-def test_repeated_key_with_a_space_is_an_error(tmp_path):
-    path = write_train_file(tmp_path, 'x', lines_changed(spaced_repeated_key))
-    assert read_outcome(path, fast=True) == (
-        'error',
-        f'{path}: line 2: field "rots" appears twice in one JSON object; expected each field once',
-    )

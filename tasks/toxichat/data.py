@@ -144,7 +144,8 @@ def read_file(path):
     threads = []
     first_line_of = {}
     anomalies = Anomalies()
-    for line_number, where, row in json_lines(path, ToxiChatDataError):
+    for line_number, row in json_lines(path, ToxiChatDataError):
+        where = f'{path}: line {line_number}'
         check_thread(row, where)
         key = tuple(turn['text'] for turn in row['reddit_thread'])
         if key in first_line_of:
