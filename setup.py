@@ -98,8 +98,8 @@ setup(
         'tensorboard>=2.14,<2.21',
         'tensorboardX>=2.5,<2.6',
         'protobuf>=3.19.6,<4',
-        # the fast path of the JSON Lines readers: decoding and type checks of every row in C
-        # (parlai_prosocial/data_files.py: fast_json_lines)
+        # the JSON Lines reader decodes and type-checks every row in C against the row's schema
+        # (parlai_prosocial/data_files.py: json_lines, checked_fields)
         'msgspec>=0.18,<1',
     ],
     extras_require={'test': ['pytest>=8', 'pytest-regressions', 'pytest-xdist']},

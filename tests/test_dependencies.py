@@ -42,7 +42,7 @@ def locked_versions():
 def test_every_declared_requirement_is_pinned_in_the_lock_at_an_admitted_version():
     pins = locked_versions()
     declared = [Requirement(text) for text in declared_requirements()]
-    assert any(r.name == 'msgspec' for r in declared)  # the reader's fast path (tasks/local_data)
+    assert any(r.name == 'msgspec' for r in declared)  # data_files.json_lines decodes with it
     problems = []
     for requirement in declared:
         version = pins.get(requirement.name.lower().replace('_', '-'))
