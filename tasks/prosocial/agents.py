@@ -36,6 +36,7 @@ from parlai_prosocial.formats import (
     safety_target,
 )
 from parlai_prosocial.parlai_internals import check_relied_on
+from parlai_prosocial.prosocial_rows import READ_FIELDS
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.data_files import (
     add_data_arguments,
@@ -53,17 +54,8 @@ from .data import (
     split_path,
 )
 
-_ANNOTATION_FIELDS = (
-    'response',
-    'rots',
-    'safety_label',
-    'safety_annotations',
-    'safety_annotation_reasons',
-    'source',
-    'etc',
-    'dialogue_id',
-    'response_id',
-)
+#: what every message keeps of its turn (the text is the context)
+_ANNOTATION_FIELDS = tuple(field for field in READ_FIELDS if field != 'context')
 
 load_file = parsed_once_per_file(read_file)
 
