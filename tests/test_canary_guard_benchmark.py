@@ -2,28 +2,25 @@
 A scaled-down run of ``benchmarks/canary_guard/run.py --size paper`` (the real benchmark builds
 the 2.7B transformer and T5-large; here both are tiny): the models are built offline from their
 configurations, every generation has the fixed length asked for, and the results file has the
-latency, token and memory tables.
+latency, token and memory tables. The script runs in this process.
 """
 
 import os
-import subprocess
-import sys
 
-from parlai_prosocial import results
+from parlai_prosocial import results, testing
 
 
-def test_scaled_down_paper_size_benchmark(tmp_path, repo_dir):
+def test_scaled_down_paper_size_benchmark(tmp_path, repo_dir, monkeypatch):
     out = tmp_path / 'bench'
-    command = [
-        sys.executable, os.path.join(repo_dir, 'benchmarks', 'canary_guard', 'run.py'),
+    script = os.path.join(repo_dir, 'benchmarks', 'canary_guard', 'run.py')
+    args = [
         '--size', 'paper', '--out', str(out), '--repeats', '2', '--threads', '1',
         '--generator-args',
         '--n-layers 1 --n-heads 2 --embedding-size 16 --ffn-size 32 --n-positions 64 --truncate 64',
         '--dict-size', '100', '--t5-config', 'tiny', '--reply-tokens', '5', '--canary-tokens', '3',
         '--device', 'cpu',
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
+    testing.run_script_in_process(monkeypatch, script, args)
     data = results.load(str(out / 'results.json'))
     assert set(data['tables']) == {'latency', 'tokens', 'inside', 'memory', 'setup'}
     with open(out / 'dict_100') as f:

@@ -3,7 +3,8 @@ Same command twice -> the same model, optimizer state and metrics (issue 11 §1)
 
 ParlAI 1.7.2's ``train_model`` seeded only after building the agent (so the initial weights were
 unseeded) and never seeded numpy; ``parlai_fixes.seed_before_building_the_agent`` fixes both.
-The runs use the stock ``parlai`` command on a tiny generator with dropout, on a 2-task mixture
+The runs use the ``parlai`` command (the first in a new process, the other two in this one, after
+whatever state the suite left behind) on a tiny generator with dropout, on a 2-task mixture
 sampled by weight (ParlAI's ``MultiWorld`` draws the task with ``random.choices``), so model
 init, data order, mixture sampling and dropout all have to be seeded for the tensors to match.
 Bit-identical results are promised on the same machine with the same torch thread count (the
@@ -30,10 +31,10 @@ MIXTURE = [
 ]
 
 
-def train(run_parlai, directory, data_dir, *extra):
+def train(run, directory, data_dir, *extra):
     os.makedirs(directory, exist_ok=True)
     model_file = os.path.join(directory, 'model')
-    run_parlai(
+    run(
         ['train_model', '-o', 'prosocial/tiny_generator', '-mf', model_file, *MIXTURE, *extra],
         cwd=directory,
         env_extra={'PROSOCIAL_DATA_DIR': data_dir},
@@ -77,12 +78,13 @@ def assert_same_tensors(a, b):
 
 @pytest.fixture(scope='module')
 def three_runs(tmp_path_factory, sample_data_dir):
-    from parlai_prosocial.testing import run_parlai
+    from parlai_prosocial.testing import parlai_in_process, run_parlai
 
     root = tmp_path_factory.mktemp('determinism')
+    # across processes (another hash seed) and in one process after other runs
     first = train(run_parlai, str(root / 'a'), sample_data_dir)
-    second = train(run_parlai, str(root / 'b'), sample_data_dir)
-    other_seed = train(run_parlai, str(root / 'c'), sample_data_dir, '--seed', '1')
+    second = train(parlai_in_process, str(root / 'b'), sample_data_dir)
+    other_seed = train(parlai_in_process, str(root / 'c'), sample_data_dir, '--seed', '1')
     return first, second, other_seed
 
 

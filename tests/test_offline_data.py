@@ -1,6 +1,6 @@
 """
 ``python -m parlai_prosocial.offline_data DIR``: the data the tiny presets need, written offline,
-and the export lines that make the stock ``parlai`` command find it.
+and the export lines that make the ``parlai`` command find it (run in this process).
 """
 
 import importlib
@@ -13,9 +13,10 @@ from parlai.core.opt import Opt
 
 from parlai_prosocial.offline_data import TINY_T5_ENV
 from parlai_prosocial.samples import TASKS
+from parlai_prosocial.testing import parlai_in_process
 
 
-def test_the_command_writes_what_the_tiny_presets_read(tmp_path):
+def test_the_command_writes_what_the_tiny_presets_read(tmp_path, monkeypatch):
     result = subprocess.run(
         [sys.executable, '-m', 'parlai_prosocial.offline_data', str(tmp_path / 'offline')],
         capture_output=True,
@@ -36,19 +37,16 @@ def test_the_command_writes_what_the_tiny_presets_read(tmp_path):
     # every task of the tiny mixtures resolves and reads offline, with nothing but these variables
     tasks = Opt.load_init('prosocial/tiny_prost')['task'].split(',')
     tasks += Opt.load_init('prosocial/tiny_canary')['task'].split(',')
-    env = {name: value for name, value in os.environ.items() if not name.endswith('_DATA_DIR')}
-    env.update(exports)
-    shown = subprocess.run(
-        [sys.executable, '-m', 'parlai', 'display_data', '-t', ','.join(dict.fromkeys(tasks)),
-         '-n', '200'],
-        capture_output=True,
-        text=True,
+    for name in os.environ:
+        if name.endswith('_DATA_DIR'):
+            monkeypatch.delenv(name)
+    shown = parlai_in_process(
+        ['display_data', '-t', ','.join(dict.fromkeys(tasks)), '-n', '200'],
         cwd=str(tmp_path),
-        env=env,
-    )
-    assert shown.returncode == 0, shown.stderr[-3000:]
-    assert 'Downloading' not in shown.stdout + shown.stderr
-    assert 'loaded' in shown.stdout and '__casual__' in shown.stdout and '__endrots__' in shown.stdout
+        env_extra=exports,
+    ).output
+    assert 'Downloading' not in shown
+    assert 'loaded' in shown and '__casual__' in shown and '__endrots__' in shown
 
 
 def test_the_tiny_t5_of_the_presets_is_built_once_into_the_datapath(tmp_path):

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 
+from parlai_prosocial import testing
 from parlai_prosocial.agents.canary_guard import lm_prompt
 
 
@@ -22,6 +23,7 @@ def _script(repo_dir):
 def test_steering_recipe_writes_the_pairs(repo_dir, tmp_path, sample_data_dir, monkeypatch):
     monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
     script = _script(repo_dir)
+    testing.commands_in_process(monkeypatch, script)  # its training command, in this process
     args = ['--out', str(tmp_path / 'a'), '--datapath', str(tmp_path / 'data'),
             '--canary-epochs', '150', '--n', '600', '--split', 'train']
     written = script.main(args)

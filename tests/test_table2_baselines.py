@@ -1,7 +1,8 @@
 """
 Table 2's GPT-2 row (App. C.1: GPT-2 fine-tuned to generate the safety label, the labels treated as
 special tokens): ``-o prosocial/table2_gpt2`` with ParlAI's ``hugging_face/gpt2`` on a tiny GPT-2
-built offline (``--model-name DIR``), trained and evaluated with the stock ``parlai`` command.
+built offline (``--model-name DIR``), trained and evaluated with the ``parlai`` commands (run in
+this process).
 """
 
 import json
@@ -32,7 +33,7 @@ def trained_gpt2(tmp_path_factory, sample_data_dir):
     directory = tmp_path_factory.mktemp('table2_gpt2')
     gpt2 = build_tiny_gpt2(str(directory / 'gpt2'))
     model_file = str(directory / 'model')
-    testing.run_parlai(
+    testing.parlai_in_process(
         ['train_model', '-o', 'prosocial/table2_gpt2', '--model-name', gpt2, '-mf', model_file,
          '--batchsize', '4', '--eval-batchsize', '4', '--learningrate', '0.01',
          '--num-epochs', '40', '--validation-every-n-epochs', '-1'],
@@ -48,7 +49,7 @@ def test_gpt2_generates_the_safety_label(trained_gpt2, sample_data_dir, tmp_path
     for label in SAFETY_LABELS:  # special tokens: one token each
         assert len([t for t in agent.dict.txt2vec(label)]) == 1, label
     report = str(tmp_path / 'report.json')
-    testing.run_parlai(
+    testing.parlai_in_process(
         ['eval_model', '-mf', trained_gpt2, '-t', 'prosocial:safety_classification',
          '-dt', 'train:evalmode', '--batchsize', '4', '--report-filename', report,
          '--world-logs', str(tmp_path / 'logs.jsonl')],

@@ -2,26 +2,22 @@
 A scaled-down run of ``benchmarks/train_throughput/run.py`` (issue 11 §5): one task, the tiny
 size, a few steps. The plain ParlAI Dialog Format file holds our teacher's episodes (the script
 stops if ``fromfile:parlaiformat`` reads back anything else), both runs train, and the results file
-has its tables.
+has its tables. The script runs in this process (its measurements in their own, as always).
 """
 
 import os
-import subprocess
-import sys
 
-from parlai_prosocial import results
+from parlai_prosocial import results, testing
 
 
-def test_scaled_down_train_throughput_benchmark(tmp_path, repo_dir):
+def test_scaled_down_train_throughput_benchmark(tmp_path, repo_dir, monkeypatch):
     out = tmp_path / 'bench'
-    command = [
-        sys.executable, os.path.join(repo_dir, 'benchmarks', 'train_throughput', 'run.py'),
+    script = os.path.join(repo_dir, 'benchmarks', 'train_throughput', 'run.py')
+    args = [
         '--out', str(out), '--rows', '60', '--steps', '2', '--log-steps', '2', '--repeats', '1',
         '--batchsize', '4', '--tasks', 'rot_response', '--sizes', 'tiny',
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                         env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert run.returncode == 0, run.stderr[-3000:]
+    testing.run_script_in_process(monkeypatch, script, args)
     data = results.load(str(out / 'results.json'))
     assert set(data['tables']) == {'throughput', 'throughput_cpu', 'targets', 'setup'}
     assert data['numbers']['data']['rot_response'] == {'examples': 60, 'episodes': 30}

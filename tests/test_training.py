@@ -1,17 +1,19 @@
 """
 A tiny ``transformer/generator`` trains on ``prosocial:rot_response`` with ParlAI's default LR
 scheduler (reduceonplateau, which crashed on torch 2.x before our fix) and is evaluated with the
-paper's response metrics, through the stock ``parlai`` command.
+paper's response metrics, through the ``parlai`` commands (run in this process).
 """
 
 import json
 import os
 
+from parlai_prosocial.testing import parlai_in_process
 
-def test_train_then_eval_rot_response(tmp_path, sample_data_dir, run_parlai):
+
+def test_train_then_eval_rot_response(tmp_path, sample_data_dir):
     model_file = str(tmp_path / 'model')
     env = {'PROSOCIAL_DATA_DIR': sample_data_dir}
-    trained = run_parlai(
+    trained = parlai_in_process(
         [
             'train_model',
             '-o', 'prosocial/tiny_generator',
@@ -26,10 +28,10 @@ def test_train_then_eval_rot_response(tmp_path, sample_data_dir, run_parlai):
     assert os.path.isfile(model_file) and os.path.isfile(model_file + '.dict')
     model_opt = json.load(open(model_file + '.opt'))
     assert model_opt['lr_scheduler'] == 'reduceonplateau'
-    assert 'total_train_updates' in trained.stdout + trained.stderr
+    assert 'total_train_updates' in trained.output
 
     report = str(tmp_path / 'report.json')
-    run_parlai(
+    parlai_in_process(
         [
             'eval_model',
             '-mf', model_file,
