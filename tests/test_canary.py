@@ -14,10 +14,11 @@ import pytest
 
 from parlai_prosocial.agents.canary import context_text, parse_canary_output
 from parlai_prosocial.agents.canary.tiny import build_tiny_t5
-from parlai_prosocial.casual_fixtures import write_casual_fixtures
 from parlai_prosocial.formats import SAFETY_LABELS
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+from parlai_prosocial.samples import write_casual
+from parlai_prosocial.testing.samples import prosocial_dialogues
 
+SAMPLE = prosocial_dialogues()
 KNOWN_CONTEXT = SAMPLE['train'][0][0]['context']  # "I'm going to call 911 just for fun tonight."
 KNOWN_ROTS = ', '.join(SAMPLE['train'][0][0]['rots'])
 
@@ -296,7 +297,7 @@ def test_canary_preset_mixture_on_the_casual_fixtures(tmp_path, sample_data_dir,
     from parlai.scripts.train_model import setup_args as train_model_parser
 
     monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
-    write_casual_fixtures(str(tmp_path))
+    write_casual(tmp_path)
     opt = train_model_parser().parse_args(
         ['-o', 'prosocial/canary_t5_baseline', '--datapath', str(tmp_path), '-dt', 'valid']
     )
@@ -323,7 +324,7 @@ def test_tiny_preset_trains_offline_on_the_paper_mixture(tmp_path, env):
 
     from parlai_prosocial import testing
 
-    write_casual_fixtures(str(tmp_path / 'data'))
+    write_casual(tmp_path / 'data')
     result = testing.run_parlai(
         [
             'train_model',

@@ -25,10 +25,11 @@ from parlai_prosocial.agents.canary_guard import (
     lm_reply,
     speaker_turns,
 )
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+from parlai_prosocial.testing.samples import prosocial_dialogues
 
 from parlai_prosocial import testing
 
+SAMPLE = prosocial_dialogues()
 CAUTION = SAMPLE['train'][0][0]  # "I'm going to call 911 just for fun tonight."
 INTERVENTION = SAMPLE['train'][2][0]  # "... I want to poison it."
 CASUAL = SAMPLE['train'][3][0]  # "I just adopted a kitten!"

@@ -13,16 +13,13 @@ import os
 import pytest
 
 from parlai_prosocial.agents.canary.tiny import build_tiny_t5
-from parlai_prosocial.casual_fixtures import write_casual_fixtures
-from parlai_prosocial.tasks.mic import sample as mic_sample
-from parlai_prosocial.tasks.norm_bank import sample as norm_bank_sample
-from parlai_prosocial.tasks.social_chem import sample as social_chem_sample
+from parlai_prosocial.samples import write_casual, write_sample
 
 CORPORA = {
-    # corpus -> (data-dir option, sample writer)
-    'social_chem': ('--social-chem-data-dir', social_chem_sample.write_sample),
-    'mic': ('--mic-data-dir', mic_sample.write_sample),
-    'norm_bank': ('--norm-bank-data-dir', norm_bank_sample.write_sample),
+    # corpus -> its data-dir option
+    'social_chem': '--social-chem-data-dir',
+    'mic': '--mic-data-dir',
+    'norm_bank': '--norm-bank-data-dir',
 }
 
 #: the sizes that make the paper's presets tiny (the recipes' own options stay as they are)
@@ -75,16 +72,13 @@ def tiny_t5(tmp_path_factory):
 @pytest.fixture(scope='module')
 def casual_datapath(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('casual'))
-    write_casual_fixtures(path)
+    write_casual(path)
     return path
 
 
 @pytest.fixture(scope='module')
 def corpus_dirs(tmp_path_factory):
-    return {
-        corpus: write(str(tmp_path_factory.mktemp(corpus)))
-        for corpus, (_, write) in CORPORA.items()
-    }
+    return {corpus: write_sample(corpus, tmp_path_factory.mktemp(corpus)) for corpus in CORPORA}
 
 
 @pytest.fixture(scope='module')
@@ -95,7 +89,7 @@ def stage1(tmp_path_factory, tiny_t5, corpus_dirs):
     from parlai_prosocial import testing
 
     models = {}
-    for corpus, (option, _) in CORPORA.items():
+    for corpus, option in CORPORA.items():
         directory = tmp_path_factory.mktemp(f'stage1_{corpus}')
         model_file = str(directory / 'model')
         testing.run_parlai(

@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE, hf_rows, write_sample
-from parlai_prosocial.tasks.topical_chat import sample as topical_sample
+from parlai_prosocial.samples import write_sample
+from parlai_prosocial.testing.samples import read_sample_file
 
 #: environment without the data-dir variables a developer may have set
 CLEAN_ENV = {
@@ -55,8 +55,8 @@ def cut_hf_dir(tmp_path):
     """
     HF train.json cut at a row boundary inside dialogue 3 (its last row gone).
     """
-    directory = write_sample(str(tmp_path / 'data'), 'hf')
-    rows = list(hf_rows(SAMPLE['train']))[:-1]
+    directory = write_sample('prosocial', tmp_path / 'data')
+    rows = read_sample_file('prosocial', 'train.json')[:-1]
     path = os.path.join(directory, 'train.json')
     with open(path, 'w', encoding='utf-8') as f:
         f.writelines(json.dumps(row) + '\n' for row in rows)
@@ -95,8 +95,8 @@ def test_debug_shows_the_traceback_without_the_loader_chain(run_parlai, tmp_path
 
 
 def test_repeated_topical_chat_conversation(run_parlai, tmp_path):
-    directory = topical_sample.write_sample(str(tmp_path / 'tc'))
-    data = topical_sample.SAMPLE['valid_freq.json']
+    directory = write_sample('topical_chat', tmp_path / 'tc')
+    data = read_sample_file('topical_chat', 'valid_freq.json')
     first = next(iter(data))
     body = json.dumps(data[first])
     path = os.path.join(directory, 'valid_freq.json')
@@ -146,7 +146,7 @@ def test_bad_options(run_parlai, tmp_path, args, env, expected):
 
 
 def test_train_checks_valid_before_training(run_parlai, tmp_path):
-    directory = write_sample(str(tmp_path / 'data'), 'hf')
+    directory = write_sample('prosocial', tmp_path / 'data')
     valid = os.path.join(directory, 'valid.json')
     with open(valid, 'w') as f:
         f.write('{"broken": ')

@@ -3,7 +3,7 @@
 
 ParlAI's regression test (``AutoTeacherTest``; its ``.yml`` files are in ``tests/test_cosmo/``,
 regenerate with ``pytest tests/test_cosmo.py --force-regen``) and checks of the conversion against
-the bundled ProsocialDialog sample, built here from ``sample.SAMPLE``.
+the bundled ProsocialDialog sample, built here from its rows.
 """
 
 import pytest
@@ -15,7 +15,9 @@ from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
 from parlai_prosocial.tasks.prosocial.agents import CosmoTeacher
 from parlai_prosocial.formats import rot_clause
 from parlai_prosocial.tasks.prosocial.cosmo import NAMES
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+from parlai_prosocial.testing.samples import prosocial_dialogues
+
+SAMPLE = prosocial_dialogues()
 
 
 @pytest.fixture(autouse=True)

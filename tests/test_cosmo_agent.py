@@ -31,13 +31,15 @@ from parlai_prosocial.agents.cosmo import (
 )
 from parlai_prosocial.agents.cosmo.agents import steered_narrative
 from parlai_prosocial.formats import situation
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE as PROSOCIAL_SAMPLE
-from parlai_prosocial.tasks.soda.sample import SAMPLE as SODA_SAMPLE
+from parlai_prosocial.tasks.soda.data import SPLIT_FILES as SODA_FILES
+from parlai_prosocial.testing.samples import prosocial_dialogues, split_files
 
 NARRATIVE = 'Ann bumps into her old friend Cosmo at the bakery.'
 INSTRUCTION = 'Imagine you are Cosmo and speak to Ann'
 USER_TURNS = ['Cosmo? Is that you?', 'It has been ages! How are you?', 'Want to grab a coffee?']
 
+PROSOCIAL_SAMPLE = prosocial_dialogues()
+SODA_SAMPLE = split_files('soda', SODA_FILES)
 CAUTION = PROSOCIAL_SAMPLE['train'][0][0]  # "I'm going to call 911 just for fun tonight."
 CASUAL = PROSOCIAL_SAMPLE['train'][3][0]  # "I just adopted a kitten!"
 

@@ -25,8 +25,9 @@ import parlai.utils.fsdp as fsdp_utils
 from parlai.scripts.multiprocessing_train import setup_args as mp_train_setup_args
 
 from parlai_prosocial import parlai_fixes
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+from parlai_prosocial.testing.samples import prosocial_dialogues
 
+SAMPLE = prosocial_dialogues()
 WORLD = 2
 EPOCHS = 4
 BATCHSIZE = 4  # prosocial/tiny_generator's
@@ -416,12 +417,17 @@ def test_multiprocessing_train_streams_soda_with_each_example_evaluated_once(tmp
     The streaming SODA teacher (a ChunkTeacher) under 2 CPU workers: training runs, and the
     sharded valid/test passes count every utterance exactly once (none repeated, none lost).
     """
-    from parlai_prosocial.tasks.soda.sample import SAMPLE as SODA, write_sample
+    from parlai_prosocial.samples import write_sample
+    from parlai_prosocial.tasks.soda.data import SPLIT_FILES
+    from parlai_prosocial.testing.samples import split_files
 
-    utterances = {split: sum(len(row['dialogue']) for row in rows) for split, rows in SODA.items()}
+    utterances = {
+        split: sum(len(row['dialogue']) for row in rows)
+        for split, rows in split_files('soda', SPLIT_FILES).items()
+    }
     model_file = str(tmp_path / 'model')
     env = {
-        'SODA_DATA_DIR': str(write_sample(str(tmp_path / 'soda'))),
+        'SODA_DATA_DIR': write_sample('soda', tmp_path / 'soda'),
         'SODA_CACHE_DIR': str(tmp_path / 'soda_cache'),
     }
     args = train_args(model_file, free_port())

@@ -227,10 +227,10 @@ def test_prosocial_build_reports_a_404_and_leaves_nothing(server, tmp_path, monk
 def test_soda_build_checks_size_and_sha256(tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
+    from parlai_prosocial.samples import write_sample
     from parlai_prosocial.tasks.soda import build
-    from parlai_prosocial.tasks.soda import sample as soda_sample
 
-    source = soda_sample.write_sample(str(tmp_path / 'upstream'))
+    source = write_sample('soda', tmp_path / 'upstream')
     files = {}
     for name in build.FILES:
         path = os.path.join(source, name)

@@ -15,7 +15,7 @@ from parlai.core.params import ParlaiParser
 
 from parlai_prosocial import model_files, parlai_internals
 from parlai_prosocial.errors import ModelFileError
-from parlai_prosocial.tasks.prosocial.sample import write_sample
+from parlai_prosocial.samples import write_sample
 
 
 class Payload:
@@ -168,7 +168,7 @@ def test_missing_file(tmp_path):
 def test_cli_refuses_a_payload_in_one_line(tiny_model, tmp_path, run_parlai):
     marker = tmp_path / 'payload_ran'
     model_file = copy_model(tiny_model, tmp_path / 'm', with_payload(marker))
-    data_dir = write_sample(str(tmp_path / 'data'), 'hf')
+    data_dir = write_sample('prosocial', tmp_path / 'data')
     env = {model_files.TRUSTED_ENV: ''}
     result = run_parlai(
         ['eval_model', '-mf', model_file, '-t', 'prosocial', '--prosocial-data-dir', data_dir]

@@ -13,12 +13,10 @@ import zipfile
 import pytest
 
 from parlai_prosocial import testing
-from parlai_prosocial.tasks.mic import sample as mic_sample
+from parlai_prosocial.samples import write_sample
 from parlai_prosocial.tasks.mic.data import MicDataError
-from parlai_prosocial.tasks.norm_bank import sample as norm_bank_sample
 from parlai_prosocial.tasks.norm_bank.data import NormBankDataError
 from parlai_prosocial.tasks.social_chem import build as social_chem_build
-from parlai_prosocial.tasks.social_chem import sample as social_chem_sample
 from parlai_prosocial.tasks.social_chem.data import FILE as SOCIAL_CHEM_FILE
 from parlai_prosocial.tasks.social_chem.data import SocialChemDataError
 
@@ -31,7 +29,7 @@ def _epoch(task, datatype='train:ordered', **opts):
 
 
 def test_social_chem_one_example_per_rot_without_bad_rots(tmp_path):
-    directory = social_chem_sample.write_sample(str(tmp_path))
+    directory = write_sample('social_chem', tmp_path)
     messages = _epoch('social_chem', social_chem_data_dir=directory)
     assert [m['text'] for m in messages] == [
         'hoping to spam others',
@@ -55,7 +53,7 @@ def test_social_chem_one_example_per_rot_without_bad_rots(tmp_path):
 
 
 def test_mic_prompt_and_reply_to_rot(tmp_path):
-    directory = mic_sample.write_sample(str(tmp_path))
+    directory = write_sample('mic', tmp_path)
     messages = _epoch('mic', mic_data_dir=directory)
     assert len(messages) == 4
     assert messages[0]['text'] == (
@@ -70,7 +68,7 @@ def test_mic_prompt_and_reply_to_rot(tmp_path):
 
 
 def test_norm_bank_modes(tmp_path):
-    directory = norm_bank_sample.write_sample(str(tmp_path))
+    directory = write_sample('norm_bank', tmp_path)
     both = _epoch('norm_bank', norm_bank_data_dir=directory)
     assert [m['norm_bank_mode'] for m in both] == ['freeform'] * 4 + ['yesno'] * 2
     assert both[1]['text'] == 'calling 911 just for fun'
@@ -115,12 +113,12 @@ def _short_row(rows):
 
 
 CASES = {
-    # corpus: (task, option, writer, file, delimiter, error)
-    'social_chem': ('social_chem', 'social_chem_data_dir', social_chem_sample.write_sample,
-                    SOCIAL_CHEM_FILE, '\t', SocialChemDataError),
-    'mic': ('mic', 'mic_data_dir', mic_sample.write_sample, 'MIC.csv', ',', MicDataError),
-    'norm_bank': ('norm_bank', 'norm_bank_data_dir', norm_bank_sample.write_sample,
-                  'train.moral_acceptability.tsv', '\t', NormBankDataError),
+    # corpus: (task, option, file, delimiter, error)
+    'social_chem': ('social_chem', 'social_chem_data_dir', SOCIAL_CHEM_FILE, '\t',
+                    SocialChemDataError),
+    'mic': ('mic', 'mic_data_dir', 'MIC.csv', ',', MicDataError),
+    'norm_bank': ('norm_bank', 'norm_bank_data_dir', 'train.moral_acceptability.tsv', '\t',
+                  NormBankDataError),
 }
 
 BAD = [
@@ -146,8 +144,8 @@ BAD = [
     f'{c}-{i}' for i, (c, _, _) in enumerate(BAD)
 ])
 def test_bad_input_names_file_line_and_field(corpus, change, expected, tmp_path):
-    task, option, write, name, delimiter, error = CASES[corpus]
-    directory = write(str(tmp_path))
+    task, option, name, delimiter, error = CASES[corpus]
+    directory = write_sample(task, tmp_path)
     path = os.path.join(directory, name)
     _rewrite(path, delimiter, change)
     with pytest.raises(error) as caught:
@@ -161,8 +159,8 @@ def test_bad_input_names_file_line_and_field(corpus, change, expected, tmp_path)
 
 @pytest.mark.parametrize('corpus', sorted(CASES))
 def test_missing_empty_truncated_and_lfs_files(corpus, tmp_path):
-    task, option, write, name, delimiter, error = CASES[corpus]
-    directory = write(str(tmp_path))
+    task, option, name, delimiter, error = CASES[corpus]
+    directory = write_sample(task, tmp_path)
     path = os.path.join(directory, name)
     with open(path, 'a', encoding='utf-8') as f:  # a download cut inside a quoted field
         f.write('"unterminated' + delimiter + 'x\n')
@@ -210,15 +208,15 @@ def test_social_chem_download_is_built_only_after_its_structure_check(tmp_path, 
     from parlai.core import build_data
 
     monkeypatch.delenv('SOCIAL_CHEM_DATA_DIR', raising=False)
-    good = social_chem_sample.write_sample(str(tmp_path / 'good'))
+    good = write_sample('social_chem', tmp_path / 'good')
     datapath = str(tmp_path / 'data')
     dpath = os.path.join(datapath, 'social_chem')
 
     # a download missing a split (e.g. cut short): refused, nothing marked built
     bad_dir = str(tmp_path / 'bad')
-    social_chem_sample.write_sample(
-        bad_dir, [r for r in social_chem_sample.ROWS if r['split'] != 'test']
-    )
+    write_sample('social_chem', bad_dir)
+    _rewrite(os.path.join(bad_dir, SOCIAL_CHEM_FILE), '\t',
+             lambda rows: [r for r in rows if r[rows[0].index('split')] != 'test'])
     monkeypatch.setattr(social_chem_build, 'fetch',
                         _fake_download(os.path.join(bad_dir, SOCIAL_CHEM_FILE)))
     with pytest.raises(SocialChemDataError, match='no norms in split test'):

@@ -16,9 +16,12 @@ from parlai.core.build_data import mark_done
 
 from parlai_prosocial.tasks.prosocial import build
 from parlai_prosocial.tasks.prosocial.data import ProsocialDataError
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE, write_sample
+from parlai_prosocial.samples import write_sample
 
 from parlai_prosocial.testing import create_teacher
+from parlai_prosocial.testing.samples import PROSOCIAL_LAYOUTS, prosocial_dialogues
+
+SAMPLE = prosocial_dialogues()
 
 TASKS = [
     'prosocial',
@@ -100,7 +103,7 @@ def assert_names(message, path, where, field=None):
 
 @pytest.mark.parametrize('layout', ['hf', 'parlai'])
 def test_missing_file(tmp_path, layout):
-    write_sample(tmp_path, layout)
+    write_sample(PROSOCIAL_LAYOUTS[layout], tmp_path)
     os.remove(train_file(tmp_path))
     message = error_of(tmp_path)
     assert message == f'{train_file(tmp_path)}: no such file'
@@ -113,14 +116,14 @@ def test_missing_data_dir(tmp_path):
 
 @pytest.mark.parametrize('content', ['', '\n  \n'])
 def test_empty_file(tmp_path, content):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     with open(train_file(tmp_path), 'w') as f:
         f.write(content)
     assert error_of(tmp_path) == f'{train_file(tmp_path)}: the file is empty'
 
 
 def test_truncated_json_lines(tmp_path):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = train_file(tmp_path)
     with open(path, encoding='utf-8') as f:
         lines = f.readlines()
@@ -134,7 +137,7 @@ def test_truncated_json_lines(tmp_path):
 
 
 def test_truncated_parlai_layout(tmp_path):
-    write_sample(tmp_path, 'parlai')
+    write_sample('prosocial_dialog', tmp_path)
     path = train_file(tmp_path)
     with open(path, encoding='utf-8') as f:
         text = f.read()
@@ -157,7 +160,7 @@ def test_truncated_parlai_layout(tmp_path):
     ],
 )
 def test_not_json(tmp_path, content):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     with open(train_file(tmp_path), 'w') as f:
         f.write(content)
     message = error_of(tmp_path)
@@ -167,7 +170,7 @@ def test_not_json(tmp_path, content):
 
 def test_binary_file(tmp_path):
     # e.g. the downloaded .tar.gz, or an HF parquet file, saved as train.json
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     with open(train_file(tmp_path), 'wb') as f:
         f.write(b'\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03' + bytes(range(256)))
     message = error_of(tmp_path)
@@ -175,7 +178,7 @@ def test_binary_file(tmp_path):
 
 
 def test_json_lines_line_not_utf8(tmp_path):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = train_file(tmp_path)
     with open(path, 'rb') as f:
         lines = f.readlines()
@@ -192,7 +195,7 @@ def test_json_lines_line_not_utf8(tmp_path):
 
 @pytest.mark.parametrize('field', HF_FIELDS)
 def test_hf_row_missing_field(tmp_path, field):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = edit_hf_row(tmp_path, 4, lambda row: row.pop(field))
     message = error_of(tmp_path)
     assert message == f'{path}: line 4: missing field "{field}"'
@@ -200,7 +203,7 @@ def test_hf_row_missing_field(tmp_path, field):
 
 @pytest.mark.parametrize('field', PARLAI_FIELDS)
 def test_parlai_turn_missing_field(tmp_path, field):
-    write_sample(tmp_path, 'parlai')
+    write_sample('prosocial_dialog', tmp_path)
     path = edit_parlai_turn(tmp_path, 1, 1, lambda turn: turn.pop(field))
     message = error_of(tmp_path)
     assert message == f'{path}: dialogue 1, turn 1: missing field "{field}"'
@@ -223,7 +226,7 @@ def test_parlai_turn_missing_field(tmp_path, field):
     ],
 )
 def test_hf_field_of_wrong_type(tmp_path, field, value):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = edit_hf_row(tmp_path, 5, lambda row: row.__setitem__(field, value))
     message = error_of(tmp_path)
     assert message.startswith(f'{path}: line 5: field "{field}" is {value!r}, expected ')
@@ -240,14 +243,14 @@ def test_hf_field_of_wrong_type(tmp_path, field, value):
     ],
 )
 def test_parlai_field_of_wrong_type(tmp_path, field, value):
-    write_sample(tmp_path, 'parlai')
+    write_sample('prosocial_dialog', tmp_path)
     path = edit_parlai_turn(tmp_path, 0, 2, lambda turn: turn.__setitem__(field, value))
     message = error_of(tmp_path)
     assert message.startswith(f'{path}: dialogue 0, turn 2: field "{field}" is {value!r}, expected ')
 
 
 def test_parlai_turn_with_two_replies(tmp_path):
-    write_sample(tmp_path, 'parlai')
+    write_sample('prosocial_dialog', tmp_path)
     path = edit_parlai_turn(tmp_path, 3, 0, lambda turn: turn['labels'].append('another reply'))
     message = error_of(tmp_path)
     assert_names(message, path, ': dialogue 3, turn 0: ', 'labels')
@@ -256,7 +259,7 @@ def test_parlai_turn_with_two_replies(tmp_path):
 @pytest.mark.parametrize('layout', ['hf', 'parlai'])
 @pytest.mark.parametrize('label', ['__unsafe__', 'needs caution', '__NEEDS_CAUTION__', None])
 def test_unknown_safety_label(tmp_path, layout, label):
-    write_sample(tmp_path, layout)
+    write_sample(PROSOCIAL_LAYOUTS[layout], tmp_path)
 
     def edit(turn):
         turn['safety_label'] = label
@@ -271,7 +274,7 @@ def test_unknown_safety_label(tmp_path, layout, label):
 
 
 def test_duplicate_dialogue_and_response_id(tmp_path):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = edit_hf_row(tmp_path, 5, lambda row: row.__setitem__('response_id', 0))
     message = error_of(tmp_path)
     assert message == f'{path}: line 5: field "response_id" repeats turn 0 of dialogue 1'
@@ -279,7 +282,7 @@ def test_duplicate_dialogue_and_response_id(tmp_path):
 
 def test_missing_turn_in_a_dialogue(tmp_path):
     # line 4 is turn 0 of dialogue 1 (two turns): renumbering it 2 leaves turn 0 missing
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = edit_hf_row(tmp_path, 4, lambda row: row.__setitem__('response_id', 2))
     message = error_of(tmp_path)
     assert message == (
@@ -289,7 +292,7 @@ def test_missing_turn_in_a_dialogue(tmp_path):
 
 
 def test_row_that_is_not_an_object(tmp_path):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = train_file(tmp_path)
     with open(path, 'a') as f:
         f.write('["a", "list"]\n')
@@ -305,7 +308,7 @@ def test_every_teacher_fails_on_creation(tmp_path, task, datatype):
     The whole split file is read when the teacher is created, in stream mode too, so a bad row
     near the end stops the run before the first training step rather than hours into it.
     """
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     split = datatype.split(':')[0]
     path = os.path.join(str(tmp_path), f'{split}.json')
     with open(path, encoding='utf-8') as f:
@@ -319,7 +322,7 @@ def test_every_teacher_fails_on_creation(tmp_path, task, datatype):
 
 def test_other_splits_are_not_needed(tmp_path):
     # a broken valid.json does not stop a teacher that reads train.json
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     with open(os.path.join(str(tmp_path), 'valid.json'), 'w') as f:
         f.write('{"broken": ')
     teacher = create_prosocial_teacher(tmp_path)
@@ -328,7 +331,7 @@ def test_other_splits_are_not_needed(tmp_path):
 
 def test_fixed_file_is_read_again(tmp_path):
     # the teachers cache parsed files; an edited file must not be served from the cache
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     assert create_prosocial_teacher(tmp_path).num_examples() == 8
     path = edit_hf_row(tmp_path, 4, lambda row: row.pop('context'))
     assert error_of(tmp_path) == f'{path}: line 4: missing field "context"'
@@ -338,7 +341,7 @@ def test_fixed_file_is_read_again(tmp_path):
 
 
 def test_cli_reports_the_file_and_field(tmp_path):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     path = edit_hf_row(tmp_path, 4, lambda row: row.pop('safety_annotations'))
     script = os.path.join(os.path.dirname(sys.executable), 'parlai')
     command = [script] if os.path.exists(script) else [sys.executable, '-m', 'parlai']
@@ -370,7 +373,7 @@ def downloads(monkeypatch, tmp_path_factory):
     """
     calls = []
     source = tmp_path_factory.mktemp('archive_source')
-    write_sample(source, 'parlai')
+    write_sample('prosocial_dialog', source)
 
     def fetch(url, target, sha256=None, size=None, **kwargs):
         calls.append((os.path.basename(target), os.path.dirname(target)))
@@ -390,7 +393,8 @@ def _download_opt(datapath):
 
 def test_half_finished_download_is_downloaded_again(tmp_path, downloads):
     dpath = tmp_path / 'prosocial_dialog'
-    write_sample(dpath, 'parlai')  # files are there, but no .built marker: an interrupted build
+    # files are there, but no .built marker: an interrupted build
+    write_sample('prosocial_dialog', dpath)
     assert build.data_dir(_download_opt(tmp_path)) == str(dpath)
     assert downloads == [('prosocial_dialog_v1.tar.gz', str(dpath))]
     assert build.datafile(_download_opt(tmp_path)) == str(dpath / 'train.json')
@@ -399,7 +403,7 @@ def test_half_finished_download_is_downloaded_again(tmp_path, downloads):
 
 def test_outdated_download_is_replaced(tmp_path, downloads):
     dpath = tmp_path / 'prosocial_dialog'
-    write_sample(dpath, 'parlai')
+    write_sample('prosocial_dialog', dpath)
     mark_done(str(dpath))  # built, but not version 0.1
     (dpath / 'stale.json').write_text('[]')
     build.data_dir(_download_opt(tmp_path))
@@ -409,7 +413,7 @@ def test_outdated_download_is_replaced(tmp_path, downloads):
 
 def test_finished_download_is_used(tmp_path, downloads):
     dpath = tmp_path / 'prosocial_dialog'
-    write_sample(dpath, 'parlai')
+    write_sample('prosocial_dialog', dpath)
     mark_done(str(dpath), version_string='0.1')
     assert build.data_dir(_download_opt(tmp_path)) == str(dpath)
     assert downloads == []

@@ -11,16 +11,33 @@ import sys
 import pytest
 
 from parlai_prosocial.tasks.prosocial.data import SPLIT_FILES, read_dialogues, split_path
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE_STATISTICS, write_sample
+from parlai_prosocial.samples import write_sample
 from parlai_prosocial.tasks.prosocial.stats import (
     PAPER_STATISTICS,
     compute_statistics,
     format_statistics,
 )
+from parlai_prosocial.testing.samples import PROSOCIAL_LAYOUTS
 
+#: the statistics of the bundled sample (parlai_prosocial/samples/prosocial), counted by hand
+SAMPLE_STATISTICS = {
+    'dialogues': {'train': 4, 'valid': 1, 'test': 1},
+    'turns': 11,
+    'utterances': 22,
+    # RoTs: train 1+2+1+2+2 = 8, valid 1+1 = 2, test 1; all different
+    'rots': 11,
+    'unique_rots': 11,
+    'safety_annotations': 33,
+    'safety_labels': {
+        '__casual__': 3,
+        '__possibly_needs_caution__': 1,
+        '__probably_needs_caution__': 2,
+        '__needs_caution__': 4,
+        '__needs_intervention__': 1,
+    },
+}
 
-
-# Counted by hand from sample.py: the 22 utterances have 205 words, the 11 RoTs 73 words.
+# Counted by hand from the sample: the 22 utterances have 205 words, the 11 RoTs 73 words.
 SAMPLE_AVERAGES = {
     'avg_utterances_per_dialogue': 22 / 6,
     'avg_utterance_words': 205 / 22,
@@ -31,7 +48,7 @@ SAMPLE_AVERAGES = {
 
 
 def _sample_stats(directory, layout):
-    write_sample(directory, layout)
+    write_sample(PROSOCIAL_LAYOUTS[layout], directory)
     return compute_statistics(
         {split: read_dialogues(split_path(directory, split)) for split in SPLIT_FILES}
     )
@@ -76,13 +93,13 @@ def test_sample_statistics(tmp_path, layout):
 
 @pytest.mark.parametrize('layout', ['hf', 'parlai'])
 def test_command_json(tmp_path, layout):
-    write_sample(tmp_path, layout)
+    write_sample(PROSOCIAL_LAYOUTS[layout], tmp_path)
     stats = json.loads(_run('--prosocial-data-dir', str(tmp_path), '--json'))
     _check_sample(stats)
 
 
 def test_command_table_reads_env_dir(tmp_path):
-    write_sample(tmp_path, 'hf')
+    write_sample('prosocial', tmp_path)
     env = dict(os.environ, PROSOCIAL_DATA_DIR=str(tmp_path))
     lines = _run(env=env).splitlines()
     assert lines[0].split() == ['statistic', 'paper', 'ours', 'paper', 'source']

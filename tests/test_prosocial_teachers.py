@@ -23,11 +23,10 @@ from parlai_prosocial.tasks.prosocial.data import read_dialogues
 from parlai_prosocial.samples import write_sample
 
 from parlai_prosocial.testing import DATATYPES, create_teacher, episodes_of, one_epoch, teacher_opt
+from parlai_prosocial.testing.samples import PROSOCIAL_LAYOUTS as LAYOUTS
 from parlai_prosocial.testing.samples import prosocial_dialogues, read_sample_file
 
 SAMPLE = prosocial_dialogues()
-#: layout -> the sample in it
-LAYOUTS = {'hf': 'prosocial', 'parlai': 'prosocial_dialog'}
 FIVE = [
     '__casual__',
     '__possibly_needs_caution__',

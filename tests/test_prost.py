@@ -26,7 +26,6 @@ from parlai.core.worlds import create_task_agent_from_taskname
 from parlai.scripts.eval_model import setup_args as eval_model_args
 
 from parlai_prosocial.agents.prost.agents import ProstAgent, ProstHistory, split_output
-from parlai_prosocial.casual_fixtures import write_casual_fixtures
 from parlai_prosocial.formats import (
     BEAM_ROTS_FIELD,
     ROTS_END,
@@ -34,7 +33,7 @@ from parlai_prosocial.formats import (
     split_rot_response,
 )
 from parlai_prosocial.tasks.topical_chat.build import DATA_DIR_ENV as TOPICAL_CHAT_ENV
-from parlai_prosocial.tasks.topical_chat.sample import write_sample as write_topical_chat_sample
+from parlai_prosocial.samples import write_casual, write_sample
 from parlai_prosocial.zoo.prost import install as install_cli
 from parlai_prosocial.zoo.prost import model as prost_zoo
 
@@ -54,8 +53,8 @@ def tiny_prost(tmp_path_factory, sample_data_dir):
     """
     workdir = tmp_path_factory.mktemp('tiny_prost')
     datapath = str(workdir / 'data')
-    write_casual_fixtures(datapath)
-    topical_chat_dir = write_topical_chat_sample(str(workdir / 'topical_chat'))
+    write_casual(datapath)
+    topical_chat_dir = write_sample('topical_chat', workdir / 'topical_chat')
     model_file = str(workdir / 'model')
     env = dict(PROSOCIAL_DATA_DIR=sample_data_dir)
     env[TOPICAL_CHAT_ENV] = topical_chat_dir

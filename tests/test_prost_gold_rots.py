@@ -18,8 +18,9 @@ from parlai.core.params import ParlaiParser
 
 from parlai_prosocial.agents.prost.agents import ProstAgent, truncate_target
 from parlai_prosocial.formats import ROTS_END, ROTS_TEXT_FIELD, rot_response_target
-from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+from parlai_prosocial.testing.samples import prosocial_dialogues
 
+SAMPLE = prosocial_dialogues()
 TINY_ARCH = ['--n-layers', '1', '--n-heads', '2', '--embedding-size', '16', '--ffn-size', '32',
              '--dict-tokenizer', 're', '--dict-lower', 'true']
 

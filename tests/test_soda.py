@@ -1,7 +1,7 @@
 """
-The SODA teachers against the hand-written sample (``parlai_prosocial.tasks.soda.sample``).
+The SODA teachers against the hand-written sample (``parlai_prosocial/samples/soda``).
 
-Expected messages are built here from ``sample.SAMPLE`` itself, independently of the teachers:
+Expected messages are built here from the sample's rows, independently of the teachers:
 the exact COSMO input strings, the perspectives, the seeded drops (on in training only), the
 validation filters, the metadata fields, the split of the data between distributed workers, the
 index cache, bad input, and the ``parlai`` command line.
@@ -19,15 +19,25 @@ from parlai.core.params import ParlaiParser
 from parlai_prosocial.tasks.soda import data
 from parlai_prosocial.tasks.soda.agents import DialogueTeacher, SodaTeacher
 from parlai_prosocial.tasks.soda.data import SodaDataError
-from parlai_prosocial.tasks.soda.sample import SAMPLE, table_of, write_sample, write_split
+from parlai_prosocial.samples import write_sample
+from parlai_prosocial.testing.samples import split_files
 
 SPLITS = ['train', 'valid', 'test']
 METADATA = [name for name in data.COLUMNS if name != 'dialogue']
+SAMPLE = split_files('soda', data.SPLIT_FILES)
+
+
+def table_of(rows):
+    return pa.Table.from_pylist(rows, schema=data.SCHEMA)
+
+
+def write_split(path, rows, row_group_size=2):
+    pq.write_table(table_of(rows), path, row_group_size=row_group_size)
 
 
 @pytest.fixture(scope='module')
 def sample_dir(tmp_path_factory):
-    return str(write_sample(tmp_path_factory.mktemp('soda_sample')))
+    return write_sample('soda', tmp_path_factory.mktemp('soda_sample'))
 
 
 @pytest.fixture
@@ -569,7 +579,7 @@ def test_downloaded_files_are_used_once_built(tmp_path):
     from parlai_prosocial.tasks.soda import build
 
     dpath = tmp_path / 'soda'
-    write_sample(str(dpath))
+    write_sample('soda', dpath)
     mark_done(str(dpath), build.VERSION)
     opt = ParlaiParser(True, True).parse_kwargs(
         task='soda', datatype='valid', datapath=str(tmp_path), model='fixed_response',

@@ -1,6 +1,6 @@
 """
 The Topical-Chat teacher: messages and episodes on the hand-written sample (spelled out, and built
-here from ``sample.SAMPLE`` independently of the teacher's code), bad input, the download build
+here from the sample's files independently of the teacher's code), bad input, the download build
 (without network), the ``parlai`` command line, and the real release files when they are present.
 """
 
@@ -14,9 +14,10 @@ from parlai.core import build_data
 
 from parlai_prosocial.tasks.topical_chat import build
 from parlai_prosocial.tasks.topical_chat.data import TopicalChatDataError, read_conversations
-from parlai_prosocial.tasks.topical_chat.sample import SAMPLE, write_sample
+from parlai_prosocial.samples import write_sample
 
 from parlai_prosocial.testing import DATATYPES, create_teacher, episodes_of, one_epoch
+from parlai_prosocial.testing.samples import read_sample_file
 
 
 SPEAKERS = ['agent_2', 'agent_1', 'both']
@@ -24,6 +25,10 @@ SPLIT_FILES = {
     'train': ['train.json'],
     'valid': ['valid_freq.json', 'valid_rare.json'],
     'test': ['test_freq.json', 'test_rare.json'],
+}
+#: file name -> its conversations
+SAMPLE = {
+    name: read_sample_file('topical_chat', name) for names in SPLIT_FILES.values() for name in names
 }
 TRAIN_IDS = list(SAMPLE['train.json'])
 
@@ -35,7 +40,7 @@ def _no_data_dir_env(monkeypatch):
 
 @pytest.fixture(scope='module')
 def sample_dir(tmp_path_factory):
-    return write_sample(tmp_path_factory.mktemp('topical_chat'))
+    return write_sample('topical_chat', tmp_path_factory.mktemp('topical_chat'))
 
 
 def make_teacher(data_dir, datatype='train:ordered', task='topical_chat', **kwargs):
@@ -252,7 +257,7 @@ def test_history_holds_the_whole_conversation(sample_dir):
 
 
 def test_stream_mode_writes_nothing_into_the_data_dir(tmp_path):
-    data_dir = write_sample(tmp_path / 'data')
+    data_dir = write_sample('topical_chat', tmp_path / 'data')
     before = sorted(os.listdir(data_dir))
     teacher = make_teacher(data_dir, 'valid:stream')
     one_epoch(teacher)
@@ -287,7 +292,7 @@ def write_raw(data_dir, name, text):
 
 
 def test_missing_file(tmp_path):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     rare = os.path.join(str(tmp_path), 'valid_rare.json')
     os.remove(rare)
     assert error_of(tmp_path, 'valid') == f'{rare}: no such file'
@@ -302,13 +307,13 @@ def test_missing_data_dir(tmp_path):
 
 
 def test_only_the_files_of_the_split_are_read(tmp_path):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     write_raw(tmp_path, 'train.json', '{"broken": ')
     assert make_teacher(tmp_path, 'test').num_examples() == 2
 
 
 def test_truncated_file(tmp_path):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     path = os.path.join(str(tmp_path), 'valid_freq.json')
     with open(path, encoding='utf-8') as f:
         text = f.read()
@@ -332,7 +337,7 @@ def test_truncated_file(tmp_path):
     ],
 )
 def test_not_a_conversation_file(tmp_path, text, wanted):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     path = write_raw(tmp_path, 'train.json', text)
     message = error_of(tmp_path)
     assert message.startswith(f'{path}: {wanted}'), message
@@ -340,7 +345,7 @@ def test_not_a_conversation_file(tmp_path, text, wanted):
 
 @pytest.mark.parametrize('field', ['article_url', 'config', 'content'])
 def test_missing_conversation_field(tmp_path, field):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     path = edit_file(tmp_path, 'train.json', lambda d: d[TRAIN_IDS[1]].pop(field))
     assert error_of(tmp_path) == f'{path}: conversation {TRAIN_IDS[1]}: missing field "{field}"'
 
@@ -349,7 +354,7 @@ def test_missing_conversation_field(tmp_path, field):
     'field', ['message', 'agent', 'sentiment', 'knowledge_source', 'turn_rating']
 )
 def test_missing_turn_field(tmp_path, field):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     path = edit_file(tmp_path, 'train.json', lambda d: d[TRAIN_IDS[2]]['content'][1].pop(field))
     assert error_of(tmp_path) == (
         f'{path}: conversation {TRAIN_IDS[2]}, turn 1: missing field "{field}"'
@@ -397,20 +402,20 @@ VALID_ID = 't_00000000-0000-4000-8000-000000000011'
     ],
 )
 def test_bad_field(tmp_path, edit, wanted):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     path = edit_file(tmp_path, 'valid_freq.json', lambda d: edit(d[VALID_ID]))
     assert error_of(tmp_path, 'valid') == f'{path}: conversation {VALID_ID}{wanted}'
 
 
 def test_conversation_not_an_object(tmp_path):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     path = edit_file(tmp_path, 'test_rare.json', lambda d: d.update({'t_x': ['hello']}))
     message = error_of(tmp_path, 'test')
     assert message == f'{path}: conversation t_x: expected a JSON object, got list'
 
 
 def test_conversation_rating_is_optional(tmp_path):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     edit_file(
         tmp_path, 'test_rare.json', lambda d: [c.pop('conversation_rating') for c in d.values()]
     )
@@ -420,14 +425,14 @@ def test_conversation_rating_is_optional(tmp_path):
 
 def test_edited_file_is_read_again(tmp_path):
     # the teacher caches parsed files; an edited file must not be served from the cache
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     assert make_teacher(tmp_path).num_examples() == 5
     path = edit_file(tmp_path, 'train.json', lambda d: d[TRAIN_IDS[0]].pop('config'))
     assert error_of(tmp_path) == f'{path}: conversation {TRAIN_IDS[0]}: missing field "config"'
 
 
 def test_cli_reports_the_file_and_field(tmp_path, run_parlai):
-    write_sample(tmp_path)
+    write_sample('topical_chat', tmp_path)
     path = edit_file(
         tmp_path, 'valid_rare.json', lambda d: d[next(iter(d))]['content'][2].pop('agent')
     )
@@ -476,7 +481,7 @@ def fake_downloads(monkeypatch, tmp_path):
     """
     Serve the sample's files instead of the network; ``served['train.json']`` may be replaced.
     """
-    source = write_sample(tmp_path / 'upstream')
+    source = write_sample('topical_chat', tmp_path / 'upstream')
     served = {name: os.path.join(source, name) for name in SAMPLE}
     calls = []
 

@@ -1,13 +1,14 @@
 """
 ToxiChat (Baheti et al., 2021) teachers and the ProsocialDialog paper's Table-5 metrics (§6.1).
 
-On the hand-written sample (``tasks/toxichat/sample.py``, the release's schema):
+On the hand-written sample (``parlai_prosocial/samples/toxichat``, the release's files):
 the messages field by field, bad input, the bad-n-gram rules on hand-made replies, the metrics
 aggregating across batches and across two evaluation workers, the missing-classifier warning, tiny
 classifiers trained on the sample and plugged in, and ``parlai eval_model`` through the CLI. On
 the real files in ../shared/data/toxichat (beside the repository): counts, checksums and schema.
 """
 
+import csv
 import hashlib
 import json
 import os
@@ -31,14 +32,13 @@ from parlai_prosocial.tasks.toxichat.metrics import (
     ClassifierError,
     MacroF1Metric,
 )
-from parlai_prosocial.tasks.toxichat.sample import (
-    BAD_WORDS_HEADER,
-    BAD_WORDS_SAMPLE,
-    SAMPLE,
-    write_bad_words,
-    write_sample,
-    write_threads,
-)
+from parlai_prosocial.samples import write_sample
+from parlai_prosocial.testing.samples import read_sample_file
+
+SAMPLE = {'test': read_sample_file('toxichat', 'test.jsonl')}
+_WORDS = read_sample_file('toxichat', 'word_based_bias_list.csv')
+BAD_WORDS_HEADER = list(_WORDS[0])
+BAD_WORDS_SAMPLE = [list(row.values()) for row in _WORDS]
 
 WARNING = 'ToxiChat Table-5 metrics not reported'
 STANCE_NAMES = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral')
@@ -46,7 +46,7 @@ STANCE_NAMES = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral')
 
 @pytest.fixture(scope='module')
 def sample_dir(tmp_path_factory):
-    return write_sample(tmp_path_factory.mktemp('toxichat_sample'))
+    return write_sample('toxichat', tmp_path_factory.mktemp('toxichat_sample'))
 
 
 @pytest.fixture(autouse=True)
@@ -245,6 +245,18 @@ def test_classifier_teachers_report_macro_f1(sample_dir):
 # --- bad input ---------------------------------------------------------------------------------
 
 
+def write_threads(path, threads):
+    with open(path, 'w', encoding='utf-8') as f:
+        f.writelines(json.dumps(thread) + '\n' for thread in threads)
+
+
+def write_bad_words(path, rows, header):
+    with open(path, 'w', encoding='utf-8', newline='') as f:
+        writer = csv.writer(f)  # CRLF line ends, as the released file has
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
 def _rows():
     return json.loads(json.dumps(SAMPLE['test']))
 
@@ -328,7 +340,8 @@ BAD_ROWS = [
 def test_bad_row_names_file_line_turn_and_field(tmp_path, change, message):
     rows = _rows()
     change(rows[1])
-    write_sample(tmp_path, dict(SAMPLE, test=rows))
+    write_sample('toxichat', tmp_path)
+    write_threads(tmp_path / 'test.jsonl', rows)
     path = str(tmp_path / 'test.jsonl')
     with pytest.raises(ToxiChatDataError) as error:
         create_teacher(tmp_path)
@@ -336,7 +349,7 @@ def test_bad_row_names_file_line_turn_and_field(tmp_path, change, message):
 
 
 def test_row_that_is_not_an_object(tmp_path):
-    write_sample(tmp_path)
+    write_sample('toxichat', tmp_path)
     lines = open(tmp_path / 'test.jsonl').read().splitlines()
     lines[2] = json.dumps([1, 2])
     (tmp_path / 'test.jsonl').write_text('\n'.join(lines) + '\n')
@@ -345,7 +358,7 @@ def test_row_that_is_not_an_object(tmp_path):
 
 
 def test_truncated_file(tmp_path):
-    write_sample(tmp_path)
+    write_sample('toxichat', tmp_path)
     content = (tmp_path / 'test.jsonl').read_text()
     (tmp_path / 'test.jsonl').write_text(content[: len(content) - 40])  # cut inside line 5
     with pytest.raises(ToxiChatDataError, match=r'test.jsonl: line 5: not valid JSON .* truncated'):
@@ -353,7 +366,7 @@ def test_truncated_file(tmp_path):
 
 
 def test_line_not_utf8(tmp_path):
-    write_sample(tmp_path)
+    write_sample('toxichat', tmp_path)
     lines = (tmp_path / 'test.jsonl').read_bytes().split(b'\n')
     lines[2] = lines[2].replace(b'Our coach', b'Our \xff coach')
     (tmp_path / 'test.jsonl').write_bytes(b'\n'.join(lines))
@@ -373,7 +386,8 @@ def test_missing_and_empty_files(tmp_path):
 def test_every_teacher_fails_on_creation(tmp_path, task):
     rows = _rows()
     rows[3]['reddit_thread'][1]['offense_label'] = 'Toxic'
-    write_sample(tmp_path, dict(SAMPLE, test=rows))
+    write_sample('toxichat', tmp_path)
+    write_threads(tmp_path / 'test.jsonl', rows)
     with pytest.raises(ToxiChatDataError, match=r'line 4: reddit_thread turn 2: .*"offense_label"'):
         create_teacher(tmp_path, task)
 
@@ -413,7 +427,8 @@ def test_bad_word_list_errors(tmp_path, header, rows, message):
 
 
 def test_data_dir_without_the_word_list(tmp_path, sample_dir):
-    write_sample(tmp_path, bad_words=None)
+    write_sample('toxichat', tmp_path)
+    os.remove(tmp_path / 'word_based_bias_list.csv')
     with pytest.raises(ToxiChatDataError, match='--toxichat-bad-words-file'):
         create_teacher(tmp_path)
     # the classifier teachers do not need it; the option points at another copy
@@ -673,7 +688,7 @@ def upstream(tmp_path, monkeypatch):
     Pretend GitHub: the download helper fetches the sample's files from file:// URLs (the real
     helper: .part file, checksum, rename); the checksums are theirs.
     """
-    source = write_sample(tmp_path / 'upstream')
+    source = write_sample('toxichat', tmp_path / 'upstream')
     calls = []
     real_fetch = build.fetch
 

@@ -32,14 +32,16 @@ from parlai_prosocial.tasks.toxichat.metrics import (
     Table5Scorer,
     decide,
 )
-from parlai_prosocial.tasks.toxichat.sample import SAMPLE, write_sample
+from parlai_prosocial.samples import write_sample
+from parlai_prosocial.testing.samples import read_sample_file
 
+SAMPLE = {'test': read_sample_file('toxichat', 'test.jsonl')}
 STANCE_NAMES = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral')
 
 
 @pytest.fixture(scope='module')
 def sample_dir(tmp_path_factory):
-    return write_sample(tmp_path_factory.mktemp('toxichat_sample'))
+    return write_sample('toxichat', tmp_path_factory.mktemp('toxichat_sample'))
 
 
 @pytest.fixture(autouse=True)

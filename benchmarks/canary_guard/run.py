@@ -186,9 +186,13 @@ def build_agents(args, generator_args, canary_file):
 
 
 def conversations(n, max_turns, seed):
-    from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+    from parlai_prosocial.testing.samples import prosocial_dialogues
 
-    dialogues = [[t['context'] for t in d][:max_turns] for split in SAMPLE.values() for d in split]
+    dialogues = [
+        [t['context'] for t in d][:max_turns]
+        for split in prosocial_dialogues().values()
+        for d in split
+    ]
     random.Random(seed).shuffle(dialogues)
     return [dialogues[i % len(dialogues)] for i in range(n)]
 
@@ -364,9 +368,9 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1')
     os.environ.update(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1')
     if 'PROSOCIAL_DATA_DIR' not in env:
-        from parlai_prosocial.tasks.prosocial.sample import write_sample
+        from parlai_prosocial.samples import write_sample
 
-        env['PROSOCIAL_DATA_DIR'] = write_sample(os.path.join(out, 'sample'), 'hf')
+        env['PROSOCIAL_DATA_DIR'] = write_sample('prosocial', os.path.join(out, 'sample'))
     commands = []
     random.seed(args.seed)
     torch.manual_seed(args.seed)

@@ -56,31 +56,65 @@ def _peak_rss_mb():
     return None
 
 
-def synthetic_sample(rows):
-    from parlai_prosocial.tasks.prosocial.sample import SAMPLE
+def synthetic_train(rows):
+    """
+    ``rows`` HF rows: the sample's training dialogues repeated (the last one cut to fit), copy N
+    with dialogue id N and `` (N)`` after its contexts; and the number of dialogues.
+    """
+    from parlai_prosocial.testing.samples import prosocial_dialogues
 
-    dialogues, total, i = [], 0, 0
-    while total < rows:
-        source = SAMPLE['train'][i % len(SAMPLE['train'])]
-        dialogue = [dict(turn, context=f"{turn['context']} ({i})") for turn in source]
-        dialogue = dialogue[: rows - total]
-        dialogues.append(dialogue)
-        total += len(dialogue)
+    sample = prosocial_dialogues()['train']
+    train, i = [], 0
+    while len(train) < rows:
+        dialogue = sample[i % len(sample)][: rows - len(train)]
+        for turn in dialogue:
+            train.append(dict(turn, context=f"{turn['context']} ({i})", dialogue_id=i,
+                              episode_done=turn is dialogue[-1]))
         i += 1
-    return {'train': dialogues, 'valid': SAMPLE['valid'], 'test': SAMPLE['test']}
+    return train, i
+
+
+def direct_download_layout(rows):
+    """
+    HF rows as the direct download lays them out: a list of dialogues of ParlAI messages.
+    """
+    dialogues = []
+    for row in rows:
+        if row['response_id'] == 0:
+            dialogues.append([])
+        dialogues[-1].append({'text': row['context'], 'labels': [row['response']]})
+        dialogues[-1][-1].update((field, row[field]) for field in (
+            'rots', 'safety_label', 'safety_annotations', 'safety_annotation_reasons', 'source',
+            'etc', 'episode_done'))
+    return dialogues
+
+
+def write_hf(directory, train):
+    """
+    The sample in the HF layout with ``train`` (HF rows) as its ``train.json``; returns the
+    directory.
+    """
+    from parlai_prosocial.samples import write_sample
+
+    write_sample('prosocial', directory)
+    with open(os.path.join(directory, 'train.json'), 'w', encoding='utf-8') as f:
+        f.writelines(json.dumps(row) + '\n' for row in train)
+    return directory
 
 
 def write_data(out, rows):
     from parlai.core import build_data
 
-    from parlai_prosocial.tasks.prosocial.sample import write_sample
+    from parlai_prosocial.samples import write_sample
 
-    sample = synthetic_sample(rows)
-    hf_dir = write_sample(os.path.join(out, 'hf'), 'hf', sample=sample)
+    train, dialogues = synthetic_train(rows)
+    hf_dir = write_hf(os.path.join(out, 'hf'), train)
     datapath = os.path.join(out, 'datapath')
-    builtin_dir = write_sample(os.path.join(datapath, 'prosocial_dialog'), 'parlai', sample=sample)
+    builtin_dir = write_sample('prosocial_dialog', os.path.join(datapath, 'prosocial_dialog'))
+    with open(os.path.join(builtin_dir, 'train.json'), 'w', encoding='utf-8') as f:
+        json.dump(direct_download_layout(train), f, indent=1)
     build_data.mark_done(builtin_dir, version_string='0.1')  # ParlAI's build: nothing to download
-    return hf_dir, datapath, len(sample['train'])
+    return hf_dir, datapath, dialogues
 
 
 def epoch(teacher):

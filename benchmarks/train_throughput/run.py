@@ -71,10 +71,9 @@ def _prosocial_load():
 
 
 def write_data(out, rows):
-    from parlai_prosocial.tasks.prosocial.sample import write_sample
-
-    sample = _prosocial_load().synthetic_sample(rows)
-    return write_sample(os.path.join(out, 'hf'), 'hf', sample=sample), len(sample['train'])
+    prosocial_load = _prosocial_load()
+    train, dialogues = prosocial_load.synthetic_train(rows)
+    return prosocial_load.write_hf(os.path.join(out, 'hf'), train), dialogues
 
 
 def _triples(messages):

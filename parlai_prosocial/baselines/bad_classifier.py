@@ -89,7 +89,7 @@ def build_tiny_bad_classifier(directory, prosocial_data_dir, epochs=STANDIN_EPOC
     """
     Train the stand-in of the BAD classifier into ``directory/model`` with ParlAI's
     ``train_model``, in this process (``prosocial_data_dir``: a ProsocialDialog data dir, e.g. the
-    bundled sample written by ``parlai_prosocial.tasks.prosocial.sample``); return the model file.
+    bundled sample written by ``parlai_prosocial.samples``); return the model file.
     Fine-tune it with the preset as ``--init-model FILE --dict-file FILE.dict`` and
     :func:`tiny_size_args`.
     """

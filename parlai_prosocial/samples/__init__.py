@@ -115,13 +115,3 @@ def write_casual(datapath, tasks=tuple(CASUAL)):
         build_data.mark_done(dpath, version_string=version)
         written[task] = dpath
     return written
-
-
-if __name__ == '__main__':
-    import argparse
-
-    parser = argparse.ArgumentParser(description='Copy a bundled sample into DIRECTORY.')
-    parser.add_argument('name', choices=SAMPLES)
-    parser.add_argument('directory')
-    args = parser.parse_args()
-    print(write_sample(args.name, args.directory))

@@ -9,6 +9,9 @@ import os
 
 from parlai_prosocial.samples import sample_dir
 
+#: ProsocialDialog's two official layouts -> the sample in it
+PROSOCIAL_LAYOUTS = {'hf': 'prosocial', 'parlai': 'prosocial_dialog'}
+
 
 def read_sample_file(name, file):
     """

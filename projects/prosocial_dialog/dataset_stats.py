@@ -1,7 +1,7 @@
 """
 The dataset statistics of the README (``projects/prosocial_dialog/README.md``), computed, beside
-the paper's: on the bundled hand-written sample (``tasks/prosocial/sample.py``, which tests the
-counting) and on the five real rows of ProsocialDialog in ``../shared/data/prosocial-dialog``
+the paper's: on the bundled hand-written sample (``parlai_prosocial/samples/prosocial``, which
+tests the counting) and on the five real rows of ProsocialDialog in ``../shared/data/prosocial-dialog``
 (the HF column export). The full data is not available offline; on it, run
 ``python -m parlai_prosocial.tasks.prosocial.stats --prosocial-data-dir DIR``.
 
@@ -14,8 +14,8 @@ import sys
 import tempfile
 
 from parlai_prosocial import results
+from parlai_prosocial.samples import write_sample
 from parlai_prosocial.tasks.prosocial.data import SPLIT_FILES, read_dialogues, split_path
-from parlai_prosocial.tasks.prosocial.sample import write_sample
 from parlai_prosocial.tasks.prosocial.stats import (
     PAPER_STATISTICS,
     compute_statistics,
@@ -33,7 +33,7 @@ def main():
     if not os.path.isfile(REAL_ROWS):
         sys.exit(f'dataset_stats: {os.path.normpath(REAL_ROWS)} is not here (../shared/data)')
     with tempfile.TemporaryDirectory() as directory:
-        write_sample(directory)
+        write_sample('prosocial', directory)
         sample = compute_statistics(
             {split: read_dialogues(split_path(directory, split)) for split in SPLIT_FILES}
         )

@@ -1,6 +1,7 @@
 """
 ParlAI's regression tests of the MIC teacher (``AutoTeacherTest``) on the hand-written sample
-(``sample.ROWS``), which the root ``conftest.py`` writes and points ``$MIC_DATA_DIR`` at.
+(``parlai_prosocial/samples/mic``), which the root ``conftest.py`` writes and points
+``$MIC_DATA_DIR`` at.
 Regenerate after an intended change with ``--force-regen``.
 """
 

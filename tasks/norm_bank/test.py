@@ -1,7 +1,7 @@
 """
 ParlAI's regression tests of the Commonsense Norm Bank teacher (``AutoTeacherTest``) on the
-hand-written sample (``sample.SAMPLE``), which the root ``conftest.py`` writes and points
-``$NORM_BANK_DATA_DIR`` at. Regenerate after an intended change with ``--force-regen``.
+hand-written sample (``parlai_prosocial/samples/norm_bank``), which the root ``conftest.py`` writes
+and points ``$NORM_BANK_DATA_DIR`` at. Regenerate after an intended change with ``--force-regen``.
 """
 
 from parlai.utils.testing import AutoTeacherTest

@@ -1,7 +1,8 @@
 """
 ParlAI's regression tests of the Social Chemistry 101 teacher (``AutoTeacherTest``) on the
-hand-written sample (``sample.ROWS``), which the root ``conftest.py`` writes and points
-``$SOCIAL_CHEM_DATA_DIR`` at. Regenerate after an intended change with ``--force-regen``.
+hand-written sample (``parlai_prosocial/samples/social_chem``), which the root ``conftest.py``
+writes and points ``$SOCIAL_CHEM_DATA_DIR`` at. Regenerate after an intended change with
+``--force-regen``.
 """
 
 from parlai.utils.testing import AutoTeacherTest

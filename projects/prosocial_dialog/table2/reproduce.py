@@ -121,21 +121,16 @@ def prepare(out):
     """
     from parlai_prosocial.agents.canary.tiny import build_tiny_t5
     from parlai_prosocial.baselines.tiny_gpt2 import build_tiny_gpt2
-    from parlai_prosocial.casual_fixtures import write_casual_fixtures
-    from parlai_prosocial.tasks.mic.sample import write_sample as mic
-    from parlai_prosocial.tasks.norm_bank.sample import write_sample as norm_bank
-    from parlai_prosocial.tasks.prosocial.sample import write_sample as prosocial
-    from parlai_prosocial.tasks.social_chem.sample import write_sample as social_chem
+    from parlai_prosocial.samples import write_casual, write_sample
 
     data = os.path.join(out, 'data')
     datapath = os.path.join(data, 'parlai')
-    write_casual_fixtures(datapath)
+    write_casual(datapath)
     corpus_dirs = {
-        'social_chem': social_chem(os.path.join(data, 'social_chem')),
-        'mic': mic(os.path.join(data, 'mic')),
-        'norm_bank': norm_bank(os.path.join(data, 'norm_bank')),
+        corpus: write_sample(corpus, os.path.join(data, corpus))
+        for corpus in ('social_chem', 'mic', 'norm_bank')
     }
-    env = dict(PROSOCIAL_DATA_DIR=prosocial(os.path.join(data, 'prosocial'), 'hf'),
+    env = dict(PROSOCIAL_DATA_DIR=write_sample('prosocial', os.path.join(data, 'prosocial')),
                OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1')
     t5 = build_tiny_t5(os.path.join(out, 'tiny_t5'))
     gpt2 = build_tiny_gpt2(os.path.join(out, 'tiny_gpt2'))

@@ -354,23 +354,21 @@ def main():
                            args.classifier_input)
     check_scoring(out, args)
 
-    from parlai_prosocial.casual_fixtures import write_casual_fixtures
+    from parlai_prosocial.samples import write_casual, write_sample
     from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
-    from parlai_prosocial.tasks.prosocial.sample import write_sample
     from parlai_prosocial.tasks.topical_chat.build import DATA_DIR_ENV as TOPICAL_CHAT_ENV
-    from parlai_prosocial.tasks.topical_chat.sample import write_sample as write_topical_chat
 
     datapath = os.path.join(out, 'data')
     env = {
-        DATA_DIR_ENV: write_sample(os.path.join(out, 'prosocial_sample'), 'hf'),
-        TOPICAL_CHAT_ENV: write_topical_chat(os.path.join(out, 'topical_chat_sample')),
+        DATA_DIR_ENV: write_sample('prosocial', os.path.join(out, 'prosocial_sample')),
+        TOPICAL_CHAT_ENV: write_sample('topical_chat', os.path.join(out, 'topical_chat_sample')),
         'OMP_NUM_THREADS': str(args.threads),
         'MKL_NUM_THREADS': str(args.threads),
         'HF_HUB_OFFLINE': '1',
         'TRANSFORMERS_OFFLINE': '1',
     }
     if not os.path.isdir(os.path.join(datapath, 'dailydialog')):
-        write_casual_fixtures(datapath)
+        write_casual(datapath)
     start = time.time()
     commands = []
 
