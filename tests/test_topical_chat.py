@@ -312,17 +312,6 @@ def test_only_the_files_of_the_split_are_read(tmp_path):
     assert make_teacher(tmp_path, 'test').num_examples() == 2
 
 
-def test_truncated_file(tmp_path):
-    write_sample('topical_chat', tmp_path)
-    path = os.path.join(str(tmp_path), 'valid_freq.json')
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
-    write_raw(tmp_path, 'valid_freq.json', text[: len(text) // 2])
-    message = error_of(tmp_path, 'valid')
-    assert message.startswith(f'{path}: line ')
-    assert 'not valid JSON' in message and 'truncated' in message
-
-
 @pytest.mark.parametrize(
     'text, wanted',
     [
