@@ -453,14 +453,6 @@ def test_prosocial_direct_download_cut_off(tmp_path):
     )
 
 
-def test_both_layouts_read_alike(tmp_path):
-    direct = direct_file(tmp_path, lambda data: None)
-    (tmp_path / 'hf').mkdir()
-    assert prosocial_data.read_dialogues(direct) == prosocial_data.read_dialogues(
-        hf_file(tmp_path / 'hf')
-    )
-
-
 # --- ProsocialDialog: soft anomalies, counted; markers never reach a target ---------------------
 
 
@@ -469,34 +461,21 @@ def test_anomalies_are_counted_with_their_first_locations(tmp_path):
         rows[5]['safety_label'] = '__casual__'  # its votes say needs intervention (A.4)
         rows[0]['safety_label'] = '__needs_intervention__'  # its votes: three needs caution
         rows[3]['response'] = '  '
-        rows[6]['rots'] = ['']
+        rows[4]['context'] = ''
+        rows[6]['rots'] = ['ok', '']
         rows[1]['response'] = 'no __endrots__ here'
+        rows[7]['rots'] = ['x __casual__']
         rows[2]['rots'] = ['a _', '_ b']  # no marker start across two RoTs
 
     path = hf_file(tmp_path, rows_edit(edit))
     dialogues, anomalies = prosocial_data.read_file(path)
     assert sum(len(d) for d in dialogues) == 8  # nothing dropped
     assert anomalies.summary(path) == (
-        f'{path}: 5 anomalies: 1 x empty RoT (line 7); 1 x empty response (line 4); '
-        '1 x marker (__endrots__ or a safety label) inside a text (line 2); '
+        f'{path}: 7 anomalies: 1 x empty RoT (line 7); 1 x empty context (line 5); '
+        '1 x empty response (line 4); '
+        '2 x marker (__endrots__ or a safety label) inside a text (line 2, line 8); '
         '2 x safety_label contradicting its votes (A.4) (line 1, line 6)'
     )
-
-
-@pytest.mark.parametrize(
-    'name, line, field, value',
-    [
-        ('empty context', 2, 'context', ''),
-        ('empty response', 4, 'response', ' \t'),
-        ('empty RoT', 7, 'rots', ['ok', ' ']),
-        ('marker (__endrots__ or a safety label) inside a text', 1, 'context', 'so __casual__'),
-        ('marker (__endrots__ or a safety label) inside a text', 2, 'rots', ['x __endrots__']),
-    ],
-)
-def test_each_anomaly(tmp_path, name, line, field, value):
-    path = hf_file(tmp_path, set_field(line, field, value))
-    _, anomalies = prosocial_data.read_file(path)
-    assert anomalies.summary(path) == f'{path}: 1 anomaly: 1 x {name} (line {line})'
 
 
 def test_the_real_rows_have_no_anomalies(real_data):
