@@ -17,6 +17,8 @@ process (peak RSS = the process's ``VmHWM``):
   validating the file) to the end of one ``train:ordered`` epoch through ``act()``;
 * ``builtin``: ParlAI's ``-t prosocial_dialog`` on the same content, the same way, but for an
   epoch's worth of ``act()`` calls rather than its ``epoch_done()`` (see :func:`acts`);
+* ``bare_direct`` and ``ours_direct``: the same two for the direct download's file (``json.load``
+  of it; our teacher's creation with ``--prosocial-data-dir`` of it), the layout a download gets;
 * ``floor``: a do-nothing teacher (``FixedDialogTeacher``) serving our teacher's messages (built
   before the clock starts) from memory through ``act()``: what one epoch through ParlAI's
   ``act()`` costs with no reading at all;
@@ -39,10 +41,10 @@ TRAIN_ROWS = 120236
 
 #: the steps of our reading that ``reading_parts`` times, as the README names them
 PARTS = {
-    'parse': 'decode with type checks (`fast_json_lines`: msgspec per line against `HFRow`, '
-             'field count)',
-    'rows': 'one pass over the rows: order, votes, soft anomalies, quick repeat test '
-            '(`_fast_dialogues_from_hf_rows`)',
+    'parse': 'decode and type-check every row (`data_files.json_lines`: msgspec per line against '
+             'the row schema, `prosocial_rows.ROW_FIELDS`; one colon count for the whole file)',
+    'rows': 'one pass over the rows: dialogues, order, numbering, `episode_done`, soft anomalies, '
+            'quick repeat test (`_dialogues`)',
     'repeats': 'exact repeat check (`_check_repeats`): run only when the quick test flags a '
                'possible repeat; timed here anyway',
 }
@@ -78,14 +80,16 @@ def direct_download_layout(rows):
     """
     HF rows as the direct download lays them out: a list of dialogues of ParlAI messages.
     """
+    from parlai_prosocial.prosocial_rows import DIRECT_DOWNLOAD_FIELDS
+
     dialogues = []
     for row in rows:
         if row['response_id'] == 0:
             dialogues.append([])
         dialogues[-1].append({'text': row['context'], 'labels': [row['response']]})
-        dialogues[-1][-1].update((field, row[field]) for field in (
-            'rots', 'safety_label', 'safety_annotations', 'safety_annotation_reasons', 'source',
-            'etc', 'episode_done'))
+        dialogues[-1][-1].update((field, row[field]) for field in DIRECT_DOWNLOAD_FIELDS
+                                 if field not in ('text', 'labels'))
+        dialogues[-1][-1]['episode_done'] = row['episode_done']
     return dialogues
 
 
@@ -142,21 +146,22 @@ def reading_parts(path):
     Seconds of each step of our reading of ``path`` (what teacher creation spends on the file).
     """
     from parlai_prosocial import data_files as local_data
+    from parlai_prosocial.prosocial_rows import ROW_FIELDS
     from parlai_prosocial.tasks.prosocial import data
 
-    def where(d, t):
-        return f'{path}: dialogue {d}, turn {t}'
+    def where(key):
+        return f'{path}: line {key}'
 
     seconds = {}
     with local_data.gc_paused():
         start = time.perf_counter()
-        rows = local_data.fast_json_lines(path, data.HFRow)
+        rows = list(local_data.json_lines(path, data.ProsocialDataError, ROW_FIELDS))
         seconds['parse'] = time.perf_counter() - start
         start = time.perf_counter()
-        fast_read = data._fast_dialogues_from_hf_rows(rows)
+        dialogues, _ = data._dialogues(iter(rows), where, path)
         seconds['rows'] = time.perf_counter() - start
         start = time.perf_counter()
-        data._check_repeats(fast_read.dialogues, where)
+        data._check_repeats(dialogues, lambda d, t: f'dialogue {d}, turn {t}')
         seconds['repeats'] = time.perf_counter() - start
     return seconds
 
@@ -169,6 +174,10 @@ def measure(kind, hf_dir, datapath):
             n = sum(1 for line in f if json.loads(line) is not None)
         return {'seconds': time.perf_counter() - start, 'examples': n,
                 'peak_rss_mb': _peak_rss_mb()}
+    if kind == 'bare_direct':
+        with open(os.path.join(datapath, 'prosocial_dialog', 'train.json'), encoding='utf-8') as f:
+            n = sum(map(len, json.load(f)))
+        return {'seconds': time.perf_counter() - start, 'examples': n}
     if kind == 'bare_kept':
         from parlai_prosocial.data_files import gc_paused
 
@@ -223,16 +232,17 @@ def measure(kind, hf_dir, datapath):
 
     from parlai_prosocial.testing import teacher_opt
 
-    if kind == 'ours':
+    if kind in ('ours', 'ours_direct'):
         importlib.import_module('parlai.tasks.prosocial.agents')
-        opt = teacher_opt('prosocial', 'train:ordered', prosocial_data_dir=hf_dir)
+        directory = hf_dir if kind == 'ours' else os.path.join(datapath, 'prosocial_dialog')
+        opt = teacher_opt('prosocial', 'train:ordered', prosocial_data_dir=directory)
     else:
         importlib.import_module('parlai.tasks.prosocial_dialog.agents')
         opt = teacher_opt('prosocial_dialog', 'train:ordered', datapath=datapath)
     start = time.perf_counter()
     teacher = create_task_agent_from_taskname(opt)[0]
     created = time.perf_counter() - start
-    n = epoch(teacher) if kind == 'ours' else acts(teacher, teacher.num_examples())
+    n = acts(teacher, teacher.num_examples()) if kind == 'builtin' else epoch(teacher)
     return {'seconds': time.perf_counter() - start, 'create_seconds': created, 'examples': n,
             'peak_rss_mb': _peak_rss_mb()}
 
@@ -256,7 +266,8 @@ def main():
     hf_dir, datapath, dialogues = write_data(out, args.rows)
     written_seconds = time.perf_counter() - start
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    runs = {kind: [] for kind in ('bare', 'bare_kept', 'ours', 'builtin', 'floor', 'parts')}
+    kinds = ('bare', 'bare_kept', 'ours', 'builtin', 'floor', 'parts', 'bare_direct', 'ours_direct')
+    runs = {kind: [] for kind in kinds}
     for _ in range(args.repeats):
         for kind in runs:
             done = subprocess.run(
@@ -277,6 +288,7 @@ def main():
     med = {kind: statistics.median(seconds(kind)) for kind in runs if kind != 'parts'}
     ours_create = statistics.median(seconds('ours', 'create_seconds'))
     builtin_create = statistics.median(seconds('builtin', 'create_seconds'))
+    direct_create = statistics.median(seconds('ours_direct', 'create_seconds'))
     rows = [
         ['bare `json.loads` of every line', results_file.spread(seconds('bare')), 1.0, None,
          runs['bare'][0]['peak_rss_mb']],
@@ -296,6 +308,11 @@ def main():
          med['builtin'] / (med['bare'] + med['floor']), runs['builtin'][0]['peak_rss_mb']],
         ['floor: the same messages from memory, one epoch through `act()`',
          results_file.spread(seconds('floor')), med['floor'] / med['bare'], None, None],
+        ["bare `json.load` of the direct download's file (same content)",
+         results_file.spread(seconds('bare_direct')), med['bare_direct'] / med['bare'], None, None],
+        ["ours on the direct download's file: creation (read + validate)",
+         results_file.spread(seconds('ours_direct', 'create_seconds')),
+         direct_create / med['bare'], None, None],
     ]
     targets = [
         ['ours: creation ≤ 2× the bare parse', ours_create / med['bare'],
@@ -303,6 +320,9 @@ def main():
         ['ours: whole epoch ≤ 1.25× (bare parse + floor)',
          med['ours'] / (med['bare'] + med['floor']),
          'met' if med['ours'] <= 1.25 * (med['bare'] + med['floor']) else 'not met'],
+        ["ours on the direct download's file: creation ≤ 2× its bare `json.load`",
+         direct_create / med['bare_direct'],
+         'met' if direct_create <= 2 * med['bare_direct'] else 'not met'],
         ['for scale: our decode step alone (parts table) + floor',
          (statistics.median(seconds('parts', 'parse')) + med['floor'])
          / (med['bare'] + med['floor']),
