@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from parlai_prosocial import testing
@@ -18,3 +20,38 @@ def run_parlai():
     :func:`parlai_prosocial.testing.run_parlai`: the stock ``parlai`` command in a new process.
     """
     return testing.run_parlai
+
+
+# --- tiny models several test files use: built once per session, whatever the xdist workers ----
+
+
+@pytest.fixture(scope='session')
+def tiny_t5(tmp_path_factory):
+    """
+    The tiny random T5 of the bundled samples' texts (``build_tiny_t5`` defaults): its directory.
+    """
+    from parlai_prosocial.agents.canary.tiny import build_tiny_t5
+
+    return testing.built_once(tmp_path_factory, 'tiny_t5', build_tiny_t5)
+
+
+@pytest.fixture(scope='session')
+def tiny_canary(tmp_path_factory, tiny_t5, sample_data_dir):
+    """
+    ``-o prosocial/tiny_canary`` on ``prosocial:safety`` alone for 150 epochs (the preset's 100
+    already overfit; a margin for data order): it labels the sample's training openers as the
+    annotators did. Its model file.
+    """
+
+    def build(directory):
+        model_file = os.path.join(directory, 'model')
+        testing.parlai_in_process(
+            ['train_model', '-o', 'prosocial/tiny_canary', '-t', 'prosocial:safety',
+             '--multitask-weights', '1', '--t5-model-arch', tiny_t5, '-mf', model_file,
+             '--num-epochs', '150'],
+            cwd=directory,
+            env_extra={'PROSOCIAL_DATA_DIR': sample_data_dir},
+        )
+        return model_file
+
+    return testing.built_once(tmp_path_factory, 'tiny_canary', build)

@@ -1,7 +1,7 @@
 """
-Canary (``-m canary``), offline: a tiny T5 built on the fly is trained on ``prosocial:safety`` with
-the stock ``parlai`` command until it reproduces the sample's targets, which must come back parsed
-into ``safety_label`` and ``rots``; the ``casual_safety`` wrapper teacher; the presets; and
+Canary (``-m canary``), offline: the session's tiny Canary (``tiny_canary`` in conftest.py: a tiny
+T5 trained on ``prosocial:safety`` until it reproduces the sample's targets) evaluated with the
+``parlai`` command, its targets parsed into ``safety_label`` and ``rots``; the ``casual_safety`` wrapper teacher; the presets; and
 ``zoo:canary/model`` (local installs, and the sha256 check of the download path with the network
 call replaced).
 """
@@ -13,7 +13,6 @@ import tarfile
 import pytest
 
 from parlai_prosocial.agents.canary import context_text, parse_canary_output
-from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 from parlai_prosocial.formats import SAFETY_LABELS
 from parlai_prosocial.samples import write_casual
 from parlai_prosocial.testing.samples import prosocial_dialogues
@@ -24,38 +23,17 @@ KNOWN_ROTS = ', '.join(SAMPLE['train'][0][0]['rots'])
 
 
 @pytest.fixture(scope='module')
-def tiny_t5(tmp_path_factory):
-    return build_tiny_t5(str(tmp_path_factory.mktemp('tiny_t5')))
-
-
-@pytest.fixture(scope='module')
 def env(sample_data_dir):
     # offline and one torch thread come from the root conftest.py
     return dict(PROSOCIAL_DATA_DIR=sample_data_dir)
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, tiny_t5, env):
+def trained(tiny_canary):
     """
-    A tiny Canary overfit on the sample's training split: ``-mf`` directory.
+    The session's tiny Canary, overfit on the sample's training split: its ``-mf`` directory.
     """
-    from parlai_prosocial import testing
-
-    directory = tmp_path_factory.mktemp('canary')
-    testing.run_parlai(
-        [
-            'train_model',
-            '-o', 'prosocial/tiny_canary',
-            '-t', 'prosocial:safety',
-            '--multitask-weights', '1',  # one task instead of the preset's four
-            '--t5-model-arch', os.path.relpath(tiny_t5, str(directory)),  # relative: made absolute
-            '-mf', str(directory / 'model'),
-            '--num-epochs', '150',  # the preset's 100 already overfit; a margin for data order
-        ],
-        cwd=str(directory),
-        env_extra=env,
-    )
-    return str(directory)
+    return os.path.dirname(tiny_canary)
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -119,16 +97,17 @@ def test_tiny_t5_tokenizer_keeps_targets_and_ends_with_eos(tiny_t5):
         assert tokenizer.decode(tokenizer.encode(label), skip_special_tokens=True) == label
 
 
-def test_t5_model_arch_takes_a_local_directory_or_a_hub_name(tiny_t5, tmp_path):
+def test_t5_model_arch_takes_a_local_directory_or_a_hub_name(tiny_t5, tmp_path, monkeypatch):
     import argparse
 
     from parlai.core.params import ParlaiParser
 
     from parlai_prosocial.agents.canary.agents import t5_model_arch
 
-    parser = ParlaiParser(True, True)
-    opt = parser.parse_args(['-m', 'canary', '--t5-model-arch', tiny_t5])
-    assert opt['t5_model_arch'] == os.path.abspath(tiny_t5)
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(tiny_t5)
+    opt = ParlaiParser(True, True).parse_args(['-m', 'canary', '--t5-model-arch', relative])
+    assert opt['t5_model_arch'] == tiny_t5  # the relative path, made absolute
     assert ParlaiParser(True, True).parse_args(['-m', 'canary'])['t5_model_arch'] == 't5-large'
     assert t5_model_arch('google/flan-t5-large') == 'google/flan-t5-large'
     with pytest.raises(argparse.ArgumentTypeError, match='config.json'):
@@ -149,12 +128,12 @@ def test_trained_canary_writes_labels_and_rots_that_parse(trained, tiny_t5, tmp_
 
     opt = json.load(open(os.path.join(trained, 'model.opt')))
     assert opt['model'] == 'canary'
-    assert opt['t5_model_arch'] == os.path.abspath(tiny_t5)  # the relative path, made absolute
+    assert opt['t5_model_arch'] == tiny_t5
     assert opt['dict_class'].endswith('T5DictionaryAgent')  # no ParlAI dictionary was built
 
     datapath = str(tmp_path / 'data')
     logs, report = str(tmp_path / 'world_logs.jsonl'), str(tmp_path / 'report.json')
-    testing.run_parlai(
+    testing.parlai_in_process(
         [
             'eval_model',
             '-mf', 'zoo:canary/model',
@@ -325,7 +304,7 @@ def test_tiny_preset_trains_offline_on_the_paper_mixture(tmp_path, env):
     from parlai_prosocial import testing
 
     write_casual(tmp_path / 'data')
-    result = testing.run_parlai(
+    result = testing.parlai_in_process(
         [
             'train_model',
             '-o', 'prosocial/tiny_canary',
@@ -340,7 +319,7 @@ def test_tiny_preset_trains_offline_on_the_paper_mixture(tmp_path, env):
     tiny_t5 = str(tmp_path / 'data' / 'models' / 'parlai_prosocial' / 'tiny_t5')
     assert json.load(open(tmp_path / 'model.opt'))['t5_model_arch'] == tiny_t5
     assert os.path.isfile(os.path.join(tiny_t5, 'config.json'))
-    final_test_report = (result.stdout + result.stderr).rpartition('running eval: test')[2]
+    final_test_report = result.output.rpartition('running eval: test')[2]
     for task in ('prosocial', 'casual_safety:dailydialog', 'casual_safety:empathetic_dialogues',
                  'casual_safety:blended_skill_talk'):
         assert task in final_test_report, task
