@@ -1,13 +1,13 @@
 """
-``-m canary_guard``: a tiny Canary trained once for the module (overfit on the sample's training
-split, so it labels the sample's openers as the annotators did) guards two kinds of generator: a
-tiny ``transformer/generator`` trained here on ProsocialDialog, and ParlAI's ``repeat_query``
-(which echoes the last line it observes, so its reply shows what the guard fed it).
+``-m canary_guard``: the session's tiny Canary (overfit on the sample's training split, so it
+labels the sample's openers as the annotators did) guards two kinds of generator: a tiny
+``transformer/generator`` trained once on ProsocialDialog, and ParlAI's ``repeat_query`` (which
+echoes the last line it observes, so its reply shows what the guard fed it). The ``parlai``
+commands run in this process.
 """
 
 import json
-import subprocess
-import sys
+import os
 
 import pytest
 
@@ -15,7 +15,6 @@ from parlai.core.agents import create_agent
 from parlai.core.message import Message
 from parlai.core.params import ParlaiParser
 
-from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 from parlai_prosocial.agents.canary_guard import (
     DEFAULT_HELP_TEXT,
     PASS,
@@ -45,28 +44,22 @@ def env(sample_data_dir):
 
 
 @pytest.fixture(scope='module')
-def canary(tmp_path_factory, env):
-    directory = tmp_path_factory.mktemp('guard_canary')
-    t5 = build_tiny_t5(str(directory / 't5'))
-    testing.run_parlai(
-        ['train_model', '-o', 'prosocial/tiny_canary', '-t', 'prosocial:safety',
-         '--multitask-weights', '1', '--t5-model-arch', t5, '-mf', str(directory / 'model'), '--num-epochs', '150'],
-        cwd=str(directory),
-        env_extra=env,
-    )
-    return str(directory / 'model')
+def canary(tiny_canary):
+    return tiny_canary
 
 
 @pytest.fixture(scope='module')
 def generator(tmp_path_factory, env):
-    directory = tmp_path_factory.mktemp('guard_generator')
-    testing.run_parlai(
-        ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
-         '-mf', str(directory / 'model'), '--num-epochs', '30'],
-        cwd=str(directory),
-        env_extra=env,
-    )
-    return str(directory / 'model')
+    def build(directory):
+        testing.parlai_in_process(
+            ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
+             '-mf', os.path.join(directory, 'model'), '--num-epochs', '30'],
+            cwd=directory,
+            env_extra=env,
+        )
+        return os.path.join(directory, 'model')
+
+    return testing.built_once(tmp_path_factory, 'guard_generator', build)
 
 
 def make_guard(canary, *args):
@@ -242,7 +235,7 @@ def test_batch_act_equals_one_at_a_time(canary, generator, tmp_path, env):
     outputs = {}
     for bs in (1, 3):
         report, logs = str(tmp_path / f'r{bs}.json'), str(tmp_path / f'l{bs}.jsonl')
-        testing.run_parlai(
+        testing.parlai_in_process(
             ['eval_model', '-m', 'canary_guard', '--guarded-model-file', generator,
              '--canary-model-file', canary, '-t', 'prosocial', '-dt', 'train:evalmode',
              '-bs', str(bs), '--report-filename', report, '--world-logs', logs],
@@ -264,16 +257,14 @@ def test_batch_act_equals_one_at_a_time(canary, generator, tmp_path, env):
 
 
 def test_interactive_shows_the_decision(canary, tmp_path):
-    result = subprocess.run(
-        [sys.executable, '-m', 'parlai', 'interactive', '-m', 'canary_guard',
+    out = testing.parlai_in_process(
+        ['interactive', '-m', 'canary_guard',
          '--guarded-model', 'repeat_query', '--canary-model-file', canary,
          '--display-add-fields', 'safety_label,guard_rots_text,guard_action',
          '--guard-help-text', DEFAULT_HELP_TEXT],
-        input='\n[DONE]\n'.join([CASUAL['context'], INTERVENTION['context']]) + '\n[EXIT]\n',
-        cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+        stdin='\n[DONE]\n'.join([CASUAL['context'], INTERVENTION['context']]) + '\n[EXIT]\n',
+        cwd=str(tmp_path),
+    ).output
     assert '[safety_label]: __casual__' in out, out[-3000:]
     assert '[safety_label]: __needs_intervention__' in out
     assert f'[guard_rots_text]: {rots_of(INTERVENTION)}' in out
@@ -285,7 +276,7 @@ def test_canary_table2_metrics_are_the_same_at_any_batch_size(canary, tmp_path, 
     reports = {}
     for bs in (1, 4):
         report = str(tmp_path / f'r{bs}.json')
-        testing.run_parlai(
+        testing.parlai_in_process(
             ['eval_model', '-mf', canary, '-t', 'prosocial:safety', '-dt', 'train:evalmode',
              '-bs', str(bs), '--report-filename', report],
             cwd=str(tmp_path), env_extra=env,

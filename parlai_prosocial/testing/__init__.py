@@ -91,20 +91,27 @@ class InProcessRun:
         self.value, self.output = value, output
 
 
-def parlai_in_process(args, cwd=None, env_extra=None):
+def parlai_in_process(args, cwd=None, env_extra=None, stdin=None):
     """
     ``parlai ARGS`` run in this process, through the command's own dispatch
-    (``parlai.core.script.superscript_main``), with ``env_extra`` in the environment and ``cwd``
-    the working directory for the run: what :func:`run_parlai` does in a new process, without the
-    seconds of torch and ParlAI imports. An error propagates as the exception it is.
+    (``parlai.core.script.superscript_main``), with ``env_extra`` in the environment, ``cwd`` the
+    working directory and ``stdin`` (a string) what ``parlai interactive`` reads, for the run: what
+    :func:`run_parlai` does in a new process, without the seconds of torch and ParlAI imports. An
+    error propagates as the exception it is.
     """
     import io
 
     from parlai.core.script import superscript_main
 
     output = io.StringIO()
-    with _environment(env_extra, cwd), _output_to(output):
-        value = superscript_main([str(a) for a in args])
+    saved_stdin = sys.stdin
+    if stdin is not None:
+        sys.stdin = io.StringIO(stdin)
+    try:
+        with _environment(env_extra, cwd), _output_to(output):
+            value = superscript_main([str(a) for a in args])
+    finally:
+        sys.stdin = saved_stdin
     return InProcessRun(value, output.getvalue())
 
 
