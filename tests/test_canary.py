@@ -1,9 +1,9 @@
 """
 Canary (``-m canary``), offline: the session's tiny Canary (``tiny_canary`` in conftest.py: a tiny
 T5 trained on ``prosocial:safety`` until it reproduces the sample's targets) evaluated with the
-``parlai`` command, its targets parsed into ``safety_label`` and ``rots``; the ``casual_safety`` wrapper teacher; the presets; and
-``zoo:canary/model`` (local installs, and the sha256 check of the download path with the network
-call replaced).
+``parlai`` command, its targets parsed into ``safety_label`` and ``rots``; the ``casual_safety``
+wrapper teacher; the presets; and ``zoo:canary/model`` (local installs, and the sha256 check of the
+download path with the network call replaced).
 """
 
 import json

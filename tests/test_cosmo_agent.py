@@ -7,13 +7,13 @@ against the released chat code's format (``chat_with_cosmo.py`` in skywalker023/
 out by hand here: ``narrative <sep> instruction <sep> u1 <turn> u2 ...``, tokenized whole by the
 checkpoint's tokenizer, replies decoded with ``skip_special_tokens=True,
 clean_up_tokenization_spaces=False``, sampled with ``do_sample=True, top_p=0.95,
-temperature=1.0, max_new_tokens=128``. One tiny COSMO (``-o prosocial/tiny_cosmo``) and one tiny
-Canary are trained once for the module.
+temperature=1.0, max_new_tokens=128``. One tiny COSMO (``-o prosocial/tiny_cosmo``) is trained
+once for the session, beside the session's tiny Canary; the ``parlai`` commands run in this
+process.
 """
 
 import json
-import subprocess
-import sys
+import os
 
 import pytest
 
@@ -56,8 +56,10 @@ def tokenizer_texts():
 
 
 @pytest.fixture(scope='module')
-def tiny_t5(tmp_path_factory):
-    return build_tiny_t5(str(tmp_path_factory.mktemp('cosmo_t5') / 't5'), texts=tokenizer_texts())
+def cosmo_t5(tmp_path_factory):
+    return testing.built_once(
+        tmp_path_factory, 'cosmo_t5', lambda directory: build_tiny_t5(directory, tokenizer_texts())
+    )
 
 
 @pytest.fixture
@@ -68,36 +70,31 @@ def samples(task_sample_dirs, monkeypatch):
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, tiny_t5, task_sample_dirs):
+def trained(tmp_path_factory, cosmo_t5, task_sample_dirs):
     """
     ``-o prosocial/tiny_cosmo`` trained once: the recipe's shape (soda + prosocial:cosmo, Adafactor,
     constant lr 1e-3, bounded by --max-train-steps, seeded), tiny.
     """
-    directory = tmp_path_factory.mktemp('cosmo_trained')
-    testing.run_parlai(
-        ['train_model', '-o', 'prosocial/tiny_cosmo', '--t5-model-arch', tiny_t5,
-         '-mf', str(directory / 'model'), '--log-every-n-steps', '20'],
-        cwd=str(directory),
-        env_extra=task_sample_dirs,
-    )
-    return str(directory / 'model')
+
+    def build(directory):
+        testing.parlai_in_process(
+            ['train_model', '-o', 'prosocial/tiny_cosmo', '--t5-model-arch', cosmo_t5,
+             '-mf', os.path.join(directory, 'model'), '--log-every-n-steps', '20'],
+            cwd=directory,
+            env_extra=task_sample_dirs,
+        )
+        return os.path.join(directory, 'model')
+
+    return testing.built_once(tmp_path_factory, 'tiny_cosmo', build)
 
 
 @pytest.fixture(scope='module')
-def canary(tmp_path_factory, sample_data_dir):
+def canary(tiny_canary):
     """
-    A tiny Canary overfit on the sample's training split (labels its openers as annotated).
+    The session's tiny Canary, overfit on the sample's training split (labels its openers as
+    annotated).
     """
-    directory = tmp_path_factory.mktemp('cosmo_canary')
-    t5 = build_tiny_t5(str(directory / 't5'))
-    testing.run_parlai(
-        ['train_model', '-o', 'prosocial/tiny_canary', '-t', 'prosocial:safety',
-         '--multitask-weights', '1', '--t5-model-arch', t5, '-mf', str(directory / 'model'),
-         '--num-epochs', '150'],
-        cwd=str(directory),
-        env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
-    )
-    return str(directory / 'model')
+    return tiny_canary
 
 
 def cosmo(t5, *args, interactive=False):
@@ -132,11 +129,11 @@ def say(agent, text, episode_done=False, **fields):
 # --- the input, byte for byte -------------------------------------------------------------------
 
 
-def test_multi_turn_input_is_the_released_format_byte_for_byte(tiny_t5):
+def test_multi_turn_input_is_the_released_format_byte_for_byte(cosmo_t5):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(tiny_t5)
-    agent = cosmo(tiny_t5, '--cosmo-narrative', NARRATIVE, '--cosmo-instruction', INSTRUCTION)
+    tokenizer = AutoTokenizer.from_pretrained(cosmo_t5)
+    agent = cosmo(cosmo_t5, '--cosmo-narrative', NARRATIVE, '--cosmo-instruction', INSTRUCTION)
     spy = GenerateSpy(agent)
     replies = []
     for turn, user in enumerate(USER_TURNS):
@@ -160,20 +157,20 @@ def test_multi_turn_input_is_the_released_format_byte_for_byte(tiny_t5):
     assert len(spy.calls) == 3
 
 
-def test_missing_parts_take_their_separator_with_them(tiny_t5):
-    only_instruction = cosmo(tiny_t5, '--cosmo-instruction', INSTRUCTION, '--inference', 'greedy')
+def test_missing_parts_take_their_separator_with_them(cosmo_t5):
+    only_instruction = cosmo(cosmo_t5, '--cosmo-instruction', INSTRUCTION, '--inference', 'greedy')
     assert say(only_instruction, 'Hi')[INPUT_FIELD] == f'{INSTRUCTION} <sep> Hi'
-    neither = cosmo(tiny_t5, '--inference', 'greedy')
+    neither = cosmo(cosmo_t5, '--inference', 'greedy')
     assert say(neither, 'Hi')[INPUT_FIELD] == 'Hi'
-    only_narrative = cosmo(tiny_t5, '--cosmo-narrative', NARRATIVE, '--inference', 'greedy')
+    only_narrative = cosmo(cosmo_t5, '--cosmo-narrative', NARRATIVE, '--inference', 'greedy')
     assert say(only_narrative, 'Hi')[INPUT_FIELD] == f'{NARRATIVE} <sep> Hi'
 
 
 # --- the narrative: once per conversation -------------------------------------------------------
 
 
-def test_interactive_uses_the_released_chat_defaults_once_per_conversation(tiny_t5):
-    agent = cosmo(tiny_t5, '--inference', 'greedy', interactive=True)
+def test_interactive_uses_the_released_chat_defaults_once_per_conversation(cosmo_t5):
+    agent = cosmo(cosmo_t5, '--inference', 'greedy', interactive=True)
     first = say(agent, 'Hello!')
     assert first[INPUT_FIELD] == f'{CHAT_NARRATIVE} <sep> {CHAT_INSTRUCTION} <sep> Hello!'
     second = say(agent, 'Nice day.', episode_done=True)
@@ -186,13 +183,13 @@ def test_interactive_uses_the_released_chat_defaults_once_per_conversation(tiny_
         f'{CHAT_NARRATIVE} <sep> {CHAT_INSTRUCTION} <sep> Hi again'
     )
     # options given: they replace the chat defaults; '' leaves a part out
-    agent = cosmo(tiny_t5, '--inference', 'greedy', '--cosmo-narrative', NARRATIVE,
+    agent = cosmo(cosmo_t5, '--inference', 'greedy', '--cosmo-narrative', NARRATIVE,
                   '--cosmo-instruction', '', interactive=True)
     assert say(agent, 'Hello!')[INPUT_FIELD] == f'{NARRATIVE} <sep> Hello!'
 
 
-def test_message_fields_set_the_narrative_for_the_rest_of_the_episode(tiny_t5):
-    agent = cosmo(tiny_t5, '--inference', 'greedy', '--cosmo-narrative', 'Default story.')
+def test_message_fields_set_the_narrative_for_the_rest_of_the_episode(cosmo_t5):
+    agent = cosmo(cosmo_t5, '--inference', 'greedy', '--cosmo-narrative', 'Default story.')
     first = say(agent, 'Hi', cosmo_narrative=NARRATIVE, cosmo_instruction=INSTRUCTION)
     assert first[INPUT_FIELD] == f'{NARRATIVE} <sep> {INSTRUCTION} <sep> Hi'
     second = say(agent, 'Bye', episode_done=True)  # no fields: the episode's parts hold
@@ -202,8 +199,8 @@ def test_message_fields_set_the_narrative_for_the_rest_of_the_episode(tiny_t5):
     assert say(agent, 'x', cosmo_narrative='')[INPUT_FIELD].startswith('Hello <turn> ')
 
 
-def test_lines_of_one_message_are_separate_turns(tiny_t5):
-    agent = cosmo(tiny_t5, '--inference', 'greedy')
+def test_lines_of_one_message_are_separate_turns(cosmo_t5):
+    agent = cosmo(cosmo_t5, '--inference', 'greedy')
     assert say(agent, 'first post\nsecond post')[INPUT_FIELD] == 'first post <turn> second post'
 
 
@@ -216,11 +213,11 @@ def teacher_messages(task, datatype):
 
 @pytest.mark.parametrize('task', ['soda', 'prosocial:cosmo'])
 @pytest.mark.parametrize('datatype', ['valid', 'train:ordered'])
-def test_teacher_formatted_text_is_never_wrapped_twice(tiny_t5, samples, task, datatype):
+def test_teacher_formatted_text_is_never_wrapped_twice(cosmo_t5, samples, task, datatype):
     messages = teacher_messages(task, datatype)
     assert any(has_cosmo_markers(m['text']) for m in messages)
-    auto = cosmo(tiny_t5)
-    wrapping = cosmo(tiny_t5, '--cosmo-formatter', 'agent')
+    auto = cosmo(cosmo_t5)
+    wrapping = cosmo(cosmo_t5, '--cosmo-formatter', 'agent')
     wrapped = 0
     for message in messages:
         observed = auto.observe(Message(message))
@@ -235,7 +232,7 @@ def test_teacher_formatted_text_is_never_wrapped_twice(tiny_t5, samples, task, d
     if datatype == 'valid':
         assert wrapped == 0  # one-example episodes: the same text, nothing added
     # with a narrative option, wrapping again would show: auto still takes the teacher's text
-    narrated = cosmo(tiny_t5, '--cosmo-narrative', NARRATIVE)
+    narrated = cosmo(cosmo_t5, '--cosmo-narrative', NARRATIVE)
     for message in messages:
         if has_cosmo_markers(message['text']):
             observed = narrated.observe(Message(message))
@@ -243,16 +240,16 @@ def test_teacher_formatted_text_is_never_wrapped_twice(tiny_t5, samples, task, d
             narrated.self_observe(Message({'text': 'r', 'episode_done': False}))
 
 
-def test_formatter_teacher_takes_every_text_as_it_is(tiny_t5):
-    agent = cosmo(tiny_t5, '--inference', 'greedy', '--cosmo-formatter', 'teacher',
+def test_formatter_teacher_takes_every_text_as_it_is(cosmo_t5):
+    agent = cosmo(cosmo_t5, '--inference', 'greedy', '--cosmo-formatter', 'teacher',
                   '--cosmo-narrative', NARRATIVE)
     say(agent, 'Hi')
     assert say(agent, 'How are you?')[INPUT_FIELD] == 'How are you?'
 
 
-def test_plain_episodes_are_formatted_by_the_agent(tiny_t5, samples):
+def test_plain_episodes_are_formatted_by_the_agent(cosmo_t5, samples):
     messages = teacher_messages('soda:dialogue', 'valid')
-    agent = cosmo(tiny_t5, '--cosmo-narrative', NARRATIVE)
+    agent = cosmo(cosmo_t5, '--cosmo-narrative', NARRATIVE)
     history = []
     for message in messages:
         observed = agent.observe(Message(message))
@@ -271,46 +268,41 @@ def replies_of(agent):
     return [say(agent, turn)['text'] for turn in USER_TURNS]
 
 
-def test_sampling_is_seeded_and_greedy_and_beam_are_available(tiny_t5):
-    first = replies_of(cosmo(tiny_t5))
-    assert replies_of(cosmo(tiny_t5)) == first  # same seed, same replies
-    assert replies_of(cosmo(tiny_t5, '--cosmo-seed', '1')) != first
+def test_sampling_is_seeded_and_greedy_and_beam_are_available(cosmo_t5):
+    first = replies_of(cosmo(cosmo_t5))
+    assert replies_of(cosmo(cosmo_t5)) == first  # same seed, same replies
+    assert replies_of(cosmo(cosmo_t5, '--cosmo-seed', '1')) != first
 
-    greedy = cosmo(tiny_t5, '--inference', 'greedy')
+    greedy = cosmo(cosmo_t5, '--inference', 'greedy')
     spy = GenerateSpy(greedy)
     say(greedy, 'Hi')
     assert spy.calls[-1][0]['do_sample'] is False and spy.calls[-1][0]['num_beams'] == 1
 
-    beam = cosmo(tiny_t5, '--inference', 'beam', '--beam-size', '3')
+    beam = cosmo(cosmo_t5, '--inference', 'beam', '--beam-size', '3')
     spy = GenerateSpy(beam)
     say(beam, 'Hi')
     assert spy.calls[-1][0]['do_sample'] is False and spy.calls[-1][0]['num_beams'] == 3
 
 
-def test_a_bad_t5_directory_is_one_readable_line(run_parlai, tmp_path):
-    result = run_parlai(
-        ['display_model', '-m', 'cosmo', '--t5-model-arch', str(tmp_path / 'missing'),
-         '-t', 'toxichat'],
-        cwd=str(tmp_path), check=False,
-    )
-    assert result.returncode != 0
-    assert f'--t5-model-arch {tmp_path / "missing"}: no such directory' in result.stderr
-    assert 'Traceback' not in result.stderr
+def test_a_bad_t5_directory_is_an_option_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        ParlaiParser(True, True).parse_args(
+            ['-m', 'cosmo', '--t5-model-arch', str(tmp_path / 'missing')]
+        )
+    assert f'--t5-model-arch {tmp_path / "missing"}: no such directory' in capsys.readouterr().err
 
 
-def test_a_hub_name_offline_is_one_readable_line(run_parlai, tmp_path, task_sample_dirs):
+def test_a_hub_name_offline_is_a_model_file_error(tmp_path, monkeypatch):
+    # (the command line shows a ModelFileError as one line: test_cli_bad_input.py)
+    import transformers.utils.hub
+
+    from parlai_prosocial.errors import ModelFileError
+
     # the suite runs with HF_HUB_OFFLINE=1; an empty HF cache
-    result = run_parlai(
-        ['display_model', '-m', 'cosmo', '-t', 'toxichat', '-n', '1'],
-        cwd=str(tmp_path), env_extra=dict(task_sample_dirs, HF_HOME=str(tmp_path / 'hf')),
-        check=False,
-    )
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith(
-        'ModelFileError: --t5-model-arch allenai/cosmo-xl: cannot load the tokenizer ('
-    )
-    assert 'Traceback' not in result.stderr
+    monkeypatch.setattr(transformers.utils.hub, 'TRANSFORMERS_CACHE', str(tmp_path / 'hf'))
+    with pytest.raises(ModelFileError, match=r'^--t5-model-arch allenai/cosmo-xl: cannot load '
+                                             r'the tokenizer \('):
+        cosmo('allenai/cosmo-xl')
 
 
 # --- the recipe ---------------------------------------------------------------------------------
@@ -341,7 +333,7 @@ def report(path):
         return json.load(f)['report']
 
 
-def test_tiny_recipe_trains_end_to_end(trained, tiny_t5, task_sample_dirs, run_parlai, tmp_path):
+def test_tiny_recipe_trains_end_to_end(trained, cosmo_t5, task_sample_dirs, tmp_path):
     with open(trained + '.opt') as f:
         saved = json.load(f)
     assert (saved['optimizer'], saved['lr_scheduler'], saved['max_train_steps']) == (
@@ -355,8 +347,8 @@ def test_tiny_recipe_trains_end_to_end(trained, tiny_t5, task_sample_dirs, run_p
     # it learnt: lower perplexity on the valid sets than the untrained tiny T5
     ppl = {}
     for name, args in (('trained', ['-mf', trained]),
-                       ('untrained', ['-m', 'cosmo', '--t5-model-arch', tiny_t5])):
-        run_parlai(
+                       ('untrained', ['-m', 'cosmo', '--t5-model-arch', cosmo_t5])):
+        testing.parlai_in_process(
             ['eval_model', *args, '-t', 'soda,prosocial:cosmo', '-dt', 'valid',
              '--skip-generation', 'true', '--report-filename', str(tmp_path / f'{name}.json')],
             cwd=str(tmp_path), env_extra=task_sample_dirs,
@@ -365,9 +357,8 @@ def test_tiny_recipe_trains_end_to_end(trained, tiny_t5, task_sample_dirs, run_p
     assert ppl['trained'] < ppl['untrained']
 
 
-def test_eval_on_soda_prosocial_cosmo_and_toxichat(trained, task_sample_dirs, run_parlai,
-                                                   tmp_path, samples):
-    run_parlai(
+def test_eval_on_soda_prosocial_cosmo_and_toxichat(trained, task_sample_dirs, tmp_path, samples):
+    testing.parlai_in_process(
         ['eval_model', '-mf', trained, '-t', 'soda,prosocial:cosmo,toxichat', '-dt', 'valid',
          '--report-filename', str(tmp_path / 'eval.json')],
         cwd=str(tmp_path), env_extra=task_sample_dirs,
@@ -381,17 +372,12 @@ def test_eval_on_soda_prosocial_cosmo_and_toxichat(trained, task_sample_dirs, ru
 
 
 def test_interactive_chat(trained, tmp_path):
-    result = subprocess.run(
-        [sys.executable, '-m', 'parlai', 'interactive', '-mf', trained,
-         '--cosmo-narrative', NARRATIVE, '--display-add-fields', INPUT_FIELD],
+    out = testing.parlai_in_process(
+        ['interactive', '-mf', trained, '--cosmo-narrative', NARRATIVE,
+         '--display-add-fields', INPUT_FIELD],
         cwd=str(tmp_path),
-        input='Cosmo? Is that you?\nHow are you?\n[DONE]\nHello\n[EXIT]\n',
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = result.stdout
+        stdin='Cosmo? Is that you?\nHow are you?\n[DONE]\nHello\n[EXIT]\n',
+    ).output
     assert out.count('[Cosmo]:') == 3
     # the narrative once per conversation: at the start of every input, never repeated
     assert f'{NARRATIVE} <sep> {CHAT_INSTRUCTION} <sep> Cosmo? Is that you?' in out
@@ -437,8 +423,8 @@ def test_canary_guard_puts_rots_into_cosmos_narrative(canary, trained):
     assert again[INPUT_FIELD] == f'{NARRATIVE} <sep> {CASUAL["context"]}'
 
 
-def test_steering_rots_hold_for_their_turn_only(tiny_t5):
-    agent = cosmo(tiny_t5, '--inference', 'greedy', '--cosmo-narrative', NARRATIVE,
+def test_steering_rots_hold_for_their_turn_only(cosmo_t5):
+    agent = cosmo(cosmo_t5, '--inference', 'greedy', '--cosmo-narrative', NARRATIVE,
                   '--cosmo-name', 'Bo')
     steered = say(agent, 'I will lie to her.', cosmo_rots="It's wrong to lie.")
     assert steered[INPUT_FIELD] == (
@@ -452,8 +438,8 @@ def test_steering_rots_hold_for_their_turn_only(tiny_t5):
 
 
 def test_canary_guard_with_cosmo_evaluates_toxichat(canary, trained, task_sample_dirs,
-                                                    run_parlai, tmp_path, samples):
-    run_parlai(
+                                                    tmp_path, samples):
+    testing.parlai_in_process(
         ['eval_model', '-m', 'canary_guard', '--canary-model-file', canary,
          '--guarded-model', 'cosmo', '--guarded-model-file', trained, '-t', 'toxichat',
          '-dt', 'valid', '--report-filename', str(tmp_path / 'guard.json')],
