@@ -1,10 +1,11 @@
 """
 Canary's norm pre-training (ProsocialDialog paper §4.1, App. B.1; Table 2's three Canary rows),
 offline: the two-stage presets are what the recipe says, and each variant runs end to end on a
-tiny T5 with the stock ``parlai`` command: stage 1 (``-o prosocial/canary_pretrain_<corpus>``) on
-the corpus' upstream-schema sample, then stage 2 (``-o prosocial/canary_<corpus> --init-model
-STAGE1``) on the Canary mixture (ProsocialDialog sample and the offline casual fixtures), whose
-model is checked to start from stage 1's weights. Stage 2 refuses to start without its stage 1.
+tiny T5 with the ``parlai`` command (in this process): stage 1 (``-o
+prosocial/canary_pretrain_<corpus>``) on the corpus' upstream-schema sample, then stage 2 (``-o
+prosocial/canary_<corpus> --init-model STAGE1``) on the Canary mixture (ProsocialDialog sample and
+the offline casual fixtures), whose model is checked to start from stage 1's weights. Stage 2
+refuses to start without its stage 1.
 """
 
 import json
@@ -12,7 +13,6 @@ import os
 
 import pytest
 
-from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 from parlai_prosocial.samples import write_casual, write_sample
 
 CORPORA = {
@@ -65,11 +65,6 @@ def test_canary_is_the_papers_best_variant_delphi():
 
 
 @pytest.fixture(scope='module')
-def tiny_t5(tmp_path_factory):
-    return build_tiny_t5(str(tmp_path_factory.mktemp('tiny_t5')))
-
-
-@pytest.fixture(scope='module')
 def casual_datapath(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('casual'))
     write_casual(path)
@@ -88,18 +83,21 @@ def stage1(tmp_path_factory, tiny_t5, corpus_dirs):
     """
     from parlai_prosocial import testing
 
-    models = {}
-    for corpus, option in CORPORA.items():
-        directory = tmp_path_factory.mktemp(f'stage1_{corpus}')
-        model_file = str(directory / 'model')
-        testing.run_parlai(
-            ['train_model', '-o', f'prosocial/canary_pretrain_{corpus}',
-             '--t5-model-arch', tiny_t5, option, corpus_dirs[corpus],
-             '-mf', model_file, '--num-epochs', '3'] + TINY,
-            cwd=str(directory),
-        )
-        models[corpus] = model_file
-    return models
+    def build(directory):
+        models = {}
+        for corpus, option in CORPORA.items():
+            model_file = os.path.join(directory, corpus, 'model')
+            os.makedirs(os.path.dirname(model_file))
+            testing.parlai_in_process(
+                ['train_model', '-o', f'prosocial/canary_pretrain_{corpus}',
+                 '--t5-model-arch', tiny_t5, option, corpus_dirs[corpus],
+                 '-mf', model_file, '--num-epochs', '3'] + TINY,
+                cwd=os.path.dirname(model_file),
+            )
+            models[corpus] = model_file
+        return models
+
+    return testing.built_once(tmp_path_factory, 'canary_stage1', build)
 
 
 def _state(model_file):
@@ -147,7 +145,7 @@ def test_stage_two_starts_from_stage_one(corpus, stage1, tiny_t5, casual_datapat
         assert torch.equal(start[key], value), key
 
     model_file = str(tmp_path / 'model')
-    testing.run_parlai(
+    testing.parlai_in_process(
         _stage2_args(corpus, tiny_t5, casual_datapath, model_file, stage1[corpus]),
         cwd=str(tmp_path),
         env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
@@ -166,6 +164,7 @@ def test_stage_two_starts_from_stage_one(corpus, stage1, tiny_t5, casual_datapat
 def test_stage_two_refuses_to_start_without_its_stage_one(stage1, tiny_t5, casual_datapath,
                                                          sample_data_dir, tmp_path):
     from parlai_prosocial import testing
+    from parlai_prosocial.agents.canary.agents import CanaryStageError
 
     env = dict(PROSOCIAL_DATA_DIR=sample_data_dir)
     cases = {
@@ -174,13 +173,12 @@ def test_stage_two_refuses_to_start_without_its_stage_one(stage1, tiny_t5, casua
         'trained on \'mic\', not on \'norm_bank\'': stage1['mic'],
     }
     for expected, init_model in cases.items():
-        result = testing.run_parlai(
-            _stage2_args('norm_bank', tiny_t5, casual_datapath, str(tmp_path / 'model'),
-                         init_model),
-            cwd=str(tmp_path), env_extra=env, check=False,
-        )
-        output = result.stdout + result.stderr
-        assert result.returncode != 0, expected
-        assert 'CanaryStageError' in output and expected in output, output[-2000:]
-        assert 'prosocial/canary_pretrain_norm_bank' in output
+        with pytest.raises(CanaryStageError) as error:
+            testing.parlai_in_process(
+                _stage2_args('norm_bank', tiny_t5, casual_datapath, str(tmp_path / 'model'),
+                             init_model),
+                cwd=str(tmp_path), env_extra=env,
+            )
+        assert expected in str(error.value)
+        assert 'prosocial/canary_pretrain_norm_bank' in str(error.value)
         assert not os.path.exists(str(tmp_path / 'model'))
