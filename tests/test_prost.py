@@ -1,16 +1,14 @@
 """
 Prost (``-m prost``), its presets, the RoT & Response teacher's evaluation, and ``zoo:prost/model``.
 
-One tiny Prost is trained once for the module with ``-o prosocial/tiny_prost`` (the paper's
-seven-dataset mixture, offline) through the stock ``parlai`` command; the other tests evaluate it,
-chat with it and install it as ``zoo:prost/model``. The rest runs in this process with tiny
-untrained models.
+One tiny Prost is trained once for the session with ``-o prosocial/tiny_prost`` (the paper's
+seven-dataset mixture, offline) through the ``parlai`` command; the other tests evaluate it, chat
+with it and install it as ``zoo:prost/model``. The rest runs with tiny untrained models. Everything
+runs in this process.
 """
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -51,23 +49,27 @@ def tiny_prost(tmp_path_factory, sample_data_dir):
     Topical-Chat from their bundled samples, the five ParlAI casual datasets from the tiny
     fixtures written into a fresh ``--datapath``.
     """
-    workdir = tmp_path_factory.mktemp('tiny_prost')
-    datapath = str(workdir / 'data')
-    write_casual(datapath)
-    topical_chat_dir = write_sample('topical_chat', workdir / 'topical_chat')
-    model_file = str(workdir / 'model')
-    env = dict(PROSOCIAL_DATA_DIR=sample_data_dir)
-    env[TOPICAL_CHAT_ENV] = topical_chat_dir
-    result = testing.run_parlai(
-        ['train_model', '-o', 'prosocial/tiny_prost', '-mf', model_file, '--datapath', datapath],
-        cwd=str(workdir),
-        env_extra=env,
-    )
-    return model_file, result
+
+    def build(workdir):
+        datapath = os.path.join(workdir, 'data')
+        write_casual(datapath)
+        topical_chat_dir = write_sample('topical_chat', os.path.join(workdir, 'topical_chat'))
+        model_file = os.path.join(workdir, 'model')
+        env = dict(PROSOCIAL_DATA_DIR=sample_data_dir)
+        env[TOPICAL_CHAT_ENV] = topical_chat_dir
+        testing.parlai_in_process(
+            ['train_model', '-o', 'prosocial/tiny_prost', '-mf', model_file, '--datapath',
+             datapath],
+            cwd=workdir,
+            env_extra=env,
+        )
+        return model_file
+
+    return testing.built_once(tmp_path_factory, 'tiny_prost', build)
 
 
 def test_tiny_prost_preset_trains_a_prost(tiny_prost):
-    model_file, _ = tiny_prost
+    model_file = tiny_prost
     for suffix in ('', '.opt', '.dict'):
         assert os.path.isfile(model_file + suffix), suffix
     opt = json.load(open(model_file + '.opt'))
@@ -88,9 +90,9 @@ def test_tiny_prost_preset_trains_a_prost(tiny_prost):
 
 
 def test_eval_scores_the_reply_and_the_rots_apart(tiny_prost, tmp_path, sample_data_dir):
-    model_file, _ = tiny_prost
+    model_file = tiny_prost
     report_file, logs = str(tmp_path / 'report.json'), str(tmp_path / 'logs.jsonl')
-    testing.run_parlai(
+    testing.parlai_in_process(
         [
             'eval_model', '-mf', model_file, '-t', 'prosocial:rot_response',
             '--datatype', 'valid', '--metrics', 'bleu-4,f1,ppl',
@@ -120,7 +122,7 @@ def test_eval_scores_the_reply_and_the_rots_apart(tiny_prost, tmp_path, sample_d
 
 
 def test_interactive_from_the_zoo_shows_reply_and_rots_apart(tiny_prost, tmp_path):
-    model_file, _ = tiny_prost
+    model_file = tiny_prost
     datapath = str(tmp_path / 'data')
     assert install_cli.main([model_file, '--datapath', datapath]) == 0
     # a script chats through stdin, as `printf ... | parlai interactive ...` does: three training
@@ -130,23 +132,17 @@ def test_interactive_from_the_zoo_shows_reply_and_rots_apart(tiny_prost, tmp_pat
         'I told my coworker her cooking smells weird.',
         "My neighbour's dog keeps barking and I want to poison it.",
     ]
-    result = subprocess.run(
-        [
-            sys.executable, '-m', 'parlai', 'interactive', '-mf', 'zoo:prost/model',
-            '--datapath', datapath, '--display-add-fields', ROTS_TEXT_FIELD,
-        ],
-        input='\n[DONE]\n'.join(openers) + '\n[EXIT]\n',
+    out = testing.parlai_in_process(
+        ['interactive', '-mf', 'zoo:prost/model', '--datapath', datapath,
+         '--display-add-fields', ROTS_TEXT_FIELD],
+        stdin='\n[DONE]\n'.join(openers) + '\n[EXIT]\n',
         cwd=str(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.splitlines()
+    ).output
+    lines = out.splitlines()
     rots_tag, reply_tag = f'[{ROTS_TEXT_FIELD}]:', '[Prost]:'
     rots = [line.split(rots_tag, 1)[1].strip() for line in lines if rots_tag in line]
     replies = [line.split(reply_tag, 1)[1].strip() for line in lines if reply_tag in line]
-    assert len(rots) == len(replies) == 3, result.stdout[-3000:]
+    assert len(rots) == len(replies) == 3, out[-3000:]
     assert all(reply and ROTS_END not in reply for reply in replies), replies
     assert all(ROTS_END not in r for r in rots), rots
     # the tiny model has learnt to write a RoT before __endrots__ for (at least one of) these
