@@ -259,15 +259,13 @@ def test_bad_scorer_settings_are_one_line():
     'option, value',
     [('--toxichat-classifier-input', 'both'), ('--toxichat-decision', 'baheti')],
 )
-def test_bad_values_rejected_at_parse(tmp_path, sample_dir, run_parlai, option, value):
-    result = run_parlai(
-        ['eval_model', '-m', 'repeat_query', '-t', 'toxichat', '-dt', 'test',
-         '--toxichat-data-dir', str(sample_dir), option, value],
-        cwd=str(tmp_path),
-        check=False,
-    )
-    assert result.returncode != 0
-    assert f'argument {option}: invalid choice: {value!r}' in result.stderr
+def test_bad_values_rejected_at_parse(sample_dir, capsys, option, value):
+    from parlai.scripts.eval_model import setup_args
+
+    with pytest.raises(SystemExit):
+        setup_args().parse_args(['-m', 'repeat_query', '-t', 'toxichat', '-dt', 'test',
+                                 '--toxichat-data-dir', str(sample_dir), option, value])
+    assert f'argument {option}: invalid choice: {value!r}' in capsys.readouterr().err
 
 
 # --- a baseline row through the real classifiers path ------------------------------------------
@@ -276,12 +274,14 @@ def test_bad_values_rejected_at_parse(tmp_path, sample_dir, run_parlai, option, 
 @pytest.fixture(scope='module')
 def thread_classifiers(sample_dir, tmp_path_factory):
     """
-    Tiny transformer/classifiers trained with ParlAI on the sample in thread mode.
+    Tiny transformer/classifiers trained with ParlAI on the sample in thread mode, once per
+    session.
     """
-    return testing.train_toxichat_classifiers(
-        tmp_path_factory.mktemp('toxichat_thread_classifiers'),
-        sample_dir,
-        toxichat_classifier_input='thread',
+    return testing.built_once(
+        tmp_path_factory, 'toxichat_thread_classifiers',
+        lambda directory: testing.train_toxichat_classifiers(
+            directory, sample_dir, toxichat_classifier_input='thread'
+        ),
     )
 
 
@@ -297,15 +297,14 @@ def test_real_classifier_probabilities(thread_classifiers):
 
 
 @pytest.mark.parametrize('decision', ['argmax', 'thresholds'])
-def test_cli_baseline_row_thread_mode(tmp_path, sample_dir, thread_classifiers, run_parlai,
-                                      decision):
+def test_cli_baseline_row_thread_mode(tmp_path, sample_dir, thread_classifiers, decision):
     """
     ``parlai eval_model -m repeat_query -t toxichat`` (the recipe README's baseline-row command
     with a stand-in model) in thread mode: the report's shares are those of the classifiers asked
     by hand with the thread-mode texts.
     """
     report_file = str(tmp_path / 'report.json')
-    run_parlai(
+    testing.parlai_in_process(
         [
             'eval_model', '-m', 'repeat_query', '-t', 'toxichat', '-dt', 'test',
             '--toxichat-data-dir', str(sample_dir),
@@ -380,15 +379,17 @@ def tiny_zoo_datapath(tmp_path_factory, sample_data_dir):
 
     from parlai_prosocial.tasks.prosocial.build import DATA_DIR_ENV
 
-    datapath = tmp_path_factory.mktemp('zoo_datapath')
-    folder = datapath / 'models' / 'blender' / 'blender_90M'
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(DATA_DIR_ENV, sample_data_dir)
-        TrainModel.main(init_opt='prosocial/tiny_generator', task='prosocial',
-                        model_file=str(folder / 'model'), datapath=str(datapath), num_epochs=1,
-                        validation_every_n_epochs=1)
-    mark_done(str(folder), version_string=VERSION)
-    return str(datapath)
+    def build(datapath):
+        folder = os.path.join(datapath, 'models', 'blender', 'blender_90M')
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(DATA_DIR_ENV, sample_data_dir)
+            TrainModel.main(init_opt='prosocial/tiny_generator', task='prosocial',
+                            model_file=os.path.join(folder, 'model'), datapath=datapath,
+                            num_epochs=1, validation_every_n_epochs=1)
+        mark_done(folder, version_string=VERSION)
+        return datapath
+
+    return testing.built_once(tmp_path_factory, 'tiny_blender_90M_datapath', build)
 
 
 def _dialogpt_row(tmp_path, zoo_datapath):
@@ -404,8 +405,7 @@ def _blender_row(tmp_path, zoo_datapath):
 
 
 @pytest.mark.parametrize('row', [_dialogpt_row, _blender_row], ids=['dialogpt', 'blender_90M'])
-def test_cli_baseline_row_tiny(tmp_path, sample_dir, thread_classifiers, tiny_zoo_datapath,
-                               run_parlai, row):
+def test_cli_baseline_row_tiny(tmp_path, sample_dir, thread_classifiers, tiny_zoo_datapath, row):
     """
     Two of the README's baseline-row commands, zero-shot (Table 5's baselines are not fine-tuned
     on ToxiChat), at tiny scale, scored in thread mode by the trained classifiers: the DialoGPT row
@@ -416,7 +416,7 @@ def test_cli_baseline_row_tiny(tmp_path, sample_dir, thread_classifiers, tiny_zo
     """
     report_file = str(tmp_path / 'report.json')
     logs = str(tmp_path / 'logs.jsonl')
-    run_parlai(
+    testing.parlai_in_process(
         ['eval_model'] + row(tmp_path, tiny_zoo_datapath) + [
             '-t', 'toxichat', '-dt', 'test',
             '--toxichat-data-dir', str(sample_dir),
@@ -449,20 +449,17 @@ def test_cli_baseline_row_tiny(tmp_path, sample_dir, thread_classifiers, tiny_zo
     assert 0 <= report['toxichat_offensive'] <= 1
 
 
-def _recipe(name, *args):
+def _recipe(monkeypatch, name, *args):
     """
-    ``projects/prosocial_dialog/NAME/reproduce.py ARGS`` in a new process; the finished process.
+    ``projects/prosocial_dialog/NAME/reproduce.py ARGS``, its ``parlai`` commands included, in this
+    process (their command line is not the subject here).
     """
-    import subprocess
-    import sys
-
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     script = os.path.join(root, 'projects', 'prosocial_dialog', name, 'reproduce.py')
-    return subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
-                          timeout=600)
+    return testing.run_script_in_process(monkeypatch, script, args)
 
 
-def test_recipe_thread_input_end_to_end(tmp_path, sample_dir):
+def test_recipe_thread_input_end_to_end(tmp_path, sample_dir, monkeypatch):
     """
     ``reproduce.py`` on the sample, one seed, one epoch, with ``--decision thresholds``: thread
     input is the default, so every command carries ``--toxichat-classifier-input thread``, the
@@ -470,9 +467,9 @@ def test_recipe_thread_input_end_to_end(tmp_path, sample_dir):
     decide by the thresholds and their table has the ambiguous columns.
     """
     out = tmp_path / 'out'
-    done = _recipe('toxichat', '--data-dir', str(sample_dir), '--out', str(out), '--seeds', '0',
-                   '--stance-epochs', '1', '--offensive-epochs', '1', '--decision', 'thresholds')
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    _recipe(monkeypatch, 'toxichat', '--data-dir', str(sample_dir), '--out', str(out),
+            '--seeds', '0', '--stance-epochs', '1', '--offensive-epochs', '1',
+            '--decision', 'thresholds')
     results = json.load(open(out / 'results.json'))
     assert results['numbers']['classifier_input'] == 'thread'
     assert len(results['commands']) == 6  # two trainings, two classifier tests, two Table-5 runs
@@ -513,7 +510,8 @@ def _classifiers_run(directory, models):
     return str(directory)
 
 
-def test_zero_shot_recipe_thread_input_by_default(tmp_path, sample_dir, thread_classifiers):
+def test_zero_shot_recipe_thread_input_by_default(tmp_path, sample_dir, thread_classifiers,
+                                                  monkeypatch):
     """
     ``zero_shot/reproduce.py`` on the sample, one seed, one Prost epoch, no guard, with
     thread-trained classifiers and ``--decision thresholds``: without ``--classifier-input`` every
@@ -521,10 +519,9 @@ def test_zero_shot_recipe_thread_input_by_default(tmp_path, sample_dir, thread_c
     """
     classifiers = _classifiers_run(tmp_path / 'classifiers', thread_classifiers)
     out = tmp_path / 'out'
-    done = _recipe('zero_shot', '--toxichat-data-dir', str(sample_dir), '--out', str(out),
-                   '--classifiers', classifiers, '--seeds', '0', '--prost-epochs', '1',
-                   '--no-guard', '--decision', 'thresholds')
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    _recipe(monkeypatch, 'zero_shot', '--toxichat-data-dir', str(sample_dir), '--out', str(out),
+            '--classifiers', classifiers, '--seeds', '0', '--prost-epochs', '1', '--no-guard',
+            '--decision', 'thresholds')
     results = json.load(open(out / 'results.json'))
     assert results['numbers']['classifier_input'] == 'thread'
     scoring = [c for c in results['commands'] if c.startswith('parlai eval_model')]
@@ -541,7 +538,8 @@ def test_zero_shot_recipe_thread_input_by_default(tmp_path, sample_dir, thread_c
     assert table['columns'][-2:] == ['Stance ambiguous', 'Offense ambiguous']
 
 
-def test_zero_shot_refuses_classifiers_of_the_other_input_early(tmp_path, sample_dir):
+def test_zero_shot_refuses_classifiers_of_the_other_input_early(tmp_path, sample_dir,
+                                                              monkeypatch):
     """
     ``--classifiers DIR`` trained with pair inputs (as their saved opt says) and the default
     thread input: one line, before anything is trained.
@@ -552,12 +550,12 @@ def test_zero_shot_refuses_classifiers_of_the_other_input_early(tmp_path, sample
         (folder / 'model').write_text('')
         (folder / 'model.opt').write_text(json.dumps({'task': f'toxichat:{name}'}))
     out = tmp_path / 'out'
-    done = _recipe('zero_shot', '--toxichat-data-dir', str(sample_dir), '--out', str(out),
-                   '--classifiers', str(tmp_path / 'classifiers'), '--seeds', '0')
-    assert done.returncode == 1
-    assert done.stderr.strip().splitlines() == [
+    with pytest.raises(SystemExit) as exit:  # Python prints its message as the one line
+        _recipe(monkeypatch, 'zero_shot', '--toxichat-data-dir', str(sample_dir),
+                '--out', str(out), '--classifiers', str(tmp_path / 'classifiers'), '--seeds', '0')
+    assert exit.value.code == (
         f'error: --classifiers {tmp_path}/classifiers/seed_0/stance/model was trained with '
         '--classifier-input pair, not thread: pass --classifier-input pair or classifiers '
         'trained with thread'
-    ]
+    )
     assert not os.path.exists(out / 'seed_0')
