@@ -499,10 +499,12 @@ def test_empty_reply_counts(sample_dir, classifiers):
 @pytest.fixture(scope='module')
 def classifiers(sample_dir, tmp_path_factory):
     """
-    Tiny transformer/classifiers trained with ParlAI on the sample's train split.
+    Tiny transformer/classifiers trained with ParlAI on the sample's train split, once per
+    session.
     """
-    return testing.train_toxichat_classifiers(
-        tmp_path_factory.mktemp('toxichat_classifiers'), sample_dir
+    return testing.built_once(
+        tmp_path_factory, 'toxichat_classifiers',
+        lambda directory: testing.train_toxichat_classifiers(directory, sample_dir),
     )
 
 
@@ -620,13 +622,13 @@ def test_two_workers_aggregate_to_the_single_worker_shares(sample_dir, classifie
     assert combined['toxichat_bad'] == pytest.approx(2 / 5)  # not the mean of 2/3 and 0
 
 
-# --- the stock parlai command ------------------------------------------------------------------
+# --- the parlai command (in this process) -------------------------------------------------------
 
 
-def test_cli_eval_model_shows_the_table5_columns(tmp_path, sample_dir, classifiers, run_parlai):
+def test_cli_eval_model_shows_the_table5_columns(tmp_path, sample_dir, classifiers):
     report_file = str(tmp_path / 'report.json')
     reply = 'That sucks, god damn it'
-    result = run_parlai(
+    result = testing.parlai_in_process(
         [
             'eval_model',
             '-m', 'fixed_response',
@@ -641,8 +643,8 @@ def test_cli_eval_model_shows_the_table5_columns(tmp_path, sample_dir, classifie
         cwd=str(tmp_path),
     )
     for name in TABLE5_METRICS:
-        assert name in result.stdout, name
-    assert WARNING not in result.stdout + result.stderr
+        assert name in result.output, name
+    assert WARNING not in result.output
     report = json.load(open(report_file))['report']
     assert set(report) == {'exs'} | set(TABLE5_METRICS)
     assert report['exs'] == 5 and report['toxichat_bad'] == 1.0
