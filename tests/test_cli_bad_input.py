@@ -1,12 +1,15 @@
 """
-Bad input through the real ``parlai`` command: one line per error (``<ErrorClass>: <file>:
-<row or field>: <what> ... expected ...``), exit status 1, no traceback (unless ``--debug`` or
-``PARLAI_PROSOCIAL_TRACEBACK=1``), and nothing done before the error (no episode shown, no
-model trained). The full case table runs at reader level in ``test_readers_bad_input.py``.
+Bad input through the real ``parlai`` command, in a new process: one line per error
+(``<ErrorClass>: <file>: <row or field>: <what> ... expected ...``), exit status 1, no traceback
+(unless ``--debug``), and nothing done before the error (no episode shown, no model trained): a
+data error found when the teacher is created and an option error found at parse. The full case
+table runs at reader level in ``test_readers_bad_input.py``, how an error is shown (the traceback
+on request, a worker's error) in ``test_errors_bad_input.py``.
 """
 
 import json
 import os
+import re
 
 import pytest
 
@@ -80,87 +83,48 @@ def test_truncated_dialogue(run_parlai, tmp_path, cut_hf_dir):
 
 def test_debug_shows_the_traceback_without_the_loader_chain(run_parlai, tmp_path, cut_hf_dir):
     directory, _ = cut_hf_dir
-    for args, env in [(['--debug'], {}), ([], {'PARLAI_PROSOCIAL_TRACEBACK': '1'})]:
-        result = run(
-            run_parlai,
-            ['display_data', '-t', 'prosocial', '--prosocial-data-dir', directory] + args,
-            tmp_path,
-            env,
-        )
-        assert result.returncode == 1
-        assert 'Traceback' in result.stderr
-        # ParlAI's loader no longer builds the teacher inside its `except AttributeError`
-        assert 'AttributeError' not in result.stderr
-        assert 'During handling of the above exception' not in result.stderr
-
-
-def test_repeated_topical_chat_conversation(run_parlai, tmp_path):
-    directory = write_sample('topical_chat', tmp_path / 'tc')
-    data = read_sample_file('topical_chat', 'valid_freq.json')
-    first = next(iter(data))
-    body = json.dumps(data[first])
-    path = os.path.join(directory, 'valid_freq.json')
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write('{' + f'"{first}": {body}, "{first}": {body}' + '}')
     result = run(
         run_parlai,
-        ['display_data', '-t', 'topical_chat', '-dt', 'valid']
-        + ['--topical-chat-data-dir', directory],
+        ['display_data', '-t', 'prosocial', '--prosocial-data-dir', directory, '--debug'],
+        tmp_path,
+    )
+    assert result.returncode == 1
+    assert 'Traceback' in result.stderr
+    # ParlAI's loader no longer builds the teacher inside its `except AttributeError`
+    assert 'AttributeError' not in result.stderr
+    assert 'During handling of the above exception' not in result.stderr
+
+
+def test_an_option_error_at_parse_is_one_line_not_the_help(run_parlai, tmp_path):
+    result = run(
+        run_parlai,
+        ['display_data', '-t', 'prosocial,prosocial:safety', '--multitask-weights', '1,-1',
+         '--datapath', str(tmp_path)],
         tmp_path,
     )
     assert_one_line(
         result,
-        f"TopicalChatDataError: {path}: conversation {first} appears twice (the file's object "
-        'repeats the id); expected each conversation id once',
+        'ProsocialOptionError: --multitask-weights 1,-1: a negative weight (-1); expected '
+        'every weight >= 0',
     )
-
-
-@pytest.mark.parametrize(
-    'args, env, expected',
-    [
-        (
-            ['-t', 'prosocial,prosocial:safety', '--multitask-weights', '1,-1'],
-            {},
-            'ProsocialOptionError: --multitask-weights 1,-1: a negative weight (-1); expected '
-            'every weight >= 0',
-        ),
-        (
-            ['-t', 'prosocial'],
-            {'PROSOCIAL_DATA_DIR': ''},
-            "ProsocialOptionError: --prosocial-data-dir is empty ('', from the command line or "
-            '$PROSOCIAL_DATA_DIR): expected the directory holding the data files; unset '
-            '$PROSOCIAL_DATA_DIR and leave the option out to download them',
-        ),
-        (
-            ['-t', 'soda', '--soda-chunk-rows', '0'],
-            {},
-            "ProsocialOptionError: --soda-chunk-rows is '0': expected a whole number >= 1",
-        ),
-    ],
-    ids=['negative weight', 'empty environment variable', 'chunk size 0'],
-)
-def test_bad_options(run_parlai, tmp_path, args, env, expected):
-    result = run(run_parlai, ['display_data'] + args + ['--datapath', str(tmp_path)], tmp_path, env)
-    assert_one_line(result, expected)
+    assert 'usage:' not in result.stdout + result.stderr
     assert not os.path.exists(tmp_path / 'prosocial_dialog')  # no download started
 
 
-def test_train_checks_valid_before_training(run_parlai, tmp_path):
+def test_train_checks_valid_before_training(tmp_path):
+    # in this process: the command line's one line is the case above
+    from parlai_prosocial.errors import ProsocialDataError
+    from parlai_prosocial.testing import parlai_in_process
+
     directory = write_sample('prosocial', tmp_path / 'data')
     valid = os.path.join(directory, 'valid.json')
     with open(valid, 'w') as f:
         f.write('{"broken": ')
     model_file = str(tmp_path / 'model')
-    result = run(
-        run_parlai,
-        ['train_model', '-t', 'prosocial', '--prosocial-data-dir', directory, '-m',
-         'repeat_label', '-mf', model_file, '--num-epochs', '1'],
-        tmp_path,
-    )
-    assert_one_line(
-        result,
-        f'ProsocialDataError: {valid}: line 1: not valid JSON (Expecting value at column 12); '
-        'the file ends too early: is it truncated?',
-    )
-    output = result.stdout + result.stderr
-    assert 'training...' not in output and not os.path.exists(model_file + '.trainstats')
+    with pytest.raises(ProsocialDataError, match='^' + re.escape(f'{valid}: line 1: not valid JSON')):
+        parlai_in_process(
+            ['train_model', '-t', 'prosocial', '--prosocial-data-dir', directory, '-m',
+             'repeat_label', '-mf', model_file, '--num-epochs', '1'],
+            cwd=str(tmp_path),
+        )
+    assert not os.path.exists(model_file + '.trainstats')
