@@ -1,7 +1,8 @@
 """
 The Topical-Chat teacher: messages and episodes on the hand-written sample (spelled out, and built
 here from the sample's files independently of the teacher's code), bad input, the download build
-(without network), the ``parlai`` command line, and the real release files when they are present.
+(without network), ``parlai display_data`` (in this process), and the real release files when they
+are present.
 """
 
 import hashlib
@@ -16,7 +17,13 @@ from parlai_prosocial.tasks.topical_chat import build
 from parlai_prosocial.tasks.topical_chat.data import TopicalChatDataError, read_conversations
 from parlai_prosocial.samples import write_sample
 
-from parlai_prosocial.testing import DATATYPES, create_teacher, episodes_of, one_epoch
+from parlai_prosocial.testing import (
+    DATATYPES,
+    create_teacher,
+    episodes_of,
+    one_epoch,
+    parlai_in_process,
+)
 from parlai_prosocial.testing.samples import read_sample_file
 
 
@@ -420,34 +427,14 @@ def test_edited_file_is_read_again(tmp_path):
     assert error_of(tmp_path) == f'{path}: conversation {TRAIN_IDS[0]}: missing field "config"'
 
 
-def test_cli_reports_the_file_and_field(tmp_path, run_parlai):
-    write_sample('topical_chat', tmp_path)
-    path = edit_file(
-        tmp_path, 'valid_rare.json', lambda d: d[next(iter(d))]['content'][2].pop('agent')
-    )
-    result = run_parlai(
-        ['display_data', '-t', 'topical_chat', '-dt', 'valid']
-        + ['--topical-chat-data-dir', str(tmp_path)],
-        cwd=str(tmp_path),
-        check=False,
-    )
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1] == (
-        'TopicalChatDataError: '
-        f'{path}: conversation t_00000000-0000-4000-8000-000000000012, turn 2: '
-        'missing field "agent"'
-    ), result.stderr[-3000:]
-    assert 'NEW EPISODE' not in result.stdout
-
-
-def test_cli_display_data(sample_dir, run_parlai, tmp_path):
-    result = run_parlai(
+def test_display_data(sample_dir, tmp_path):
+    result = parlai_in_process(
         ['display_data', '-t', 'topical_chat', '-dt', 'valid']
         + ['--topical-chat-data-dir', sample_dir],
         cwd=str(tmp_path),
     )
     # ParlAI logs to stdout too: keep the lines after "creating task(s)" that are not log lines
-    lines = result.stdout.split('creating task(s): topical_chat', 1)[1].splitlines()[1:]
+    lines = result.output.split('creating task(s): topical_chat', 1)[1].splitlines()[1:]
     shown = [line.strip() for line in lines if line.strip() and ' INFO ' not in line]
     assert shown == [
         '- - - NEW EPISODE: topical_chat - - -',
@@ -458,8 +445,8 @@ def test_cli_display_data(sample_dir, run_parlai, tmp_path):
         '- - - NEW EPISODE: topical_chat - - -',
         'Do you wear hats?',
         'Only in winter.  It gets cold here.',
-    ], result.stdout
-    assert 'loaded 2 episodes with a total of 3 examples' in result.stdout
+    ], result.output
+    assert 'loaded 2 episodes with a total of 3 examples' in result.output
 
 
 # --- the download build, without network --------------------------------------------------------
