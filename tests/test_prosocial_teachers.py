@@ -5,14 +5,11 @@ Every teacher is run over whole epochs of ``train:ordered``, ``valid``, ``test``
 ``:stream`` variants, on the sample written in both official layouts (HF JSON Lines and the direct
 download's list of dialogues); the expected messages are built here from the sample's rows,
 independently of the teachers' code. Also: the episode boundaries that ParlAI's built-in
-``prosocial_dialog`` teacher gets wrong, and the ``parlai`` command line.
+``prosocial_dialog`` teacher gets wrong, and ``parlai display_data`` / ``verify_data``.
 """
 
 import ast
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -22,6 +19,7 @@ from parlai.scripts.verify_data import VerifyData
 from parlai_prosocial.tasks.prosocial.data import read_dialogues
 from parlai_prosocial.samples import write_sample
 
+from parlai_prosocial import testing
 from parlai_prosocial.testing import DATATYPES, create_teacher, episodes_of, one_epoch, teacher_opt
 from parlai_prosocial.testing.samples import PROSOCIAL_LAYOUTS as LAYOUTS
 from parlai_prosocial.testing.samples import prosocial_dialogues, read_sample_file
@@ -307,44 +305,16 @@ def test_builtin_prosocial_dialog_teacher_gets_the_boundaries_wrong(tmp_path):
     assert [[m['text'] for m in e] for e in episodes_of(ours)] == TWO_DIALOGUES_CONTEXTS
 
 
-# --- the parlai command line -------------------------------------------------------------------
+# --- the parlai commands (in this process; the stock command in a new one is test_plugin_hook's) --
 
 
-def _parlai_command():
-    script = os.path.join(os.path.dirname(sys.executable), 'parlai')
-    return [script] if os.path.exists(script) else [sys.executable, '-m', 'parlai']
+def parlai_output(sample_dirs, args):
+    env = {'PROSOCIAL_DATA_DIR': sample_dirs['hf']}
+    return testing.parlai_in_process(args, env_extra=env).output
 
 
-@pytest.fixture(scope='module')
-def cli_runs(sample_dirs):
-    """
-    ``parlai display_data`` and ``parlai verify_data`` in subprocesses, run side by side.
-    """
-    env = dict(os.environ, PROSOCIAL_DATA_DIR=sample_dirs['hf'])
-    commands = {
-        'display_data': ['display_data', '-t', 'prosocial:rot_response'],
-        'verify_data': ['verify_data', '-t', 'prosocial:safety_classification'],
-    }
-    processes = {
-        name: subprocess.Popen(
-            _parlai_command() + args,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, args in commands.items()
-    }
-    results = {}
-    for name, process in processes.items():
-        stdout, stderr = process.communicate(timeout=120)
-        results[name] = (process.returncode, stdout, stderr)
-    return results
-
-
-def test_cli_display_data_rot_response(cli_runs):
-    returncode, stdout, stderr = cli_runs['display_data']
-    assert returncode == 0, stderr[-3000:]
+def test_cli_display_data_rot_response(sample_dirs):
+    stdout = parlai_output(sample_dirs, ['display_data', '-t', 'prosocial:rot_response'])
     assert stdout.count('- - - NEW EPISODE: prosocial - - -') == len(SAMPLE['train'])
     for dialogue in SAMPLE['train']:
         for turn in dialogue:
@@ -362,9 +332,8 @@ def _verify_counts(stdout):
     return ast.literal_eval(lines[0])
 
 
-def test_cli_verify_data(cli_runs):
-    returncode, stdout, stderr = cli_runs['verify_data']
-    assert returncode == 0, stderr[-3000:]
+def test_cli_verify_data(sample_dirs):
+    stdout = parlai_output(sample_dirs, ['verify_data', '-t', 'prosocial:safety_classification'])
     counts = _verify_counts(stdout)
     assert counts == {
         'missing_text': 0,

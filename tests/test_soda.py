@@ -559,17 +559,20 @@ def test_bad_rows_are_also_caught_when_read(tmp_path):
 # --- the command line ---------------------------------------------------------------------------
 
 
-def test_parlai_display_data(run_parlai, sample_dir, tmp_path):
-    # the stock command finds `-t soda` through the plugin's import hook (one run: starting
-    # ParlAI is the slow part; soda:dialogue is the same path, checked in-process above)
+def test_parlai_display_data(sample_dir, tmp_path):
+    # the command finds `-t soda` through the plugin's import hook (run in this process: the
+    # stock command in a new one is test_plugin_hook's)
+    from parlai_prosocial.testing import parlai_in_process
+
     env = {'SODA_DATA_DIR': sample_dir, 'SODA_CACHE_DIR': str(tmp_path / 'cache')}
-    out = run_parlai(['display_data', '-t', 'soda', '-dt', 'valid', '-n', '3'], tmp_path, env)
+    out = parlai_in_process(['display_data', '-t', 'soda', '-dt', 'valid', '-n', '3'],
+                            cwd=str(tmp_path), env_extra=env).output
     row = SAMPLE['valid'][0]
     assert (
         f"{row['narrative']} <sep> Imagine you are Brother and speak to Aiko <sep> "
         + row['dialogue'][0]
-    ) in out.stdout
-    assert row['dialogue'][1] in out.stdout
+    ) in out
+    assert row['dialogue'][1] in out
 
 
 def test_downloaded_files_are_used_once_built(tmp_path):
