@@ -2,7 +2,8 @@
 Model files are loaded with torch's ``weights_only`` loading
 (``parlai_fixes.safe_checkpoint_loading``, ``parlai_prosocial.model_files``): a checkpoint with a pickled payload is refused with one line
 naming it (and the payload never runs), unless the user trusts the file or it was unpacked from a
-sha256-checked zoo archive; unreadable files get one line too. In-process and through the CLI.
+sha256-checked zoo archive; unreadable files get one line too. (How the command line shows a
+ModelFileError, as one line: test_cli_bad_input.py and test_errors_bad_input.py.)
 """
 
 import os
@@ -165,22 +166,22 @@ def test_missing_file(tmp_path):
     assert str(info.value) == f'{tmp_path / "nope"}: no such model file'
 
 
-def test_cli_refuses_a_payload_in_one_line(tiny_model, tmp_path, run_parlai):
+def test_eval_model_refuses_a_payload(tiny_model, tmp_path):
+    from parlai_prosocial.testing import parlai_in_process
+
     marker = tmp_path / 'payload_ran'
     model_file = copy_model(tiny_model, tmp_path / 'm', with_payload(marker))
     data_dir = write_sample('prosocial', tmp_path / 'data')
     env = {model_files.TRUSTED_ENV: ''}
-    result = run_parlai(
-        ['eval_model', '-mf', model_file, '-t', 'prosocial', '--prosocial-data-dir', data_dir]
-        + ['--num-examples', '1'],
-        cwd=str(tmp_path),
-        env_extra=env,
-        check=False,
-    )
-    assert result.returncode == 1
-    lines = [line for line in result.stderr.splitlines() if 'pkg_resources' not in line]
-    assert 'Traceback' not in result.stderr, result.stderr[-3000:]
-    assert lines[-1] == 'ModelFileError: ' + model_files.refusal_message(
-        model_file, lines[-1].split('holds more than weights (', 1)[1].split('), and')[0]
+    with pytest.raises(ModelFileError) as info:
+        parlai_in_process(
+            ['eval_model', '-mf', model_file, '-t', 'prosocial', '--prosocial-data-dir',
+             data_dir, '--num-examples', '1'],
+            cwd=str(tmp_path),
+            env_extra=env,
+        )
+    message = str(info.value)
+    assert message == model_files.refusal_message(
+        model_file, message.split('holds more than weights (', 1)[1].split('), and')[0]
     )
     assert not marker.exists()
