@@ -274,6 +274,14 @@ READ = {
     'a lone surrogate inside a text (json reads it; the decoder does not)': changed(
         2, 'context', 'a lone \ud800 surrogate'),
     'a dialogue_id past 64 bits': changed(6, 'dialogue_id', 2**70),
+    # the quick repeat test flags these; the exact check finds no repeated turn or dialogue
+    'two turns of a dialogue with one context': changed(
+        5, 'context', 'I told my coworker her cooking smells weird.'),
+    'two dialogues opening with one context': changed(
+        6, 'context', "I'm going to call 911 just for fun tonight."),
+    'line separators inside a text (a line ends at \\n only)': (
+        line_edit(1, lambda line: line.replace('"context": "', '"context": "a\u2028b\x85c ', 1)),
+        lambda rows: rows[0].__setitem__('context', 'a\u2028b\x85c ' + rows[0]['context'])),
     'the rows of a dialogue out of order (read in response_id order)': (
         rows_edit(lambda rows: rows.__setitem__(slice(0, 3), rows[2::-1])), None),
 }
