@@ -1,8 +1,10 @@
 """
 Helpers for parlai-prosocial's test suite (and for anyone testing code built on it): create a
-teacher as ParlAI does for ``-t TASK``, read whole epochs, split them into episodes, run the stock
-``parlai`` command in a new process. Like ``parlai.utils.testing``, this ships with the package, so
-tests import it under its one installed name.
+teacher as ParlAI does for ``-t TASK``, read whole epochs, split them into episodes, run a
+``parlai`` command in this process (or, where the command line itself is the subject, the stock
+command in a new one), run a recipe's commands in this process, and build a tiny model once for
+all the ``pytest-xdist`` workers of a session. Like ``parlai.utils.testing``, this ships with the
+package, so tests import it under its one installed name.
 """
 
 import contextlib
@@ -149,7 +151,7 @@ def commands_in_process(monkeypatch, module):
         if check and returncode:
             raise subprocess.CalledProcessError(returncode, command)
         captured = stream.getvalue() if isinstance(stream, io.StringIO) else None
-        return subprocess.CompletedProcess(command, returncode, captured, '')
+        return subprocess.CompletedProcess(command, returncode, captured, captured)
 
     monkeypatch.setattr(module, 'subprocess', types.SimpleNamespace(
         run=run, STDOUT=subprocess.STDOUT, PIPE=subprocess.PIPE,
