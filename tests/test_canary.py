@@ -36,40 +36,7 @@ def trained(tiny_canary):
     return os.path.dirname(tiny_canary)
 
 
-# --- parsing -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    'text, schema, expected',
-    [
-        ('__casual__', 'five', ('__casual__', '')),
-        ('  __casual__  ', 'five', ('__casual__', '')),
-        (
-            "__needs_caution__ It's wrong to hate people., You should be kind.",
-            'five',
-            ('__needs_caution__', "It's wrong to hate people., You should be kind."),
-        ),
-        ('__possibly_needs_caution__ Be nice.', 'five', ('__possibly_needs_caution__', 'Be nice.')),
-        ('__possibly_needs_caution__ Be nice.', 'three', ('__needs_caution__', 'Be nice.')),
-        ('__probably_needs_caution__ Be nice.', 'three', ('__needs_caution__', 'Be nice.')),
-        ('__needs_intervention__ Call 911.', 'three', ('__needs_intervention__', 'Call 911.')),
-        ('__casual__', 'three', ('__casual__', '')),
-        # garbage: no label token, an unknown __token__, a label not first, nothing
-        ('It is wrong to lie.', 'five', ('', 'It is wrong to lie.')),
-        ('__endrots__ hello', 'five', ('', '__endrots__ hello')),
-        ('__needs_cautio__ typo', 'five', ('', '__needs_cautio__ typo')),
-        ('hello __casual__', 'five', ('', 'hello __casual__')),
-        ('', 'five', ('', '')),
-        (None, 'three', ('', '')),
-    ],
-)
-def test_parse_canary_output(text, schema, expected):
-    assert parse_canary_output(text, schema) == expected
-
-
-def test_parse_canary_output_rejects_an_unknown_schema():
-    with pytest.raises(ValueError, match='schema'):
-        parse_canary_output('__casual__', 'seven')
+# --- its input (its output's parsing: test_canary_output_bad_input.py) ---------------------------
 
 
 def test_context_text_joins_turns_like_the_safety_teacher():
