@@ -220,6 +220,7 @@ def test_canary_preset_is_the_paper_recipe():
     # (tests/test_canary_pretraining.py)
     preset = Opt.load_init('prosocial/canary_t5_baseline')
     assert preset['model'] == 'canary' and preset['t5_model_arch'] == 't5-large'
+    assert 'init_model' not in preset and preset.get('canary_pretrained_on', 'none') == 'none'
     assert preset['task'].split(',') == [
         'prosocial:safety',
         'casual_safety:dailydialog',

@@ -35,11 +35,7 @@ def _preset(name):
 # --- the presets --------------------------------------------------------------------------------
 
 
-def test_t5_baseline_is_table_2s_t5_row():
-    baseline = _preset('canary_t5_baseline')
-    assert baseline['model'] == 'canary' and baseline['t5_model_arch'] == 't5-large'
-    assert 'init_model' not in baseline and baseline.get('canary_pretrained_on', 'none') == 'none'
-    assert baseline['multitask_weights'] == [4, 1, 1, 1]
+# (the T5 row's own preset, canary_t5_baseline: test_canary.py)
 
 
 @pytest.mark.parametrize('corpus', sorted(CORPORA))
