@@ -121,7 +121,8 @@ def test_train_checks_valid_before_training(tmp_path):
     with open(valid, 'w') as f:
         f.write('{"broken": ')
     model_file = str(tmp_path / 'model')
-    with pytest.raises(ProsocialDataError, match='^' + re.escape(f'{valid}: line 1: not valid JSON')):
+    expected = '^' + re.escape(f'{valid}: line 1: not valid JSON')
+    with pytest.raises(ProsocialDataError, match=expected):
         parlai_in_process(
             ['train_model', '-t', 'prosocial', '--prosocial-data-dir', directory, '-m',
              'repeat_label', '-mf', model_file, '--num-epochs', '1'],
