@@ -7,7 +7,6 @@ scored alone; a too long target loses RoT tokens, never its reply.
 """
 
 import json
-import os
 
 import pytest
 import torch
@@ -16,7 +15,7 @@ from parlai.core.agents import create_agent
 from parlai.core.message import Message
 from parlai.core.params import ParlaiParser
 
-from parlai_prosocial.agents.prost.agents import ProstAgent, truncate_target
+from parlai_prosocial.agents.prost.agents import truncate_target
 from parlai_prosocial.formats import ROTS_END, ROTS_TEXT_FIELD, rot_response_target
 from parlai_prosocial.testing.samples import prosocial_dialogues
 
