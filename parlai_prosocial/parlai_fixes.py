@@ -96,7 +96,8 @@ def distributed_on_cpu(distributed_module):
     * All workers meet at a barrier before ``destroy_process_group``, so none tears the group
       down while another still talks to it: 2-worker CPU runs without it were seen to abort or
       hang at the end. (Skipped after an exception: a failed worker must not wait for the
-      others; they then get gloo's "Connection closed by peer" and stop too.)
+      others; they then get gloo's "Connection closed by peer" and stop too.) Rank 0's process
+      also exits last (:func:`rank_zero_exits_last`).
     * ``all_gather_list`` puts its buffers on the GPU with ``.cuda()``; on a gloo group it now
       gathers with ``all_gather_object`` on CPU. ``sync_object`` and ``sync_parameters`` only
       use ``all_gather_list`` and ``all_reduce`` of the (CPU) parameters, so they follow.
@@ -167,7 +168,34 @@ def distributed_on_cpu(distributed_module):
             finally:
                 if finished:
                     dist.barrier()
+                    rank_zero_exits_last(rank, opt['distributed_world_size'])
                 dist.destroy_process_group()
+
+    def rank_zero_exits_last(rank, world_size, patience=60.0):
+        """
+        Rank 0 hosts the TCP store and every worker's peer socket. A SLURM worker (its own
+        process, not a child that rank 0 joins) that freed its DDP model after rank 0 had exited
+        was seen to hang there, in gloo's native teardown (about 1 run in 20): so each other
+        worker counts itself out in the store as its process exits, and rank 0's process waits
+        for all of them (at most ``patience`` seconds) before it exits.
+        """
+        import multiprocessing.util
+        import time
+
+        store = dist.distributed_c10d._get_default_store()
+        key = 'parlai_prosocial_exited'
+
+        def wait_for_the_others():
+            deadline = time.monotonic() + patience
+            while store.add(key, 0) < world_size - 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+        # multiprocessing's exit functions run at the end of a plain process (atexit) and of a
+        # spawned worker (which skips atexit), after the script's objects are freed
+        if rank == 0:
+            multiprocessing.util.Finalize(None, wait_for_the_others, exitpriority=0)
+        else:
+            multiprocessing.util.Finalize(None, store.add, (key, 1), exitpriority=0)
 
     def all_gather_list(data):
         if not _on_gloo():
