@@ -182,6 +182,8 @@ def distributed_on_cpu(distributed_module):
         import multiprocessing.util
         import time
 
+        if world_size < 2:
+            return
         store = dist.distributed_c10d._get_default_store()
         key = 'parlai_prosocial_exited'
 

@@ -296,6 +296,43 @@ def test_two_cpu_workers_sync_gather_and_wrap_ddp(tmp_path):
     assert results[0]['grads'][0] == results[0]['grads'][1]
 
 
+EXIT_ORDER_SCRIPT = textwrap.dedent(
+    '''
+    import sys, time
+    import parlai.utils.distributed as du
+
+    rank, port, linger = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+    init = f'tcp://127.0.0.1:{port}'
+    with du.distributed_context(rank, {'distributed_world_size': 2}, init_method=init):
+        pass
+    time.sleep(linger)  # a worker still tearing its model down after the group is gone
+    '''
+)
+
+
+def test_rank_zero_exits_after_the_other_workers(tmp_path):
+    # two independent processes, as SLURM starts them: rank 1 lingers 3 s after the context;
+    # rank 0, done at once, must still exit after it (it hosts the store and the peer sockets)
+    script = tmp_path / 'exit_order.py'
+    script.write_text(EXIT_ORDER_SCRIPT)
+    port = free_port()
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(rank), str(port), linger])
+        for rank, linger in ((0, '0'), (1, '3'))
+    ]
+    ended = {}
+    deadline = time.monotonic() + TIMEOUT
+    while len(ended) < 2 and time.monotonic() < deadline:
+        for rank, proc in enumerate(procs):
+            if rank not in ended and proc.poll() is not None:
+                ended[rank] = (time.monotonic(), proc.returncode)
+        time.sleep(0.02)
+    for proc in procs:
+        proc.kill()
+    assert [ended[rank][1] for rank in (0, 1)] == [0, 0], ended
+    assert ended[0][0] >= ended[1][0]
+
+
 def test_device_count_zero_gives_a_cpu_worker(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
