@@ -16,7 +16,7 @@ python -m parlai_prosocial.samples prosocial "$PROSOCIAL_DATA_DIR"
 
 for task in prosocial:response prosocial:rot_response prosocial:safety prosocial:safety_classification; do
   echo "=== parlai display_data -t $task"
-  parlai display_data -t "$task" -n 3 2>/dev/null
+  parlai display_data -t "$task" -n 3 --loglevel warn 2>/dev/null   # warn: no option dump
 done
 
 echo "=== dataset statistics of the sample"
