@@ -70,8 +70,7 @@ def tiny_prost(tmp_path_factory, sample_data_dir):
 
 def test_tiny_prost_preset_trains_a_prost(tiny_prost):
     model_file = tiny_prost
-    for suffix in ('', '.opt', '.dict'):
-        assert os.path.isfile(model_file + suffix), suffix
+    assert os.path.isfile(model_file)  # (its .opt and .dict are read below)
     opt = json.load(open(model_file + '.opt'))
     assert opt['model'] == 'prost'
     assert opt['task'] == Opt.load_init('prosocial/prost')['task']
@@ -177,6 +176,8 @@ def test_a_reply_never_keeps_a_marker_even_when_the_model_writes_several():
     output = split_output(Output([f'x {ROTS_END} you . {ROTS_END} you .']))
     assert output['text'] == ['you .'] and output[ROTS_TEXT_FIELD] == ['x you .']
     assert ProstHistory.last_reply(f'x {ROTS_END} y {ROTS_END} z') == 'z'
+    assert ProstHistory.last_reply('rot a . rot b . __endrots__ the reply') == 'the reply'
+    assert ProstHistory.last_reply('no rots here') == 'no rots here'
 
 
 def test_match_batch_puts_reply_and_rots_on_each_message():
@@ -186,11 +187,6 @@ def test_match_batch_puts_reply_and_rots_on_each_message():
     assert replies[2]['text'] == 'hello' and replies[2][ROTS_TEXT_FIELD] == 'r1'
     assert replies[0]['text'] == 'hi' and replies[0][ROTS_TEXT_FIELD] == ''
     assert 'text' not in replies[1]
-
-
-def test_history_keeps_the_reply_without_rots():
-    assert ProstHistory.last_reply('rot a . rot b . __endrots__ the reply') == 'the reply'
-    assert ProstHistory.last_reply('no rots here') == 'no rots here'
 
 
 def _parse(args, datapath, monkeypatch, parser=None):
@@ -304,6 +300,8 @@ def rot_response_teacher(tmp_path, monkeypatch, sample_data_dir):
     action = teacher.act()
     gold_rots, gold_reply = split_rot_response(action['eval_labels'][0])
     assert gold_rots and gold_reply
+    # what ParlAI's default evaluation did, the reply against the raw label, scores less
+    assert F1Metric.compute(gold_reply, [f'{gold_rots} {ROTS_END} {gold_reply}']).value() < 1
     return teacher, gold_rots, gold_reply
 
 
@@ -323,27 +321,20 @@ def test_teacher_scores_a_plain_generators_raw_text_on_its_reply(rot_response_te
     assert observed['metrics']['f1'].value() == 1  # per-example metrics for display_model
 
 
-def test_teacher_scores_prosts_reply_and_rots(rot_response_teacher):
+@pytest.mark.parametrize(
+    'fields, expected',
+    [
+        ({ROTS_TEXT_FIELD: 'gold'}, {'f1': 1, 'rot_f1': 1, 'rots_generated': 1}),
+        ({ROTS_TEXT_FIELD: ''}, {'f1': 1, 'rot_f1': 0, 'rots_generated': 0}),
+        ({}, {'f1': 1}),  # no RoTs field: the reply alone, not against the raw label
+    ],
+    ids=['reply and rots', 'no generated rots', 'reply alone'],
+)
+def test_teacher_scores_prosts_reply_and_rots(rot_response_teacher, fields, expected):
     teacher, gold_rots, gold_reply = rot_response_teacher
-    message = Message({'id': 'Prost', 'text': gold_reply, ROTS_TEXT_FIELD: gold_rots})
-    scores, _ = _scores(teacher, message)
-    assert scores['f1'] == 1 and scores['rot_f1'] == 1 and scores['rots_generated'] == 1
-
-
-def test_teacher_without_generated_rots(rot_response_teacher):
-    teacher, _, gold_reply = rot_response_teacher
-    scores, _ = _scores(teacher, Message({'id': 'Prost', 'text': gold_reply, ROTS_TEXT_FIELD: ''}))
-    assert scores['f1'] == 1
-    assert scores['rot_f1'] == 0 and scores['rots_generated'] == 0
-
-
-def test_teacher_against_the_raw_label_would_score_less(rot_response_teacher):
-    # what ParlAI's default evaluation did: the reply alone against RoTs + __endrots__ + reply
-    teacher, gold_rots, gold_reply = rot_response_teacher
-    raw_label = f'{gold_rots} {ROTS_END} {gold_reply}'
-    assert F1Metric.compute(gold_reply, [raw_label]).value() < 1
-    scores, _ = _scores(teacher, Message({'id': 'Prost', 'text': gold_reply}))
-    assert scores['f1'] == 1
+    fields = {k: gold_rots if v == 'gold' else v for k, v in fields.items()}
+    scores, _ = _scores(teacher, Message(dict(fields, id='Prost', text=gold_reply)))
+    assert {k: scores[k] for k in expected} == expected
 
 
 # ---------------------------------------------------------------- presets
