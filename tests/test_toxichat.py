@@ -12,20 +12,20 @@ import csv
 import hashlib
 import json
 import os
+import re
 
 import pytest
 
 from parlai.core.agents import create_agent
 from parlai.core.metrics import aggregate_unnamed_reports
 from parlai.core.params import ParlaiParser
-from parlai.core.teachers import create_task_agent_from_taskname
 from parlai.core.worlds import create_task
 
 from parlai_prosocial import testing
 from parlai_prosocial.errors import ProsocialDownloadError
 from parlai_prosocial.tasks.toxichat import build
 from parlai_prosocial.tasks.toxichat.badwords import BadWordMatcher, read_bad_words
-from parlai_prosocial.tasks.toxichat.data import ToxiChatDataError
+from parlai_prosocial.tasks.toxichat.data import ToxiChatDataError, read_threads
 from parlai_prosocial.tasks.toxichat.metrics import (
     TABLE5_METRICS,
     Classifier,
@@ -84,18 +84,10 @@ def make_opt(data_dir, task='toxichat', datatype='test', model='repeat_query', *
 
 
 def create_teacher(data_dir, task='toxichat', datatype='test', **kwargs):
-    return create_task_agent_from_taskname(make_opt(data_dir, task, datatype, **kwargs))[0]
+    return testing.create_teacher(task, datatype, toxichat_data_dir=str(data_dir), **kwargs)
 
 
-def messages(teacher):
-    out = []
-    while True:
-        message = teacher.act()
-        if message.get('batch_padding'):
-            return out
-        out.append(message)
-        if teacher.epoch_done():
-            return out
+messages = testing.one_epoch
 
 
 def evaluate(data_dir, model='repeat_query', batchsize=1, **kwargs):
@@ -141,9 +133,6 @@ def test_thread_messages_field_by_field(sample_dir):
         assert message['episode_done'] is True
         # no gold reply: nothing for F1 or perplexity to compare with
         assert 'labels' not in message and 'eval_labels' not in message
-    assert got[0]['reddit_thread'][1]['text'] == ' Honestly this whole show sucks. '
-    assert got[0]['reddit_thread'][1]['stance_label_towards_turn_1'] == 'Disagree'
-    assert got[0]['final_gpt3_response']['offense_targets'] == ['celebrity/personality']
 
 
 def test_offensive_threads_only(sample_dir):
@@ -338,39 +327,25 @@ BAD_ROWS = [
 
 @pytest.mark.parametrize('change, message', BAD_ROWS)
 def test_bad_row_names_file_line_turn_and_field(tmp_path, change, message):
+    # through the reader; that every teacher raises its errors: test_every_teacher_fails_on_creation
     rows = _rows()
     change(rows[1])
-    write_sample('toxichat', tmp_path)
-    write_threads(tmp_path / 'test.jsonl', rows)
     path = str(tmp_path / 'test.jsonl')
+    write_threads(path, rows)
     with pytest.raises(ToxiChatDataError) as error:
-        create_teacher(tmp_path)
+        read_threads(path)
     assert str(error.value).startswith(f'{path}: line 2: {message}'), str(error.value)
 
 
 def test_row_that_is_not_an_object(tmp_path):
-    write_sample('toxichat', tmp_path)
-    lines = open(tmp_path / 'test.jsonl').read().splitlines()
-    lines[2] = json.dumps([1, 2])
-    (tmp_path / 'test.jsonl').write_text('\n'.join(lines) + '\n')
+    path = str(tmp_path / 'test.jsonl')
+    write_threads(path, _rows()[:2] + [[1, 2]])
     with pytest.raises(ToxiChatDataError, match=r'line 3: expected a JSON object, got list'):
-        create_teacher(tmp_path)
+        read_threads(path)
 
 
-def test_line_not_utf8(tmp_path):
-    write_sample('toxichat', tmp_path)
-    lines = (tmp_path / 'test.jsonl').read_bytes().split(b'\n')
-    lines[2] = lines[2].replace(b'Our coach', b'Our \xff coach')
-    (tmp_path / 'test.jsonl').write_bytes(b'\n'.join(lines))
-    with pytest.raises(ToxiChatDataError, match=r'test.jsonl: line 3: not UTF-8'):
-        create_teacher(tmp_path)
-
-
-def test_missing_and_empty_files(tmp_path):
+def test_missing_file(tmp_path):
     with pytest.raises(ToxiChatDataError, match=r'test.jsonl: no such file'):
-        create_teacher(tmp_path)
-    (tmp_path / 'test.jsonl').write_text('\n\n')
-    with pytest.raises(ToxiChatDataError, match=r'test.jsonl: the file is empty'):
         create_teacher(tmp_path)
 
 
@@ -468,10 +443,14 @@ def test_bad_ngrams_found(sample_dir):
     assert matcher.find('Ass and more ASS, god  damn, classy') == ['Ass', 'ASS', 'god damn']
 
 
-def test_bad_share_through_parlai(sample_dir):
-    # repeat_query answers with the thread's last turn: 2 of 5 have a bad n-gram (sucks, ASS)
-    report = values(evaluate(sample_dir, 'repeat_query'))
+def test_bad_share_through_parlai(sample_dir, parlai_warnings):
+    # repeat_query answers with the thread's last turn: 2 of 5 have a bad n-gram (sucks, ASS);
+    # without classifiers their metrics are absent, not zero
+    report = values(evaluate(sample_dir, 'repeat_query', batchsize=3))
     assert report == {'exs': 5, 'toxichat_bad': pytest.approx(2 / 5)}
+    ours = [w for w in parlai_warnings if WARNING in w]
+    assert len(ours) == 1  # one teacher and its two copies: one warning
+    assert 'toxichat_offensive (no --toxichat-offensive-model-file)' in ours[0]
     report = values(evaluate(sample_dir, 'repeat_query', toxichat_threads='offensive'))
     assert report == {'exs': 2, 'toxichat_bad': 1.0}
     report = values(evaluate(sample_dir, 'fixed_response', fixed_response='Have a nice day.'))
@@ -544,6 +523,16 @@ def test_trained_classifiers_give_the_table5_shares(sample_dir, classifiers):
         assert report[name] == pytest.approx(value), name
     assert sum(report[name] for name in STANCE_NAMES) == pytest.approx(1.0)
     assert report['toxichat_bad'] == pytest.approx(2 / 5)
+    # the batch size does not change the shares (3 + 2 threads, padded)
+    assert values(
+        evaluate(
+            sample_dir,
+            'repeat_query',
+            batchsize=3,
+            toxichat_stance_model_file=classifiers['stance'],
+            toxichat_offensive_model_file=classifiers['offensive'],
+        )
+    ) == report
 
 
 def test_only_one_classifier(sample_dir, classifiers, parlai_warnings):
@@ -558,39 +547,21 @@ def test_only_one_classifier(sample_dir, classifiers, parlai_warnings):
     assert 'no --toxichat-offensive-model-file' not in ours[0]
 
 
-def test_classifier_with_other_classes(sample_dir, classifiers):
-    message = r'--toxichat-offensive-model-file .*stance: the model predicts'
+@pytest.mark.parametrize(
+    'option, model, message',
+    [
+        ('offensive', 'stance', r'--toxichat-offensive-model-file .*stance: the model predicts'),
+        ('stance', 'missing', r'--toxichat-stance-model-file .*nothing: no such model'),
+    ],
+    ids=['other classes', 'no such file'],
+)
+def test_bad_classifier(sample_dir, classifiers, tmp_path, option, model, message):
+    model_file = str(tmp_path / 'nothing') if model == 'missing' else classifiers[model]
     with pytest.raises(ClassifierError, match=message):
-        create_teacher(sample_dir, toxichat_offensive_model_file=classifiers['stance'])
-
-
-def test_missing_classifier_file(sample_dir, tmp_path):
-    missing = str(tmp_path / 'nothing')
-    message = r'--toxichat-stance-model-file .*nothing: no such model'
-    with pytest.raises(ClassifierError, match=message):
-        create_teacher(sample_dir, toxichat_stance_model_file=missing)
-
-
-def test_missing_classifiers_warn_once_and_metrics_are_absent(sample_dir, parlai_warnings):
-    report = values(evaluate(sample_dir, 'repeat_query', batchsize=3))
-    assert set(report) == {'exs', 'toxichat_bad'}  # absent, not zero
-    ours = [w for w in parlai_warnings if WARNING in w]
-    assert len(ours) == 1  # one teacher and its two copies: one warning
-    assert 'toxichat_offensive (no --toxichat-offensive-model-file)' in ours[0]
+        create_teacher(sample_dir, **{f'toxichat_{option}_model_file': model_file})
 
 
 # --- aggregation -------------------------------------------------------------------------------
-
-
-def test_batchsize_does_not_change_the_shares(sample_dir, classifiers):
-    kwargs = dict(
-        toxichat_stance_model_file=classifiers['stance'],
-        toxichat_offensive_model_file=classifiers['offensive'],
-    )
-    one = values(evaluate(sample_dir, 'repeat_query', batchsize=1, **kwargs))
-    three = values(evaluate(sample_dir, 'repeat_query', batchsize=3, **kwargs))  # 3 + 2, padded
-    assert one == three
-    assert one['exs'] == 5 and one['toxichat_bad'] == pytest.approx(2 / 5)
 
 
 def test_two_workers_aggregate_to_the_single_worker_shares(sample_dir, classifiers, monkeypatch):
@@ -717,11 +688,7 @@ def test_download_builds_once(tmp_path, upstream):
         'word_based_bias_list.csv',
     ]
     # built: a teacher without --toxichat-data-dir reads it and downloads nothing more
-    teacher = create_task_agent_from_taskname(
-        ParlaiParser(True, True).parse_kwargs(
-            task='toxichat', datatype='test', datapath=str(datapath), model='repeat_query'
-        )
-    )[0]
+    teacher = testing.create_teacher('toxichat', 'test', datapath=str(datapath))
     assert len(messages(teacher)) == 5
     assert len(upstream) == 4
 
@@ -730,13 +697,8 @@ def test_checksum_mismatch_leaves_no_marker(tmp_path, upstream, monkeypatch):
     url, sha256 = build.FILES['test.jsonl']
     monkeypatch.setitem(build.FILES, 'test.jsonl', (url, '0' * 64))
     opt = {'datapath': str(tmp_path / 'data'), 'datatype': 'test', 'toxichat_data_dir': None}
-    with pytest.raises(ProsocialDownloadError) as info:
+    with pytest.raises(ProsocialDownloadError, match=re.escape(f'{url}: sha256 {sha256}, ')):
         build.data_dir(opt)
-    target = tmp_path / 'data' / 'toxichat' / 'test.jsonl'
-    assert str(info.value) == (
-        f'{url}: sha256 {sha256}, expected {"0" * 64}: a different or corrupted file; nothing was '
-        f'saved as {target}'
-    )
     # nothing a re-run would trust: no marker, no file under its name, no .part
     assert sorted(os.listdir(tmp_path / 'data' / 'toxichat')) == ['dev.jsonl', 'train.jsonl']
 
