@@ -12,6 +12,7 @@ import tarfile
 
 import pytest
 
+from parlai_prosocial import testing
 from parlai_prosocial.agents.canary import context_text, parse_canary_output
 from parlai_prosocial.formats import SAFETY_LABELS
 from parlai_prosocial.samples import write_casual
@@ -91,8 +92,6 @@ def test_trained_canary_writes_labels_and_rots_that_parse(trained, tiny_t5, tmp_
     Evaluation through ``zoo:canary/model`` installed from ``$CANARY_CHECKPOINT`` (so one run
     checks the zoo path too): the replies carry the parsed fields and ``safety_acc``.
     """
-    from parlai_prosocial import testing
-
     opt = json.load(open(os.path.join(trained, 'model.opt')))
     assert opt['model'] == 'canary'
     assert opt['t5_model_arch'] == tiny_t5
@@ -236,41 +235,12 @@ def test_canary_preset_is_the_paper_recipe():
     assert (tiny['task'], tiny['multitask_weights']) == (preset['task'], [4, 1, 1, 1])
 
 
-def test_canary_preset_mixture_on_the_casual_fixtures(tmp_path, sample_data_dir, monkeypatch):
-    """
-    The preset's four tasks with its weights, on the offline fixtures of ParlAI's datasets.
-    """
-    from parlai.core.teachers import create_task_agent_from_taskname
-    from parlai.scripts.train_model import setup_args as train_model_parser
-
-    monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
-    write_casual(tmp_path)
-    opt = train_model_parser().parse_args(
-        ['-o', 'prosocial/canary_t5_baseline', '--datapath', str(tmp_path), '-dt', 'valid']
-    )
-    teacher = create_task_agent_from_taskname(opt)[0]
-    assert [t.id for t in teacher.tasks] == [
-        'prosocial',
-        'casual_safety:dailydialog',
-        'casual_safety:empathetic_dialogues',
-        'casual_safety:blended_skill_talk',
-    ]
-    for casual in teacher.tasks[1:]:
-        assert casual.num_examples() > 0
-        message = casual.act()
-        assert message['eval_labels'] == ['__casual__'] and message['text']
-
-
 def test_tiny_preset_trains_offline_on_the_paper_mixture(tmp_path, env):
     """
     ``-o prosocial/tiny_canary`` as it is: ProsocialDialog and the three casual datasets, 4:1:1:1,
     with the offline fixtures of ParlAI's datasets in the datapath, and the tiny T5 the preset
     names, built into the datapath on first use.
     """
-    import json
-
-    from parlai_prosocial import testing
-
     write_casual(tmp_path / 'data')
     result = testing.parlai_in_process(
         [
