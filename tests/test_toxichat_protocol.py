@@ -116,31 +116,19 @@ def test_pair_input_is_the_default(sample_dir):
     for task in ('toxichat:stance', 'toxichat:offensive'):
         default = messages(create_teacher(sample_dir, task))
         pair = messages(create_teacher(sample_dir, task, toxichat_classifier_input='pair'))
+        # the default's texts: test_toxichat's test_stance_messages, test_offensive_messages
         assert [m['text'] for m in default] == [m['text'] for m in pair]
-    pair = messages(create_teacher(sample_dir, 'toxichat:stance'))
-    assert pair[0]['text'] == f'{TITLE}\n{SUCKS}'
-    offensive = messages(create_teacher(sample_dir, 'toxichat:offensive'))
-    assert offensive[1]['text'] == SUCKS
 
 
 def test_thread_input_with_all_pairs_is_refused(sample_dir):
+    thread = dict(toxichat_classifier_input='thread')
     with pytest.raises(ProsocialOptionError, match='--toxichat-stance-pairs all needs'):
-        create_teacher(
-            sample_dir,
-            'toxichat:stance',
-            toxichat_classifier_input='thread',
-            toxichat_stance_pairs='all',
-        )
+        create_teacher(sample_dir, 'toxichat:stance', toxichat_stance_pairs='all', **thread)
     # adjacent, said explicitly, is the thread mode's own
-    got = messages(
-        create_teacher(
-            sample_dir,
-            'toxichat:stance',
-            toxichat_classifier_input='thread',
-            toxichat_stance_pairs='adjacent',
-        )
+    teacher = create_teacher(
+        sample_dir, 'toxichat:stance', toxichat_stance_pairs='adjacent', **thread
     )
-    assert len(got) == 17
+    assert len(messages(teacher)) == 17
 
 
 def test_real_test_split_in_thread_mode(real_data):
@@ -186,32 +174,23 @@ def _scorer(sample_dir, classifier_input, decision, stance, offensive):
 
 
 @pytest.mark.parametrize(
-    'probabilities, expected',
+    'classifier, probabilities, expected',
     [
-        ({'Neutral': 0.98, 'Agree': 0.01, 'Disagree': 0.01}, 'Neutral'),
-        ({'Neutral': 0.97, 'Agree': 0.02, 'Disagree': 0.01}, AMBIGUOUS),  # not above 0.97
-        ({'Neutral': 0.05, 'Agree': 0.88, 'Disagree': 0.07}, 'Agree'),
-        ({'Neutral': 0.05, 'Agree': 0.03, 'Disagree': 0.92}, 'Disagree'),
-        ({'Neutral': 0.10, 'Agree': 0.01, 'Disagree': 0.89}, AMBIGUOUS),  # argmax: Disagree
-        ({'Neutral': 0.60, 'Agree': 0.30, 'Disagree': 0.10}, AMBIGUOUS),  # argmax: Neutral
+        ('stance', {'Neutral': 0.98, 'Agree': 0.01, 'Disagree': 0.01}, 'Neutral'),
+        ('stance', {'Neutral': 0.97, 'Agree': 0.02, 'Disagree': 0.01}, AMBIGUOUS),  # not > 0.97
+        ('stance', {'Neutral': 0.05, 'Agree': 0.88, 'Disagree': 0.07}, 'Agree'),
+        ('stance', {'Neutral': 0.05, 'Agree': 0.03, 'Disagree': 0.92}, 'Disagree'),
+        ('stance', {'Neutral': 0.10, 'Agree': 0.01, 'Disagree': 0.89}, AMBIGUOUS),  # argmax: D.
+        ('stance', {'Neutral': 0.60, 'Agree': 0.30, 'Disagree': 0.10}, AMBIGUOUS),  # argmax: N.
+        ('offensive', {'Safe': 0.71, 'Offensive': 0.29}, 'Safe'),
+        ('offensive', {'Safe': 0.25, 'Offensive': 0.75}, 'Offensive'),
+        ('offensive', {'Safe': 0.69, 'Offensive': 0.31}, AMBIGUOUS),
+        ('offensive', {'Safe': 0.31, 'Offensive': 0.69}, AMBIGUOUS),
+        ('offensive', {'Safe': 0.70, 'Offensive': 0.30}, AMBIGUOUS),  # not above 0.7
     ],
 )
-def test_stance_thresholds_by_hand(probabilities, expected):
-    assert decide(probabilities, BAHETI_THRESHOLDS['stance']) == expected
-
-
-@pytest.mark.parametrize(
-    'probabilities, expected',
-    [
-        ({'Safe': 0.71, 'Offensive': 0.29}, 'Safe'),
-        ({'Safe': 0.25, 'Offensive': 0.75}, 'Offensive'),
-        ({'Safe': 0.69, 'Offensive': 0.31}, AMBIGUOUS),
-        ({'Safe': 0.31, 'Offensive': 0.69}, AMBIGUOUS),
-        ({'Safe': 0.70, 'Offensive': 0.30}, AMBIGUOUS),  # not above 0.7
-    ],
-)
-def test_offensive_thresholds_by_hand(probabilities, expected):
-    assert decide(probabilities, BAHETI_THRESHOLDS['offensive']) == expected
+def test_thresholds_by_hand(classifier, probabilities, expected):
+    assert decide(probabilities, BAHETI_THRESHOLDS[classifier]) == expected
 
 
 def test_scorer_thresholds_and_argmax(sample_dir):
