@@ -112,13 +112,13 @@ SPELLED_OUT_TRAIN['both'] = [
 
 
 @pytest.mark.parametrize('speaker', SPEAKERS)
-@pytest.mark.parametrize('datatype', ['train:ordered', 'train:stream:ordered'])
-def test_train_spelled_out(sample_dir, speaker, datatype):
-    teacher = make_teacher(sample_dir, datatype, topical_chat_speaker=speaker)
-    messages = one_epoch(teacher)
+def test_train_spelled_out(sample_dir, speaker):
+    # the texts as cleaned: the raw sample has a trailing space, a trailing " \n", an inner "\n"
+    # and a leading "\t" (the stream mode and the counts: test_every_split_and_option)
+    raw = [t['message'] for c in SAMPLE['train.json'].values() for t in c['content']]
+    assert any(m != m.strip() for m in raw) and any('\n' in m.strip() for m in raw)
+    messages = one_epoch(make_teacher(sample_dir, 'train:ordered', topical_chat_speaker=speaker))
     assert text_label_episodes(messages) == SPELLED_OUT_TRAIN[speaker]
-    assert teacher.num_episodes() == len(SPELLED_OUT_TRAIN[speaker])
-    assert teacher.num_examples() == sum(len(e) for e in SPELLED_OUT_TRAIN[speaker])
 
 
 def test_test_split_spelled_out(sample_dir):
@@ -171,17 +171,6 @@ def test_messages_keep_the_annotations(sample_dir):
     assert second['turn_rating'] == '' and second['turn_index'] == 3
 
 
-def test_messages_are_cleaned(sample_dir):
-    # the raw sample has a trailing space, a trailing " \n", an inner "\n" and a leading "\t"
-    raw = [t['message'] for c in SAMPLE['train.json'].values() for t in c['content']]
-    assert any(m != m.strip() for m in raw) and any('\n' in m.strip() for m in raw)
-    for speaker in SPEAKERS:
-        messages = one_epoch(make_teacher(sample_dir, topical_chat_speaker=speaker))
-        for m in messages:
-            assert label_of(m) == label_of(m).strip() and '\n' not in label_of(m)
-            assert m['text'] == m['text'].strip() and '\t' not in m['text']
-
-
 # --- every split and option, built here from SAMPLE ---------------------------------------------
 
 
@@ -222,9 +211,16 @@ def expected_episodes(split, speaker, eval_set='both'):
     return episodes
 
 
-@pytest.mark.parametrize('eval_set', ['both', 'freq', 'rare'])
-@pytest.mark.parametrize('speaker', SPEAKERS)
-@pytest.mark.parametrize('datatype', DATATYPES)
+@pytest.mark.parametrize(
+    'datatype, speaker, eval_set',
+    [
+        (datatype, speaker, eval_set)
+        for datatype in DATATYPES
+        for speaker in SPEAKERS
+        for eval_set in (['both'] if datatype.startswith('train') else ['both', 'freq', 'rare'])
+    ]
+    + [('train:ordered', 'agent_2', 'rare')],  # train reads train.json whatever the eval set
+)
 def test_every_split_and_option(sample_dir, datatype, speaker, eval_set):
     teacher = make_teacher(
         sample_dir, datatype, topical_chat_speaker=speaker, topical_chat_eval_set=eval_set
@@ -252,17 +248,6 @@ def test_task_name_flags_and_named_teacher(sample_dir):
     assert by_flag.num_examples() == 4
 
 
-def test_history_holds_the_whole_conversation(sample_dir):
-    # text, label, text, label ... joined as ParlAI's history joins them gives the conversation
-    for speaker in ['agent_2', 'agent_1']:
-        messages = one_epoch(make_teacher(sample_dir, topical_chat_speaker=speaker))
-        for episode, conversation in zip(episodes_of(messages), SAMPLE['train.json'].values()):
-            history = '\n'.join(part for m in episode for part in (m['text'], label_of(m)))
-            turns = [clean(t['message']) for t in conversation['content']]
-            last = episode[-1]['turn_index']
-            assert history == '\n'.join(turns[: last + 1])
-
-
 def test_stream_mode_writes_nothing_into_the_data_dir(tmp_path):
     data_dir = write_sample('topical_chat', tmp_path / 'data')
     before = sorted(os.listdir(data_dir))
@@ -281,11 +266,21 @@ def error_of(data_dir, datatype='train:ordered', **kwargs):
     return str(info.value)
 
 
-def edit_file(data_dir, name, edit):
-    path = os.path.join(str(data_dir), name)
-    with open(path, encoding='utf-8') as f:
-        data = json.load(f)
+def read_error(path):
+    # the tables below go through the reader; that a teacher raises its errors is
+    # test_edited_file_is_read_again's
+    with pytest.raises(TopicalChatDataError) as info:
+        read_conversations(str(path))
+    return str(info.value)
+
+
+def edited(data_dir, name, edit):
+    """
+    The sample's file ``name``, changed by ``edit``, written into ``data_dir``.
+    """
+    data = json.loads(json.dumps(SAMPLE[name]))
     edit(data)
+    path = os.path.join(str(data_dir), name)
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(data, f, indent=2)
     return path
@@ -299,6 +294,8 @@ def write_raw(data_dir, name, text):
 
 
 def test_missing_file(tmp_path):
+    nowhere = tmp_path / 'nowhere'
+    assert error_of(nowhere) == f'{nowhere / "train.json"}: no such file'
     write_sample('topical_chat', tmp_path)
     rare = os.path.join(str(tmp_path), 'valid_rare.json')
     os.remove(rare)
@@ -308,23 +305,17 @@ def test_missing_file(tmp_path):
     assert make_teacher(tmp_path, 'train').num_examples() == 5
 
 
-def test_missing_data_dir(tmp_path):
-    nowhere = tmp_path / 'nowhere'
-    assert error_of(nowhere) == f'{nowhere / "train.json"}: no such file'
-
-
 def test_only_the_files_of_the_split_are_read(tmp_path):
     write_sample('topical_chat', tmp_path)
     write_raw(tmp_path, 'train.json', '{"broken": ')
     assert make_teacher(tmp_path, 'test').num_examples() == 2
 
 
+# (not valid JSON: the shared load_json_file, test_readers_bad_input's test_prosocial_whole_file)
 @pytest.mark.parametrize(
     'text, wanted',
     [
-        ('', 'the file is empty'),
         ('  \n', 'the file is empty'),
-        ('<html>404: Not Found</html>', 'line 1: not valid JSON (Expecting value at column 1)'),
         (
             'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1\n',
             'this is a Git LFS pointer, not the data',
@@ -333,28 +324,9 @@ def test_only_the_files_of_the_split_are_read(tmp_path):
     ],
 )
 def test_not_a_conversation_file(tmp_path, text, wanted):
-    write_sample('topical_chat', tmp_path)
     path = write_raw(tmp_path, 'train.json', text)
-    message = error_of(tmp_path)
+    message = read_error(path)
     assert message.startswith(f'{path}: {wanted}'), message
-
-
-@pytest.mark.parametrize('field', ['article_url', 'config', 'content'])
-def test_missing_conversation_field(tmp_path, field):
-    write_sample('topical_chat', tmp_path)
-    path = edit_file(tmp_path, 'train.json', lambda d: d[TRAIN_IDS[1]].pop(field))
-    assert error_of(tmp_path) == f'{path}: conversation {TRAIN_IDS[1]}: missing field "{field}"'
-
-
-@pytest.mark.parametrize(
-    'field', ['message', 'agent', 'sentiment', 'knowledge_source', 'turn_rating']
-)
-def test_missing_turn_field(tmp_path, field):
-    write_sample('topical_chat', tmp_path)
-    path = edit_file(tmp_path, 'train.json', lambda d: d[TRAIN_IDS[2]]['content'][1].pop(field))
-    assert error_of(tmp_path) == (
-        f'{path}: conversation {TRAIN_IDS[2]}, turn 1: missing field "{field}"'
-    )
 
 
 VALID_ID = 't_00000000-0000-4000-8000-000000000011'
@@ -363,6 +335,14 @@ VALID_ID = 't_00000000-0000-4000-8000-000000000011'
 @pytest.mark.parametrize(
     'edit, wanted',
     [
+        (lambda c, f=field: c.pop(f), f': missing field "{field}"')
+        for field in ['article_url', 'config', 'content']
+    ]
+    + [
+        (lambda c, f=field: c['content'][1].pop(f), f', turn 1: missing field "{field}"')
+        for field in ['message', 'agent', 'sentiment', 'knowledge_source', 'turn_rating']
+    ]
+    + [
         (
             lambda c: c['content'][2].update(knowledge_source='FS1'),
             ", turn 2: field \"knowledge_source\" is 'FS1', expected a list of strings",
@@ -398,23 +378,18 @@ VALID_ID = 't_00000000-0000-4000-8000-000000000011'
     ],
 )
 def test_bad_field(tmp_path, edit, wanted):
-    write_sample('topical_chat', tmp_path)
-    path = edit_file(tmp_path, 'valid_freq.json', lambda d: edit(d[VALID_ID]))
-    assert error_of(tmp_path, 'valid') == f'{path}: conversation {VALID_ID}{wanted}'
+    path = edited(tmp_path, 'valid_freq.json', lambda d: edit(d[VALID_ID]))
+    assert read_error(path) == f'{path}: conversation {VALID_ID}{wanted}'
 
 
 def test_conversation_not_an_object(tmp_path):
-    write_sample('topical_chat', tmp_path)
-    path = edit_file(tmp_path, 'test_rare.json', lambda d: d.update({'t_x': ['hello']}))
-    message = error_of(tmp_path, 'test')
-    assert message == f'{path}: conversation t_x: expected a JSON object, got list'
+    path = edited(tmp_path, 'test_rare.json', lambda d: d.update({'t_x': ['hello']}))
+    assert read_error(path) == f'{path}: conversation t_x: expected a JSON object, got list'
 
 
 def test_conversation_rating_is_optional(tmp_path):
     write_sample('topical_chat', tmp_path)
-    edit_file(
-        tmp_path, 'test_rare.json', lambda d: [c.pop('conversation_rating') for c in d.values()]
-    )
+    edited(tmp_path, 'test_rare.json', lambda d: [c.pop('conversation_rating') for c in d.values()])
     messages = one_epoch(make_teacher(tmp_path, 'test', topical_chat_eval_set='rare'))
     assert [m['conversation_rating'] for m in messages] == [None]
 
@@ -423,7 +398,7 @@ def test_edited_file_is_read_again(tmp_path):
     # the teacher caches parsed files; an edited file must not be served from the cache
     write_sample('topical_chat', tmp_path)
     assert make_teacher(tmp_path).num_examples() == 5
-    path = edit_file(tmp_path, 'train.json', lambda d: d[TRAIN_IDS[0]].pop('config'))
+    path = edited(tmp_path, 'train.json', lambda d: d[TRAIN_IDS[0]].pop('config'))
     assert error_of(tmp_path) == f'{path}: conversation {TRAIN_IDS[0]}: missing field "config"'
 
 
