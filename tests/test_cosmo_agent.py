@@ -88,15 +88,6 @@ def trained(tmp_path_factory, cosmo_t5, task_sample_dirs):
     return testing.built_once(tmp_path_factory, 'tiny_cosmo', build)
 
 
-@pytest.fixture(scope='module')
-def canary(tiny_canary):
-    """
-    The session's tiny Canary, overfit on the sample's training split (labels its openers as
-    annotated).
-    """
-    return tiny_canary
-
-
 def cosmo(t5, *args, interactive=False):
     opt = ParlaiParser(True, True).parse_args(['-m', 'cosmo', '--t5-model-arch', t5] + list(args))
     if interactive:
@@ -158,12 +149,12 @@ def test_multi_turn_input_is_the_released_format_byte_for_byte(cosmo_t5):
 
 
 def test_missing_parts_take_their_separator_with_them(cosmo_t5):
+    # (a narrative alone: test_message_fields_set_the_narrative_for_the_rest_of_the_episode)
     only_instruction = cosmo(cosmo_t5, '--cosmo-instruction', INSTRUCTION, '--inference', 'greedy')
     assert say(only_instruction, 'Hi')[INPUT_FIELD] == f'{INSTRUCTION} <sep> Hi'
     neither = cosmo(cosmo_t5, '--inference', 'greedy')
-    assert say(neither, 'Hi')[INPUT_FIELD] == 'Hi'
-    only_narrative = cosmo(cosmo_t5, '--cosmo-narrative', NARRATIVE, '--inference', 'greedy')
-    assert say(only_narrative, 'Hi')[INPUT_FIELD] == f'{NARRATIVE} <sep> Hi'
+    # and the lines of one message are separate turns
+    assert say(neither, 'first post\nsecond post')[INPUT_FIELD] == 'first post <turn> second post'
 
 
 # --- the narrative: once per conversation -------------------------------------------------------
@@ -197,11 +188,6 @@ def test_message_fields_set_the_narrative_for_the_rest_of_the_episode(cosmo_t5):
     # the next episode is back to the option
     assert say(agent, 'Hello')[INPUT_FIELD] == 'Default story. <sep> Hello'
     assert say(agent, 'x', cosmo_narrative='')[INPUT_FIELD].startswith('Hello <turn> ')
-
-
-def test_lines_of_one_message_are_separate_turns(cosmo_t5):
-    agent = cosmo(cosmo_t5, '--inference', 'greedy')
-    assert say(agent, 'first post\nsecond post')[INPUT_FIELD] == 'first post <turn> second post'
 
 
 # --- who formats --------------------------------------------------------------------------------
@@ -334,11 +320,6 @@ def report(path):
 
 
 def test_tiny_recipe_trains_end_to_end(trained, cosmo_t5, task_sample_dirs, tmp_path):
-    with open(trained + '.opt') as f:
-        saved = json.load(f)
-    assert (saved['optimizer'], saved['lr_scheduler'], saved['max_train_steps']) == (
-        'adafactor', 'none', 40
-    )
     with open(trained + '.trainstats') as f:
         stats = json.load(f)
     assert stats['train_steps'] == 40  # stopped by --max-train-steps
@@ -398,9 +379,9 @@ def test_steered_narrative_is_app_c_situation_after_the_users():
     assert steered_narrative(NARRATIVE, '', 'Ann') == NARRATIVE
 
 
-def test_canary_guard_puts_rots_into_cosmos_narrative(canary, trained):
+def test_canary_guard_puts_rots_into_cosmos_narrative(tiny_canary, trained):
     opt = ParlaiParser(True, True).parse_args(
-        ['-m', 'canary_guard', '--canary-model-file', canary, '--guarded-model', 'cosmo',
+        ['-m', 'canary_guard', '--canary-model-file', tiny_canary, '--guarded-model', 'cosmo',
          '--guarded-model-file', trained,
          '--guarded-args', f'--inference greedy --cosmo-narrative "{NARRATIVE}"']
     )
@@ -437,10 +418,10 @@ def test_steering_rots_hold_for_their_turn_only(cosmo_t5):
     )
 
 
-def test_canary_guard_with_cosmo_evaluates_toxichat(canary, trained, task_sample_dirs,
+def test_canary_guard_with_cosmo_evaluates_toxichat(tiny_canary, trained, task_sample_dirs,
                                                     tmp_path, samples):
     testing.parlai_in_process(
-        ['eval_model', '-m', 'canary_guard', '--canary-model-file', canary,
+        ['eval_model', '-m', 'canary_guard', '--canary-model-file', tiny_canary,
          '--guarded-model', 'cosmo', '--guarded-model-file', trained, '-t', 'toxichat',
          '-dt', 'valid', '--report-filename', str(tmp_path / 'guard.json')],
         cwd=str(tmp_path), env_extra=task_sample_dirs,
