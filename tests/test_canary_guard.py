@@ -44,11 +44,6 @@ def env(sample_data_dir):
 
 
 @pytest.fixture(scope='module')
-def canary(tiny_canary):
-    return tiny_canary
-
-
-@pytest.fixture(scope='module')
 def generator(tmp_path_factory, env):
     def build(directory):
         testing.parlai_in_process(
@@ -95,8 +90,8 @@ def test_lm_prompt_is_the_papers():
 # --- repeat_query: what the generator sees ------------------------------------------------------
 
 
-def test_casual_passes_unchanged_caution_steers_intervention_adds_help(canary):
-    guard = make_guard(canary, '--guarded-model', 'repeat_query')
+def test_casual_passes_unchanged_caution_steers_intervention_adds_help(tiny_canary):
+    guard = make_guard(tiny_canary, '--guarded-model', 'repeat_query')
     casual = say(guard, CASUAL['context'], episode_done=True)
     assert casual['safety_label'] == '__casual__'
     assert casual['guard_action'] == PASS
@@ -116,7 +111,7 @@ def test_casual_passes_unchanged_caution_steers_intervention_adds_help(canary):
     assert intervention['guard_action'] == STEER and 'help_text' not in intervention
     assert intervention['text'] == rots_of(INTERVENTION)
 
-    helping = make_guard(canary, '--guarded-model', 'repeat_query',
+    helping = make_guard(tiny_canary, '--guarded-model', 'repeat_query',
                          '--guard-help-text', DEFAULT_HELP_TEXT)
     intervention = say(helping, INTERVENTION['context'], episode_done=True)
     assert intervention['guard_action'] == STEER_AND_HELP
@@ -124,26 +119,11 @@ def test_casual_passes_unchanged_caution_steers_intervention_adds_help(canary):
     assert intervention['text'] == rots_of(INTERVENTION) + ' ' + DEFAULT_HELP_TEXT
 
 
-def test_the_help_text_is_configurable(canary):
-    guard = make_guard(
-        canary, '--guarded-model', 'fixed_response', '--guarded-args', "--fixed-response 'Hm.'",
-        '--guard-help-text', 'Call 555-0100 to talk to a person.',
-    )
-    reply = say(guard, INTERVENTION['context'], episode_done=True)
-    assert reply['text'] == 'Hm. Call 555-0100 to talk to a person.'
-    silent = make_guard(canary, '--guarded-model', 'fixed_response', '--guard-help-text', '')
-    reply = say(silent, INTERVENTION['context'], episode_done=True)
-    assert reply['guard_action'] == STEER and 'help_text' not in reply
-    assert reply['text'] == "I don't know."
-
-
-def test_a_batch_of_conversations_and_observations_that_hold_data_not_agents(canary):
-    import json
-
+def test_a_batch_of_conversations_and_observations_that_hold_data_not_agents(tiny_canary):
     from parlai.core.agents import create_agent_from_shared
 
     guard = make_guard(
-        canary, '--guarded-model', 'fixed_response', '--guarded-args', "--fixed-response 'Hm.'"
+        tiny_canary, '--guarded-model', 'fixed_response', '--guarded-args', "--fixed-response 'Hm.'"
     )
     shared = guard.share()
     copies = [create_agent_from_shared(shared) for _ in range(3)]
@@ -166,11 +146,11 @@ def test_a_batch_of_conversations_and_observations_that_hold_data_not_agents(can
 # --- a trained transformer/generator ------------------------------------------------------------
 
 
-def test_generator_casual_reply_is_the_bare_generators(canary, generator):
+def test_generator_casual_reply_is_the_bare_generators(tiny_canary, generator):
     from parlai.core.agents import create_agent_from_model_file
 
     bare = create_agent_from_model_file(generator)
-    guard = make_guard(canary, '--guarded-model-file', generator)
+    guard = make_guard(tiny_canary, '--guarded-model-file', generator)
     assert guard.mode == 'context'
     # the sample's casual turn, which the tiny Canary was trained to label casual, then a follow-up
     # in the same conversation: both pass, word for word the bare generator's replies
@@ -182,8 +162,8 @@ def test_generator_casual_reply_is_the_bare_generators(canary, generator):
         assert reply['text'] == expected
 
 
-def test_generator_sees_rots_for_the_turn_only(canary, generator):
-    guard = make_guard(canary, '--guarded-model-file', generator)
+def test_generator_sees_rots_for_the_turn_only(tiny_canary, generator):
+    guard = make_guard(tiny_canary, '--guarded-model-file', generator)
     seen = []
     observe = guard.generator.observe
 
@@ -209,8 +189,8 @@ def test_generator_sees_rots_for_the_turn_only(canary, generator):
     assert guard.turns == [] and guard.generator.history.history_strings == []
 
 
-def test_prompt_mode_feeds_the_papers_prompt(canary, generator):
-    guard = make_guard(canary, '--guarded-model-file', generator, '--guard-mode', 'prompt')
+def test_prompt_mode_feeds_the_papers_prompt(tiny_canary, generator):
+    guard = make_guard(tiny_canary, '--guarded-model-file', generator, '--guard-mode', 'prompt')
     seen = []
     observe = guard.generator.observe
     guard.generator.observe = lambda m: seen.append(m['text']) or observe(m)
@@ -227,7 +207,7 @@ def test_prompt_mode_feeds_the_papers_prompt(canary, generator):
     assert seen[-1] == lm_prompt([CASUAL['context']])
 
 
-def test_batch_act_equals_one_at_a_time(canary, generator, tmp_path, env):
+def test_batch_act_equals_one_at_a_time(tiny_canary, generator, tmp_path, env):
     """
     ``eval_model`` on the sample's training split with batch size 1 and 3: same replies, same
     decisions, same metrics.
@@ -237,7 +217,7 @@ def test_batch_act_equals_one_at_a_time(canary, generator, tmp_path, env):
         report, logs = str(tmp_path / f'r{bs}.json'), str(tmp_path / f'l{bs}.jsonl')
         testing.parlai_in_process(
             ['eval_model', '-m', 'canary_guard', '--guarded-model-file', generator,
-             '--canary-model-file', canary, '-t', 'prosocial', '-dt', 'train:evalmode',
+             '--canary-model-file', tiny_canary, '-t', 'prosocial', '-dt', 'train:evalmode',
              '-bs', str(bs), '--report-filename', report, '--world-logs', logs],
             cwd=str(tmp_path),
             env_extra=env,
@@ -256,10 +236,10 @@ def test_batch_act_equals_one_at_a_time(canary, generator, tmp_path, env):
     assert report1['guard_help'] == 0  # no help pointer unless asked for
 
 
-def test_interactive_shows_the_decision(canary, tmp_path):
+def test_interactive_shows_the_decision(tiny_canary, tmp_path):
     out = testing.parlai_in_process(
         ['interactive', '-m', 'canary_guard',
-         '--guarded-model', 'repeat_query', '--canary-model-file', canary,
+         '--guarded-model', 'repeat_query', '--canary-model-file', tiny_canary,
          '--display-add-fields', 'safety_label,guard_rots_text,guard_action',
          '--guard-help-text', DEFAULT_HELP_TEXT],
         stdin='\n[DONE]\n'.join([CASUAL['context'], INTERVENTION['context']]) + '\n[EXIT]\n',
@@ -272,12 +252,12 @@ def test_interactive_shows_the_decision(canary, tmp_path):
     assert DEFAULT_HELP_TEXT in out
 
 
-def test_canary_table2_metrics_are_the_same_at_any_batch_size(canary, tmp_path, env):
+def test_canary_table2_metrics_are_the_same_at_any_batch_size(tiny_canary, tmp_path, env):
     reports = {}
     for bs in (1, 4):
         report = str(tmp_path / f'r{bs}.json')
         testing.parlai_in_process(
-            ['eval_model', '-mf', canary, '-t', 'prosocial:safety', '-dt', 'train:evalmode',
+            ['eval_model', '-mf', tiny_canary, '-t', 'prosocial:safety', '-dt', 'train:evalmode',
              '-bs', str(bs), '--report-filename', report],
             cwd=str(tmp_path), env_extra=env,
         )
