@@ -20,6 +20,7 @@ from parlai_prosocial.tasks.soda import data
 from parlai_prosocial.tasks.soda.agents import DialogueTeacher, SodaTeacher
 from parlai_prosocial.tasks.soda.data import SodaDataError
 from parlai_prosocial.samples import write_sample
+from parlai_prosocial.testing import episodes_of
 from parlai_prosocial.testing.samples import split_files
 
 SPLITS = ['train', 'valid', 'test']
@@ -190,15 +191,14 @@ def test_drops_are_seeded_and_reproducible(sample_dir, cache):
         m['text'] for m in epoch(teacher_for('train:ordered', sample_dir, cache, cosmo_drop_seed=7))
     ]
     assert other_seed != texts[0]
-    # every text is the full input with some parts left out
-    full = [t for _, _, t, *_ in expected_soda(list(enumerate(SAMPLE['train'])))]
-    variants = []
-    for flags in [(False, False), (True, False), (False, True), (True, True)]:
-        variants.append([t for _, _, t, *_ in expected_soda(
-            list(enumerate(SAMPLE['train'])), *flags)])
+    # every text is the full input (variants[0]) with some parts left out
+    variants = [
+        [t for _, _, t, *_ in expected_soda(list(enumerate(SAMPLE['train'])), *flags)]
+        for flags in [(False, False), (True, False), (False, True), (True, True)]
+    ]
     for i, text in enumerate(texts[0]):
         assert text in {v[i] for v in variants}
-    assert texts[0] != full
+    assert texts[0] != variants[0]
 
 
 def test_drop_everything(sample_dir, cache):
@@ -343,11 +343,7 @@ def test_dialogue_episodes(sample_dir, cache):
     teacher = teacher_for('train:ordered', sample_dir, cache, cls=DialogueTeacher)
     assert teacher.num_examples() == sum(len(r['dialogue']) for r in SAMPLE['train'])
     assert teacher.num_episodes() == sum(len(set(r['speakers'])) for r in SAMPLE['train'])
-    episodes = []
-    for m in epoch(teacher):
-        if not episodes or episodes[-1][-1]['episode_done']:
-            episodes.append([])
-        episodes[-1].append(m)
+    episodes = episodes_of(epoch(teacher))
     lena = [e for e in episodes if e[0]['soda_row'] == 2]
     d = SAMPLE['train'][2]['dialogue']
     assert [(m['speaker'], m['text'], m['labels'][0]) for m in lena[0]] == [
