@@ -250,24 +250,21 @@ def _rows():
     return json.loads(json.dumps(SAMPLE['test']))
 
 
-def _set(path, value):
+def _set(path, value=None, delete=False):
     def change(row):
         *parents, last = path
         for key in parents:
             row = row[key]
-        row[last] = value
+        if delete:
+            del row[last]
+        else:
+            row[last] = value
 
     return change
 
 
 def _delete(path):
-    def change(row):
-        *parents, last = path
-        for key in parents:
-            row = row[key]
-        del row[last]
-
-    return change
+    return _set(path, delete=True)
 
 
 # (change to the thread on line 2 of test.jsonl, what the error must say after "<file>: line 2: ")
