@@ -6,8 +6,6 @@ is in each output, minimum length and n-gram blocking count the reply only, and 
 scored alone; a too long target loses RoT tokens, never its reply.
 """
 
-import json
-
 import pytest
 import torch
 
@@ -57,12 +55,19 @@ def _agent(tmp_path, monkeypatch, *extra):
     return agent
 
 
-def _messages(rows=ROWS):
+def _messages():
     return [
         Message({'text': context, 'eval_labels': [rot_response_target(rots, reply) if rots
                                                   else reply], 'episode_done': True})
-        for context, rots, reply in rows
+        for context, rots, reply in ROWS
     ]
+
+
+def _saved(agent, tmp_path):
+    model_file = str(tmp_path / 'model')
+    agent.opt['model_file'] = model_file
+    agent.save(model_file)
+    return model_file
 
 
 def _batch_act(agent, messages):
@@ -167,20 +172,15 @@ def test_eval_model_scores_the_reply_after_gold_rots(tmp_path, monkeypatch, samp
     """
     from parlai.scripts.eval_model import EvalModel
 
-    agent = _agent(tmp_path, monkeypatch)
-    model_file = str(tmp_path / 'model')
-    agent.opt['model_file'] = model_file
-    agent.save(model_file)
+    model_file = _saved(_agent(tmp_path, monkeypatch), tmp_path)
     monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
     report = EvalModel.main(
         model_file=model_file, task='prosocial:rot_response', datatype='valid',
         batchsize=3, inference='beam', beam_size=2, prost_gold_rots=True,
-        skip_generation=False, datapath=str(tmp_path), report_filename=str(tmp_path / 'r.json'),
+        skip_generation=False, datapath=str(tmp_path),
     )
     assert report['rot_f1'] == 1.0
     assert 'f1' in report and 'bleu-4' in report and report['exs'] > 0
-    with open(str(tmp_path / 'r.json')) as f:
-        assert json.load(f)['opt']['prost_gold_rots'] is True
 
 
 # --- label truncation ---------------------------------------------------------------------------
@@ -279,10 +279,7 @@ def test_decoding_presets(tmp_path, monkeypatch):
         assert preset['skip_generation'] is True  # training validates on ppl only
     assert dict(Opt.load_init('prosocial/prost_decoding')) == dict(blenderbot,
                                                                   skip_generation=False)
-    agent = _agent(tmp_path, monkeypatch)
-    model_file = str(tmp_path / 'model')
-    agent.opt['model_file'] = model_file
-    agent.save(model_file)
+    model_file = _saved(_agent(tmp_path, monkeypatch), tmp_path)
     for name, expected in (('prost_decoding', ('beam', 10, 20)),
                            ('prost_decoding_greedy', ('greedy', 1, 1))):
         opt = setup_args().parse_args(['-mf', model_file, '-o', f'prosocial/{name}',
