@@ -158,8 +158,7 @@ def test_bad_input_names_file_line_and_field(corpus, change, expected, tmp_path)
 
 
 def test_missing_empty_truncated_and_lfs_files(tmp_path):
-    # the three corpora share these checks (norm_corpora.read_table); each corpus's own reader and
-    # error class are in test_bad_input_names_file_line_and_field
+    # one corpus: all three share norm_corpora.read_table (their own checks: the table above)
     task, option, name, delimiter, error = CASES['mic']
     directory = write_sample(task, tmp_path)
     path = os.path.join(directory, name)
