@@ -147,7 +147,7 @@ def test_test_split_spelled_out(sample_dir):
 
 
 def test_messages_keep_the_annotations(sample_dir):
-    first = one_epoch(make_teacher(sample_dir, 'train:ordered'))[0]
+    first, second = one_epoch(make_teacher(sample_dir, 'train:ordered'))[:2]
     conversation = SAMPLE['train.json'][TRAIN_IDS[0]]
     assert {k: first[k] for k in first if k not in ('text', 'labels', 'episode_done', 'id')} == {
         'conversation_id': TRAIN_IDS[0],
@@ -167,7 +167,6 @@ def test_messages_keep_the_annotations(sample_dir):
     }
     assert first['id'] == 'topical_chat'
     # the unrated turn of the release keeps its empty rating
-    second = one_epoch(make_teacher(sample_dir, 'train:ordered'))[1]
     assert second['turn_rating'] == '' and second['turn_index'] == 3
 
 
@@ -567,7 +566,6 @@ def test_real_counts(real_dir, real_raw, split):
                 topical_chat_eval_set=eval_set,
             )
             assert (teacher.num_episodes(), teacher.num_examples()) == counts, (eval_set, speaker)
-    assert len(lengths['freq']) == 539
 
 
 def test_real_valid_freq_epoch(real_dir, real_raw):
