@@ -232,12 +232,6 @@ def hf_cases():
     return cases
 
 
-@pytest.mark.parametrize('name, edit, message', hf_cases(), ids=[c[0] for c in hf_cases()])
-def test_prosocial_hf_case(tmp_path, name, edit, message):
-    path = hf_file(tmp_path, edit)
-    assert error_of(prosocial_data.read_dialogues, path) == message.format(p=path)
-
-
 def sample_turns(edit_rows=None):
     """
     The sample's training dialogues as the reader gives them (turns without ``episode_done``,
@@ -431,9 +425,18 @@ def direct_cases():
     return cases
 
 
-@pytest.mark.parametrize('name, edit, message', direct_cases(), ids=[c[0] for c in direct_cases()])
-def test_prosocial_direct_download_case(tmp_path, name, edit, message):
-    path = direct_file(tmp_path, edit)
+#: every bad ProsocialDialog file of the tables above: (id, writer of its layout, edit, message)
+PROSOCIAL_CASES = [(f'hf: {name}', hf_file, edit, message) for name, edit, message in hf_cases()]
+PROSOCIAL_CASES += [
+    (f'direct: {name}', direct_file, edit, message) for name, edit, message in direct_cases()
+]
+
+
+@pytest.mark.parametrize(
+    'write, edit, message', [c[1:] for c in PROSOCIAL_CASES], ids=[c[0] for c in PROSOCIAL_CASES]
+)
+def test_prosocial_bad_file(tmp_path, write, edit, message):
+    path = write(tmp_path, edit)
     assert error_of(prosocial_data.read_dialogues, path) == message.format(p=path)
 
 
