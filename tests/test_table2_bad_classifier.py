@@ -11,7 +11,7 @@ import torch
 
 from parlai_prosocial.baselines import bad_classifier
 from parlai_prosocial.errors import ProsocialOptionError
-from parlai_prosocial.formats import SAFETY_LABELS
+from parlai_prosocial.formats import OK_NOTOK, SAFETY_LABELS
 
 #: ParlAI's recipe for the BAD classifier (projects/safety_recipes/README.md, "BAD classifier":
 #: train_model ... --model transformer/classifier), the options a fine-tuning must repeat
@@ -47,7 +47,7 @@ def test_zero_shot_teacher_maps_every_label_to_a_bad_class(sample_data_dir):
     messages = testing.one_epoch(teacher)
     assert messages
     for message in messages:
-        assert message['labels'] == [bad_classifier.OK_NOTOK[message['safety_label']]]
+        assert message['labels'] == [OK_NOTOK[message['safety_label']]]
         assert message['label_candidates'] == list(bad_classifier.BAD_CLASSES)
     assert {m['labels'][0] for m in messages} == set(bad_classifier.BAD_CLASSES)
 

@@ -8,7 +8,7 @@ tiny offline stand-in of the BAD classifier for tests and the CPU-scale recipe.
   ``__notok__ __ok__``) on ``prosocial:safety_classification`` with our five labels; ``-m
   bad_classifier`` (:mod:`parlai_prosocial.agents.bad_classifier`) gives it a new output layer.
 * The zero-shot extension (not a Table 2 row): the un-fine-tuned classifier evaluated on our turns
-  with their labels mapped to its two classes (:data:`OK_NOTOK`, ``prosocial:ok_notok_safety``)::
+  with their labels mapped to its two classes (``formats.OK_NOTOK``, ``prosocial:ok_notok_safety``)::
 
       parlai eval_model -mf zoo:bot_adversarial_dialogue/multi_turn/model \\
           -t prosocial:ok_notok_safety -dt test
@@ -21,7 +21,7 @@ tiny offline stand-in of the BAD classifier for tests and the CPU-scale recipe.
 
 import os
 
-from parlai_prosocial.formats import BAD_CLASSES, OK_NOTOK  # noqa: F401 (OK_NOTOK: API)
+from parlai_prosocial.formats import BAD_CLASSES
 
 PRESET = 'prosocial/table2_bad_classifier'
 

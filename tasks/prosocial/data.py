@@ -37,14 +37,13 @@ from operator import itemgetter
 from parlai_prosocial import errors
 from parlai_prosocial.data_files import (
     Anomalies,
-    bom_message,
     check_object,
     checked_fields,
     json_lines,
     load_json_file,
 )
 from parlai_prosocial.formats import LABEL_OF_VOTES, PROSOCIAL_MARKERS, markers_start
-from parlai_prosocial.prosocial_rows import DIRECT_DOWNLOAD_FIELDS, ROW_FIELDS, TURN_FIELDS
+from parlai_prosocial.prosocial_rows import DIRECT_DOWNLOAD_FIELDS, ROW_FIELDS
 
 #: what every marker starts with (see :func:`~parlai_prosocial.formats.markers_start`)
 MARKER_START = markers_start(PROSOCIAL_MARKERS)
@@ -70,8 +69,7 @@ def read_file(path):
     first = _first_line(path)
     if not first:
         raise ProsocialDataError(f'{path}: the file is empty')
-    if first.startswith('\ufeff'):
-        raise ProsocialDataError(bom_message(path))
+    # a byte order mark is refused by whichever reader the first line leads to
     if first.startswith('['):
         data = load_json_file(path, ProsocialDataError)
         rows = _direct_download_rows(data, path)

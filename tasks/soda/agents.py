@@ -64,15 +64,14 @@ from parlai.utils.data import DatatypeHelper
 from parlai_prosocial.parlai_internals import check_relied_on
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.data_files import (
+    Anomalies,
     add_data_arguments,
     check_splits,
-    Anomalies,
     positive_int_option_type,
 )
-
-from .build import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, data_dir, datafile
 from parlai_prosocial.formats import COSMO_MARKERS, cosmo_input, cosmo_instruction, escape_markers
 
+from .build import CACHE_DIR_ENV, cache_dir, data_dir, datafile
 from .cosmo_format import add_cosmo_format_args, drop_rates
 from .data import (
     ANSWERS,
