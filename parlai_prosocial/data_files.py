@@ -239,13 +239,14 @@ def parsed_once_per_file(read):
     return load
 
 
-def checked_fields(obj, fields, where, error):
+def checked_fields(obj, fields, where, error, shown=repr):
     """
     ``obj`` (a parsed JSON value) as an object holding ``fields`` (name -> ``(type, wanted)``,
     e.g. :data:`~parlai_prosocial.prosocial_rows.ROW_FIELDS`), each of its type: a dict of those
     fields alone. Otherwise ``error`` names ``where`` and the first field (in the order of
-    ``fields``) that is missing or of another type, with what was ``wanted``; a field repeated in
-    the object (:class:`DuplicateKeysDict`) is an error too. Other fields are left out.
+    ``fields``) that is missing or of another type, with its value as ``shown`` (e.g. cut short)
+    and what was ``wanted``; a field repeated in the object (:class:`DuplicateKeysDict`) is an
+    error too. Other fields are left out.
     """
     import msgspec
 
@@ -263,7 +264,9 @@ def checked_fields(obj, fields, where, error):
         try:
             msgspec.convert(obj[field], kind, strict=True)
         except msgspec.ValidationError:
-            raise error(f'{where}: field "{field}" is {obj[field]!r}, expected {wanted}') from None
+            raise error(
+                f'{where}: field "{field}" is {shown(obj[field])}, expected {wanted}'
+            ) from None
     return {field: obj[field] for field in fields}
 
 

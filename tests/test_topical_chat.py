@@ -350,6 +350,10 @@ VALID_ID = 't_00000000-0000-4000-8000-000000000011'
             lambda c: c['content'][0].update(message=None),
             ', turn 0: field "message" is None, expected a string',
         ),
+        (  # a long value is shown cut short
+            lambda c: c['content'][0].update(message=['m' * 100]),
+            f", turn 0: field \"message\" is ['{'m' * 75}..., expected a string",
+        ),
         (
             lambda c: c['content'][3].update(agent='agent_3'),
             ", turn 3: field \"agent\" is 'agent_3', expected \"agent_1\" or \"agent_2\"",

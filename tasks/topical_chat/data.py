@@ -34,12 +34,16 @@ What is checked, and what is left as it is:
 
 import os
 import re
+from typing import Annotated, List, Literal
+
+from msgspec import Meta
 
 from parlai_prosocial import errors
 from parlai_prosocial.data_files import (
     Anomalies,
     DuplicateKeysDict,
     check_object,
+    checked_fields,
     load_json_file,
 )
 
@@ -71,26 +75,19 @@ class TopicalChatDataError(errors.ProsocialDataError):
     """
 
 
-def _is_str(value):
-    return isinstance(value, str)
-
-
-def _is_str_list(value):
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-# field -> (check, what the check wants)
+# field -> (type, what an error says it expected), as data_files.checked_fields takes them
+_STRING = (str, 'a string')
 _CONVERSATION_FIELDS = {
-    'article_url': (_is_str, 'a string'),
-    'config': (_is_str, 'a string'),
-    'content': (lambda v: isinstance(v, list) and len(v) > 0, 'a non-empty list of turns'),
+    'article_url': _STRING,
+    'config': _STRING,
+    'content': (Annotated[list, Meta(min_length=1)], 'a non-empty list of turns'),
 }
 _TURN_FIELDS = {
-    'message': (_is_str, 'a string'),
-    'agent': (lambda v: v in AGENTS, '"agent_1" or "agent_2"'),
-    'sentiment': (_is_str, 'a string'),
-    'knowledge_source': (_is_str_list, 'a list of strings'),
-    'turn_rating': (_is_str, 'a string'),
+    'message': _STRING,
+    'agent': (Literal[AGENTS], '"agent_1" or "agent_2"'),
+    'sentiment': _STRING,
+    'knowledge_source': (List[str], 'a list of strings'),
+    'turn_rating': _STRING,
 }
 
 _BREAKING_WHITESPACE = re.compile(r'\s*[\n\r\t]\s*')
@@ -103,20 +100,6 @@ def clean_message(message):
     return _BREAKING_WHITESPACE.sub(' ', message.strip())
 
 
-def _checked(obj, fields, where):
-    if not isinstance(obj, dict):
-        raise TopicalChatDataError(f'{where}: expected a JSON object, got {type(obj).__name__}')
-    check_object(obj, where, TopicalChatDataError)
-    for field, (is_valid, wanted) in fields.items():
-        if field not in obj:
-            raise TopicalChatDataError(f'{where}: missing field "{field}"')
-        if not is_valid(obj[field]):
-            raise TopicalChatDataError(
-                f'{where}: field "{field}" is {_short(obj[field])}, expected {wanted}'
-            )
-    return obj
-
-
 def _short(value):
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + '...'
@@ -124,7 +107,7 @@ def _short(value):
 
 def _conversation(conversation_id, raw, path):
     where = f'{path}: conversation {conversation_id}'
-    raw = _checked(raw, _CONVERSATION_FIELDS, where)
+    checked_fields(raw, _CONVERSATION_FIELDS, where, TopicalChatDataError, shown=_short)
     rating = raw.get('conversation_rating')
     if rating is not None and not isinstance(rating, dict):
         raise TopicalChatDataError(
@@ -135,7 +118,7 @@ def _conversation(conversation_id, raw, path):
     turns = []
     for index, turn in enumerate(raw['content']):
         turn_where = f'{where}, turn {index}'
-        turn = _checked(turn, _TURN_FIELDS, turn_where)
+        checked_fields(turn, _TURN_FIELDS, turn_where, TopicalChatDataError, shown=_short)
         expected_agent = AGENTS[index % 2]
         if turn['agent'] != expected_agent:
             raise TopicalChatDataError(
