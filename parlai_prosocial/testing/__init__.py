@@ -93,19 +93,21 @@ class InProcessRun:
         self.value, self.output = value, output
 
 
-def parlai_in_process(args, cwd=None, env_extra=None, stdin=None):
+def parlai_in_process(args, cwd=None, env_extra=None, stdin=None, output=None):
     """
     ``parlai ARGS`` run in this process, through the command's own dispatch
     (``parlai.core.script.superscript_main``), with ``env_extra`` in the environment, ``cwd`` the
     working directory and ``stdin`` (a string) what ``parlai interactive`` reads, for the run: what
     :func:`run_parlai` does in a new process, without the seconds of torch and ParlAI imports. An
-    error propagates as the exception it is.
+    error propagates as the exception it is. What it prints goes to ``output`` (a stream) if
+    given, else into the returned run's ``output``.
     """
     import io
 
     from parlai.core.script import superscript_main
 
-    output = io.StringIO()
+    captured = output is None
+    output = io.StringIO() if captured else output
     saved_stdin = sys.stdin
     if stdin is not None:
         sys.stdin = io.StringIO(stdin)
@@ -114,7 +116,7 @@ def parlai_in_process(args, cwd=None, env_extra=None, stdin=None):
             value = superscript_main([str(a) for a in args])
     finally:
         sys.stdin = saved_stdin
-    return InProcessRun(value, output.getvalue())
+    return InProcessRun(value, output.getvalue() if captured else None)
 
 
 def commands_in_process(monkeypatch, module):
@@ -135,19 +137,16 @@ def commands_in_process(monkeypatch, module):
         import io
         import traceback
 
-        from parlai.core.script import superscript_main
-
         stream = stdout if hasattr(stdout, 'write') else io.StringIO()
         env_extra = {k: v for k, v in (env or {}).items() if os.environ.get(k) != v}
         returncode = 0
-        with _environment(env_extra, cwd), _output_to(stream):
-            try:
-                superscript_main(command[3:])
-            except SystemExit as exit:
-                returncode = exit.code if isinstance(exit.code, int) else 1
-            except Exception:
-                traceback.print_exc(file=stream)
-                returncode = 1
+        try:
+            parlai_in_process(command[3:], cwd, env_extra, output=stream)
+        except SystemExit as exit:
+            returncode = exit.code if isinstance(exit.code, int) else 1
+        except Exception:
+            traceback.print_exc(file=stream)
+            returncode = 1
         if check and returncode:
             raise subprocess.CalledProcessError(returncode, command)
         captured = stream.getvalue() if isinstance(stream, io.StringIO) else None
