@@ -12,7 +12,7 @@ the rules-of-thumb, e.g. ``__needs_caution__ It's wrong to throw things at peopl
 Importing this package does not import ParlAI or torch; ``CanaryAgent`` and ``load_canary`` do.
 """
 
-from parlai_prosocial.formats import SAFETY_SCHEMAS, parse_canary_output  # noqa: F401 (API)
+from parlai_prosocial.formats import parse_canary_output  # noqa: F401 (the API above)
 
 
 def context_text(context):

@@ -54,10 +54,10 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 from parlai.core.torch_generator_agent import PPLMetric, TorchGeneratorModel
 
-from parlai_prosocial.formats import ROTS_TEXT_FIELD
+from parlai_prosocial.formats import ROTS_TEXT_FIELD, SAFETY_SCHEMAS, parse_canary_output
 from parlai_prosocial.parlai_internals import check_relied_on
 
-from . import SAFETY_SCHEMAS, context_text, parse_canary_output
+from . import context_text
 
 #: the paper's base model (B.1)
 DEFAULT_T5_MODEL_ARCH = 't5-large'
