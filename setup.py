@@ -102,7 +102,11 @@ setup(
         # (parlai_prosocial/data_files.py: json_lines, checked_fields)
         'msgspec>=0.18,<1',
     ],
-    extras_require={'test': ['pytest>=8', 'pytest-regressions', 'pytest-xdist']},
+    extras_require={
+        'test': ['pytest>=8', 'pytest-regressions', 'pytest-xdist'],
+        # the charts of the prosocial report (parlai_prosocial/report, docs/report.md)
+        'report': ['matplotlib>=3.8,<3.11'],
+    },
     cmdclass={'build_py': BuildPyWithPth, 'editable_wheel': EditableWheelWithPth},
     zip_safe=False,
 )
