@@ -117,7 +117,7 @@ def _is_column_export(first):
 
     try:
         first_row = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
         return True  # an object spread over several lines (or not JSON: the reader says so)
     return (
         isinstance(first_row, dict)
