@@ -59,10 +59,50 @@ def test_tiny_t5_tokenizer_keeps_targets_and_ends_with_eos(tiny_t5):
     target = f'__needs_caution__ {KNOWN_ROTS}'
     ids = tokenizer.encode(target)
     assert ids[-1] == tokenizer.eos_token_id
-    assert tokenizer.convert_ids_to_tokens(ids)[0] == '__needs_caution__'  # one token
     assert tokenizer.decode(ids, skip_special_tokens=True) == target
-    for label in SAFETY_LABELS:
-        assert tokenizer.decode(tokenizer.encode(label), skip_special_tokens=True) == label
+    # like T5-large's, its vocabulary has no label tokens: Canary adds them (next test)
+    assert not set(SAFETY_LABELS) & set(tokenizer.get_vocab())
+
+
+def test_labels_are_special_tokens_saved_with_the_model(trained, tiny_t5, tmp_path):
+    """
+    §4.1: each safety label is one special token, past the T5's own vocabulary, with an
+    embedding row of its own saved in the model file; ``-mf``, ``zoo:canary/model`` and the guard
+    read the same tokens and rows back, and decoding keeps them (the label parses).
+    """
+    import torch
+    from parlai.core.agents import create_agent, create_agent_from_model_file
+    from parlai.core.params import ParlaiParser
+    from transformers import T5Config
+
+    from parlai_prosocial.agents.canary import load_canary
+    from parlai_prosocial.zoo.canary import build
+
+    vocab = T5Config.from_pretrained(tiny_t5).vocab_size
+    model_file = os.path.join(trained, 'model')
+    assert json.load(open(model_file + '.opt'))['special_tok_lst'] == ','.join(SAFETY_LABELS)
+    saved = torch.load(model_file, map_location='cpu')['model']['t5.shared.weight']
+    assert saved.shape[0] == vocab + len(SAFETY_LABELS)
+
+    datapath = str(tmp_path / 'data')
+    build.install(trained, datapath)
+    guard = create_agent(ParlaiParser(True, True).parse_args(
+        ['-m', 'canary_guard', '--canary-model-file', model_file, '--guarded-model',
+         'repeat_query']
+    ))
+    loaded = {
+        '-mf': create_agent_from_model_file(model_file),
+        'zoo': load_canary('zoo:canary/model', datapath=datapath),
+        'guard': guard.canary,
+    }
+    for how, canary in loaded.items():
+        eos = canary.dict.end_idx
+        assert [canary.dict.txt2vec(label) for label in SAFETY_LABELS] == [
+            [vocab + i, eos] for i in range(len(SAFETY_LABELS))
+        ], how
+        assert torch.equal(canary.model.t5.shared.weight, saved), how
+        assert canary.dict.vec2txt(canary.dict.txt2vec('__casual__')) == '__casual__', how
+        assert canary.classify(KNOWN_CONTEXT) == ('__needs_caution__', KNOWN_ROTS), how
 
 
 def test_t5_model_arch_takes_a_local_directory_or_a_hub_name(tiny_t5, tmp_path, monkeypatch):
@@ -95,7 +135,7 @@ def test_trained_canary_writes_labels_and_rots_that_parse(trained, tiny_t5, tmp_
     opt = json.load(open(os.path.join(trained, 'model.opt')))
     assert opt['model'] == 'canary'
     assert opt['t5_model_arch'] == tiny_t5
-    assert opt['dict_class'].endswith('T5DictionaryAgent')  # no ParlAI dictionary was built
+    assert opt['dict_class'].endswith('CanaryDictionaryAgent')  # no ParlAI dictionary was built
 
     datapath = str(tmp_path / 'data')
     logs, report = str(tmp_path / 'world_logs.jsonl'), str(tmp_path / 'report.json')
@@ -294,6 +334,8 @@ def test_local_install_makes_zoo_canary_resolve(trained, tmp_path):
     assert modelzoo_path(datapath, 'zoo:canary/model') == os.path.join(dpath, 'model')
     installed = json.load(open(os.path.join(dpath, 'model.opt')))
     assert installed['model'] == 'canary'
+    # the T5 agent never adds tokens: the labels stay the text that checkpoint learnt
+    assert installed['special_tok_lst'] is None
     assert json.load(open(os.path.join(dpath, 'model.opt.orig')))['model'] == 'hugging_face/t5'
     assert sorted(os.listdir(dpath)) == [
         '.built', 'INSTALLED_FROM', 'model', 'model.dict', 'model.opt', 'model.opt.orig'

@@ -28,6 +28,15 @@ Every install (download or local) makes the model load as ``-m canary`` (a check
 T5 agent is a Canary checkpoint, so its ``model.opt`` ``model`` is set to ``canary``; the original
 is kept as ``model.opt.orig``), so the replies carry ``safety_label`` and ``rots``.
 
+The label tokens follow the checkpoint. ``-m canary`` makes the five safety labels special tokens
+(one token each) unless ``model.opt`` says otherwise; a Canary trained here keeps that list in its
+``model.opt`` (``special_tok_lst``) and its grown embeddings in the model file, and is installed as
+it is. A checkpoint of ParlAI's T5 agent, which is what the release loads as (its ``model/canary.py``
+hands the archive's ``model.opt`` to stock ParlAI 1.7.1), was trained with the labels as T5's word
+pieces: that agent takes its tokenizer from the hub name and ignores ``--special-tok-lst``. Its
+installed ``model.opt`` gets ``special_tok_lst`` null, so ``-m canary`` reads the labels as that
+model learnt them (``model_card.md``, "How the labels are tokenised").
+
 The T5 behind it: the released ``model.opt`` most likely names the architecture by its hub name
 ``t5-large``, which HF resolves through the network or the HF cache. Offline, give a local T5-large
 directory (``save_pretrained`` of ``T5ForConditionalGeneration`` and ``T5TokenizerFast``; since the
@@ -45,7 +54,7 @@ import parlai.core.build_data as build_data
 import parlai.utils.logging as logging
 
 from parlai_prosocial.download import exclusive, fetch, sha256_of
-from parlai_prosocial.errors import ProsocialDownloadError
+from parlai_prosocial.errors import ModelFileError, ProsocialDownloadError
 
 URL = (
     'https://storage.googleapis.com/ai2-mosaic-public/projects/prosocial-dialog/models/'
@@ -63,6 +72,12 @@ CHECKPOINT_ENV = 'CANARY_CHECKPOINT'
 T5_AGENTS = ('hugging_face/t5', 'parlai.agents.hugging_face.t5:T5Agent', 't5')
 
 _ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar')
+
+
+class CanaryCheckpointNotFound(ModelFileError, FileNotFoundError):
+    """
+    What was given to install is not a Canary checkpoint (one line at the command line).
+    """
 
 
 class CanaryChecksumError(ProsocialDownloadError):
@@ -160,7 +175,7 @@ def install(path, datapath, t5_model_arch=None, symlink=False):
     else:
         model_file = os.path.join(path, 'model') if os.path.isdir(path) else path
         if not (os.path.isfile(model_file) and os.path.isfile(model_file + '.opt')):
-            raise FileNotFoundError(
+            raise CanaryCheckpointNotFound(
                 f'{path}: not a Canary checkpoint: expected the released canary.tar.gz, a '
                 'directory with a ParlAI model file "model" and "model.opt", or a model file '
                 'with its .opt beside it'
@@ -189,13 +204,16 @@ def _model_files(model_file):
 def _finish(dpath, source, t5_model_arch=None):
     model_file = os.path.join(dpath, 'model')
     if not (os.path.exists(model_file) and os.path.isfile(model_file + '.opt')):
-        raise FileNotFoundError(f'{source} gave no model and model.opt in {dpath}')
+        raise CanaryCheckpointNotFound(f'{source} gave no model and model.opt in {dpath}')
     opt_file = model_file + '.opt'
     with open(opt_file) as f:
         opt = json.load(f)
     changed = dict(opt)
     if opt.get('model') in T5_AGENTS:
         changed['model'] = 'canary'
+        # ParlAI's T5 agent never adds tokens (its dictionary ignores --special-tok-lst): the
+        # labels it learnt are T5's word pieces, and -m canary must not make them special tokens
+        changed['special_tok_lst'] = None
     elif opt.get('model') != 'canary':
         logging.warning(
             f'{opt_file}: model is {opt.get("model")!r}, not a T5 agent; left as it is'
@@ -248,4 +266,4 @@ def _folder_with_model(dpath):
     entries = [e for e in os.listdir(dpath) if not e.startswith('.')]
     if len(entries) == 1 and os.path.isfile(os.path.join(dpath, entries[0], 'model.opt')):
         return os.path.join(dpath, entries[0])
-    raise FileNotFoundError('the archive has no model.opt at its top or in its only folder')
+    raise CanaryCheckpointNotFound('the archive has no model.opt at its top or in its only folder')

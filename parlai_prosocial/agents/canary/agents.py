@@ -2,7 +2,19 @@
 Canary (``-m canary``): ParlAI's T5 agent, as the paper's dialogue safety module (§4.1, B.1).
 
 It generates ``__casual__`` or a safety label token followed by the RoTs (the ``prosocial:safety``
-teacher's target) and differs from ParlAI's ``hugging_face/t5`` agent in four ways:
+teacher's target) and differs from ParlAI's ``hugging_face/t5`` agent in five ways:
+
+* The five safety labels are special tokens of the T5 tokenizer, one token each (§4.1: "a
+  special token for the safety label"; C.1 for the T5 baseline): ParlAI's ``--special-tok-lst``,
+  which ParlAI's T5 agent ignores, defaults here to :data:`~parlai_prosocial.formats.SAFETY_LABELS`
+  (the three-way labels are among them). They are added to the tokenizer in that order after its
+  own vocabulary, the embeddings grow when the tokenizer outgrows them (the tiny T5; T5-large's
+  32,128 rows already leave room for 28 tokens past its 32,100), the grown embeddings are saved
+  with the model and ``model.opt`` keeps the list, so ``-mf``, ``zoo:canary/model`` and the guard
+  rebuild the same tokenizer. Decoding keeps them (ParlAI's T5 dictionary decodes with
+  ``skip_special_tokens``, which would drop them). A checkpoint saved without them (the released
+  Canary: see ``zoo/canary/model_card.md``; ``model.opt`` with ``special_tok_lst`` null) keeps its
+  labels as plain text; ``--special-tok-lst ''`` trains that way too.
 
 * ``--t5-model-arch`` takes a local directory holding a HF T5 model and tokenizer (the output of
   ``save_pretrained``) as well as a hub name; the default is ``t5-large`` as in the paper. A
@@ -54,8 +66,16 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 from parlai.core.torch_generator_agent import PPLMetric, TorchGeneratorModel
 
-from parlai_prosocial.formats import ROTS_TEXT_FIELD, SAFETY_SCHEMAS, parse_canary_output
+from parlai_prosocial.formats import (
+    ROTS_TEXT_FIELD,
+    SAFETY_LABELS,
+    SAFETY_SCHEMAS,
+    parse_canary_output,
+)
+from parlai_prosocial.errors import ModelFileError, ProsocialOptionError
 from parlai_prosocial.parlai_internals import check_relied_on
+
+from parlai_prosocial.agents import AsksAgainOnEmptyInput, check_model_files_of
 
 from . import context_text
 
@@ -66,10 +86,28 @@ DEFAULT_T5_MODEL_ARCH = 't5-large'
 PRETRAINING_TASKS = {'social_chem': 'social_chem', 'mic': 'mic', 'norm_bank': 'norm_bank'}
 
 
-class CanaryStageError(ValueError):
+class CanaryStageError(ProsocialOptionError, ValueError):
     """
-    A stage-2 Canary run (``--canary-pretrained-on``) without its stage-1 model.
+    A stage-2 Canary run (``--canary-pretrained-on``) without its stage-1 model (one line).
     """
+
+
+def t5_loaded(opt: Opt, what: str, build):
+    """
+    ``build()``, which loads the ``what`` (model, tokenizer) of ``--t5-model-arch`` through HF,
+    with HF's failure to find it (offline and not in the HF cache, or a bad name) as one line
+    saying what to download and where to give it. Canary and COSMO (``-m cosmo``) both use it.
+    """
+    try:
+        return build()
+    except OSError as error:
+        reason = ' '.join(str(error).split())
+        raise ModelFileError(
+            f'--t5-model-arch {opt["t5_model_arch"]}: cannot load the {what} ({reason[:300]}); '
+            'without the network, save the model and its tokenizer once where there is one '
+            '(save_pretrained of the HF T5 model and T5TokenizerFast) and give that local '
+            'directory to --t5-model-arch'
+        ) from None
 
 
 def _tasks_of(task):
@@ -183,9 +221,72 @@ class CanaryT5Model(ParlaiT5Model):
         self.end_idx = dictionary[dictionary.end_token]
         TorchGeneratorModel.__init__(self, self.pad_idx, self.start_idx, self.end_idx)
         self.t5 = build_t5_from_config(opt) if from_config else build_t5(opt)
+        # room for the label tokens, before the stacks are wrapped (they share the embedding)
+        old_size = self.t5.get_input_embeddings().num_embeddings
+        if len(dictionary.hf_tokenizer) > old_size:
+            import torch
+
+            self.t5.resize_token_embeddings(len(dictionary.hf_tokenizer))
+            with torch.no_grad():  # new rows start at the mean of the others, not at T5's init
+                for emb in {id(e): e for e in (self.t5.shared, self.t5.lm_head)}.values():
+                    emb.weight[old_size:] = emb.weight[:old_size].mean(dim=0)
         self.encoder = ParlaiT5Encoder(opt, self.t5.get_encoder(), self.pad_idx)
         self.decoder = ParlaiT5Decoder(opt, self.t5.get_decoder(), self.pad_idx)
         self.paralleled = not opt['t5_model_parallel']
+
+
+class CanaryDictionaryAgent(T5DictionaryAgent):
+    """
+    T5's tokenizer (ParlAI's T5 dictionary) that takes ``--special-tok-lst``: each token is added
+    as one special token, in the order given, and decoding keeps them while still dropping T5's
+    own special tokens (padding, end, unknown, sentinels), as ParlAI's T5 dictionary does.
+    """
+
+    def __init__(self, opt: Opt, shared=None):
+        super().__init__(opt, shared)
+        self._kept = shared['kept_special_ids'] if shared else frozenset()
+
+    def get_tokenizer(self, opt):
+        parlai_get_tokenizer = super().get_tokenizer
+        return t5_loaded(opt, 'tokenizer', lambda: parlai_get_tokenizer(opt))
+
+    def add_additional_special_tokens(self, additional_special_tokens: List[str]):
+        # ParlAI's DictionaryAgent refuses an 'hf' tokenizer; GPT-2's dictionary does this with
+        # add_special_tokens, which adds them in set order: add_tokens keeps the list's
+        from tokenizers import AddedToken
+
+        tokens = list(additional_special_tokens)
+        self.additional_special_tokens = tokens
+        self.hf_tokenizer.add_tokens(
+            [AddedToken(t, lstrip=False, rstrip=False, normalized=False, special=True)
+             for t in tokens],
+            special_tokens=True,
+        )
+        self.hf_tokenizer.add_special_tokens(  # listed as special (ids unchanged: they exist)
+            {'additional_special_tokens': tokens}, replace_additional_special_tokens=False
+        )
+        for token in tokens:
+            index = self.hf_tokenizer.convert_tokens_to_ids(token)
+            self.tok2ind[token] = index
+            self.ind2tok[index] = token
+            self.freq[token] = 1
+        self._kept = frozenset(self.tok2ind[t] for t in tokens)
+
+    def share(self):
+        shared = super().share()
+        shared['kept_special_ids'] = self._kept
+        return shared
+
+    def vec2txt(self, vec, **kwargs):
+        if not self._kept:
+            return super().vec2txt(vec, **kwargs)
+        tokenizer = self.hf_tokenizer
+        special = set(tokenizer.all_special_ids) | {
+            index for index, token in tokenizer.added_tokens_decoder.items() if token.special
+        }
+        dropped = special - self._kept
+        kept = [i for i in (int(i) for i in vec) if i not in dropped]
+        return tokenizer.decode(kept, skip_special_tokens=False, **kwargs)
 
 
 def _set(message, key, value):
@@ -195,7 +296,7 @@ def _set(message, key, value):
         message[key] = value
 
 
-class CanaryAgent(T5Agent):
+class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
     """
     Canary: T5 generating the safety label and RoTs; see the module docstring.
     """
@@ -222,26 +323,59 @@ class CanaryAgent(T5Agent):
             'stage-1 model of that corpus (--init-model), else it stops; set by the '
             'prosocial/canary_<corpus> presets',
         )
+        # §4.1 / C.1: the labels are special tokens (module docstring); a saved model.opt wins
+        parser.set_defaults(special_tok_lst=','.join(SAFETY_LABELS))
         return parser
 
     @staticmethod
     def dictionary_class():
         # the HF tokenizer is prebuilt: train_model then skips building a ParlAI dictionary
         # (a whole pass over the training data that T5 never uses)
-        return T5DictionaryAgent
+        return CanaryDictionaryAgent
+
+    def build_dictionary(self):
+        # T5Agent's ignores --special-tok-lst; TorchAgent's would, with T5's dictionary, refuse it
+        d = CanaryDictionaryAgent(self.opt)
+        self.special_toks = self._get_special_tokens()
+        if self.special_toks:
+            d.add_additional_special_tokens(self.special_toks)
+        return d
+
+    def _resize_token_embeddings(self, state_dict, msg=None):
+        """
+        A checkpoint with fewer token embeddings than the model (e.g. ``--init-model`` of a T5
+        trained without the label tokens): its rows are kept, the new tokens' rows are the
+        model's fresh ones (ParlAI calls this on an embedding size mismatch when special tokens
+        were added).
+        """
+        own = self.model.state_dict()
+        resized = dict(state_dict)
+        for key, value in state_dict.items():
+            target = own.get(key)
+            if (
+                target is not None
+                and value.dim() == 2
+                and value.shape[1:] == target.shape[1:]
+                and value.shape[0] < target.shape[0]
+            ):
+                grown = target.clone()
+                grown[: value.shape[0]] = value
+                resized[key] = grown
+        return resized
 
     def __init__(self, opt: Opt, shared=None):
         if shared is None:
             check_stage_one(opt)
+            check_model_files_of(CanaryAgent, opt)
         # before T5Agent builds the model: will a ParlAI checkpoint be loaded into it?
         self._checkpoint_to_load = self._get_init_model(opt, shared)[0]
         super().__init__(opt, shared)
         self.safety_schema = self.opt.get('canary_safety_schema') or 'five'
 
     def build_model(self) -> CanaryT5Model:
-        model = CanaryT5Model(
+        model = t5_loaded(self.opt, 'model', lambda: CanaryT5Model(
             self.opt, self.dict, from_config=self._checkpoint_to_load is not None
-        )
+        ))
         if self.opt['t5_model_parallel']:
             model.t5.parallelize()
         return model
@@ -288,8 +422,9 @@ class CanaryAgent(T5Agent):
         ParlAI's per-token metrics, and ``rot_ppl``: the perplexity of the gold RoTs, the target
         tokens after the label (and the end token), on examples whose gold target has RoTs.
 
-        The label's length in tokens is that of the label alone (one token with the tiny T5; a
-        few word pieces with T5's own tokenizer, which does not split differently before a space).
+        The label's length in tokens is that of the label alone (one token, a special token; a
+        few word pieces for a model trained with the labels as text, which T5's tokenizer does not
+        split differently before a space).
         """
         super().record_per_token_metrics(batch, loss_per_token)
         if self.is_training or batch.labels is None:

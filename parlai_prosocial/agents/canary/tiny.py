@@ -18,14 +18,15 @@ paths (ParlAI's T5 agent, HF loading from a directory, generation, parsing) run 
 
 The tokenizer mirrors T5's SentencePiece set-up with the ``tokenizers`` library: a BPE over
 printable ASCII with the ``▁`` (Metaspace) word marker, ``<pad>`` = 0, ``</s>`` = 1 appended to
-every text, ``<unk>`` = 2, no ``<extra_id_*>`` sentinels; the five safety label tokens are whole
-(non-special) tokens so they survive decoding with ``skip_special_tokens``.
+every text, ``<unk>`` = 2, no ``<extra_id_*>`` sentinels. Like T5-large's, its vocabulary does not
+hold the safety labels: Canary adds them as special tokens and grows the embeddings
+(:mod:`.agents`), so the tiny model goes through that path too.
 """
 
 import os
 import string
 
-from parlai_prosocial.formats import SAFETY_LABELS, safety_target
+from parlai_prosocial.formats import safety_target
 from parlai_prosocial.samples import prosocial_rows
 
 PAD, EOS, UNK = '<pad>', '</s>', '<unk>'
@@ -58,7 +59,7 @@ def build_tokenizer(texts, vocab_size=600):
     """
     A ``T5TokenizerFast`` trained on ``texts`` (see the module docstring for its layout).
     """
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from tokenizers import trainers
     from transformers import T5TokenizerFast
 
@@ -72,7 +73,6 @@ def build_tokenizer(texts, vocab_size=600):
         show_progress=False,
     )
     tokenizer.train_from_iterator(list(texts), trainer)
-    tokenizer.add_tokens([AddedToken(label, normalized=False) for label in SAFETY_LABELS])
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f'$A {EOS}',
         pair=f'$A {EOS} $B {EOS}',
