@@ -124,6 +124,31 @@ def test_t5_model_arch_takes_a_local_directory_or_a_hub_name(tiny_t5, tmp_path, 
         t5_model_arch(str(tmp_path / 'missing'))
 
 
+def test_a_checkpoint_without_label_tokens_starts_a_run_with_them(tiny_t5, tmp_path):
+    """
+    ``--special-tok-lst ''`` keeps the labels as text (T5's pieces, as the release has them); a
+    run started from such a checkpoint (``--init-model``) adds the tokens and keeps its rows.
+    """
+    import torch
+    from parlai.core.agents import create_agent
+    from parlai.core.params import ParlaiParser
+
+    def canary(*args):
+        return create_agent(ParlaiParser(True, True).parse_args(
+            ['-m', 'canary', '--t5-model-arch', tiny_t5, '--datapath', str(tmp_path)] + list(args)
+        ))
+
+    plain = canary('--special-tok-lst', '')
+    rows = plain.model.t5.shared.weight
+    assert len(plain.dict.hf_tokenizer) == rows.shape[0]  # nothing added
+    plain.save(str(tmp_path / 'plain'))
+    grown = canary('--init-model', str(tmp_path / 'plain'), '-mf', str(tmp_path / 'new'))
+    assert [len(grown.dict.txt2vec(label)) for label in SAFETY_LABELS] == [2] * 5
+    weight = grown.model.t5.shared.weight
+    assert weight.shape[0] == rows.shape[0] + len(SAFETY_LABELS)
+    assert torch.equal(weight[: rows.shape[0]], rows)
+
+
 # --- training, evaluation, parsed fields --------------------------------------------------------
 
 

@@ -341,27 +341,28 @@ class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
             d.add_additional_special_tokens(self.special_toks)
         return d
 
-    def _resize_token_embeddings(self, state_dict, msg=None):
+    def load_state_dict(self, state_dict):
         """
-        A checkpoint with fewer token embeddings than the model (e.g. ``--init-model`` of a T5
-        trained without the label tokens): its rows are kept, the new tokens' rows are the
-        model's fresh ones (ParlAI calls this on an embedding size mismatch when special tokens
-        were added).
+        A checkpoint with fewer token embeddings than the model (``--init-model`` of a T5 trained
+        without the label tokens) keeps its rows; the label tokens' rows are the model's new ones.
+        (ParlAI's own resizing is never reached: it looks for 'embedding' in the size-mismatch
+        message, and T5's names are ``shared``, ``embed_tokens`` and ``lm_head``.)
         """
-        own = self.model.state_dict()
-        resized = dict(state_dict)
-        for key, value in state_dict.items():
-            target = own.get(key)
-            if (
-                target is not None
-                and value.dim() == 2
-                and value.shape[1:] == target.shape[1:]
-                and value.shape[0] < target.shape[0]
-            ):
-                grown = target.clone()
-                grown[: value.shape[0]] = value
-                resized[key] = grown
-        return resized
+        if getattr(self, 'special_toks', None):
+            own = self.model.state_dict()
+            state_dict = dict(state_dict)
+            for key, value in list(state_dict.items()):
+                target = own.get(key)
+                if (
+                    target is not None
+                    and value.dim() == 2
+                    and value.shape[1:] == target.shape[1:]
+                    and value.shape[0] < target.shape[0]
+                ):
+                    grown = target.clone()
+                    grown[: value.shape[0]] = value
+                    state_dict[key] = grown
+        super().load_state_dict(state_dict)
 
     def __init__(self, opt: Opt, shared=None):
         if shared is None:
