@@ -56,6 +56,10 @@ REPLACED = {
     'underscores_in_option_names_only': {
         'parlai.core.params:fix_underscores': 'dd28ee41e30b3182',
     },
+    'global_batch': {
+        'parlai.scripts.train_model:setup_args': 'ad6f2f1709848693',
+        'parlai.scripts.train_model:TrainLoop.__init__': '9661bbeb94299902',
+    },
 }
 
 #: fixes that guard security: a changed target stops the program instead of skipping the fix

@@ -53,7 +53,8 @@ FIXES = {
     'parlai.utils.distributed': ('distributed_on_cpu',),
     'parlai.utils.fsdp': ('join_on_cpu',),
     'parlai.scripts.multiprocessing_train': ('build_dict_before_spawning',),
-    'parlai.scripts.train_model': ('seed_before_building_the_agent',),
+    # global_batch after the seeding: its TrainLoop.__init__ wraps the seeded one
+    'parlai.scripts.train_model': ('seed_before_building_the_agent', 'global_batch'),
     'parlai.scripts.eval_model': ('seed_evaluation',),
     'parlai.core.torch_agent': ('safe_checkpoint_loading',),
     'parlai.core.params': ('check_options_after_parsing', 'underscores_in_option_names_only'),

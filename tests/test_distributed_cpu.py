@@ -1,7 +1,8 @@
 """
 Distributed training without GPUs: ``parlai multiprocessing_train`` and SLURM's
 ``distributed_train`` on CPU workers (gloo), through the fixes in ``parlai_prosocial.parlai_fixes``
-(``distributed_on_cpu``, ``join_on_cpu``, ``build_dict_before_spawning``).
+(``distributed_on_cpu``, ``join_on_cpu``, ``build_dict_before_spawning``), and ``--global-batchsize``
+(``global_batch``): the batch of one step over all workers.
 
 The end-to-end runs check what both workers did, not just the exit code: the data was split
 between them, each logged its own lines, the model saved by rank 0 evaluates, and the run neither
@@ -128,7 +129,7 @@ def final_total_exs(out):
     return int(logs[-1])
 
 
-def check_both_workers_trained(out, model_file, cwd, env):
+def check_both_workers_trained(out, model_file, cwd, env, global_batch=False):
     for rank in range(WORLD):
         prefix = f'rank:{rank:3d} |'
         assert f'{prefix} ' in out and re.search(
@@ -137,14 +138,21 @@ def check_both_workers_trained(out, model_file, cwd, env):
         assert re.search(re.escape(prefix) + r'.*num_epochs completed:%s' % float(EPOCHS), out)
         assert re.search(re.escape(prefix) + r'.*running eval: test', out)
 
-    # the data was seen EPOCHS times in all, split between the workers: each update of one
-    # worker takes at most BATCHSIZE examples, so one worker alone could not have seen them all
+    # the data was seen EPOCHS times in all, split between the workers
     total_exs = final_total_exs(out)
     assert total_exs == EPOCHS * TURNS['train']
     stats = json.load(open(model_file + '.trainstats'))
     assert stats['total_epochs'] == EPOCHS  # summed over the workers by ParlAI
     updates = stats['train_reports'][-1]['total_train_updates']
-    assert updates * BATCHSIZE < total_exs <= updates * BATCHSIZE * WORLD
+    if global_batch:
+        # --global-batchsize BATCHSIZE: BATCHSIZE / WORLD per worker, so a step takes BATCHSIZE
+        # examples, as in one process: the same number of steps sees the same examples
+        assert total_exs == updates * BATCHSIZE
+        assert f'--batchsize {BATCHSIZE // WORLD} per worker' in out
+    else:
+        # ParlAI's per-worker --batchsize: each update of one worker takes at most BATCHSIZE
+        # examples, so one worker alone could not have seen them all
+        assert updates * BATCHSIZE < total_exs <= updates * BATCHSIZE * WORLD
     # evaluation is sharded (example i goes to rank i % WORLD) and the counts summed once
     assert stats['valid_reports'][-1]['exs'] == TURNS['valid']
     assert stats['final_valid_report']['exs'] == TURNS['valid']
@@ -169,11 +177,13 @@ def check_both_workers_trained(out, model_file, cwd, env):
 
 
 def test_multiprocessing_train_on_cpu(tmp_path, sample_data_dir):
+    # with a global batch (as the paper presets set); the SLURM run below keeps ParlAI's meaning
     model_file = str(tmp_path / 'model')
     env = {'PROSOCIAL_DATA_DIR': sample_data_dir}
+    args = train_args(model_file, free_port()) + ['--global-batchsize', BATCHSIZE]
     started = time.monotonic()
     [(returncode, out)] = run(
-        [(parlai('multiprocessing_train', *train_args(model_file, free_port())), {})],
+        [(parlai('multiprocessing_train', *args), {})],
         str(tmp_path),
         env,
     )
@@ -182,7 +192,7 @@ def test_multiprocessing_train_on_cpu(tmp_path, sample_data_dir):
     # the dictionary was built once, by the parent, before any worker started
     assert out.count('dictionary built with') == 1
     assert out.index('dictionary built with') < out.index('Distributed group initialized')
-    check_both_workers_trained(out, model_file, str(tmp_path), env)
+    check_both_workers_trained(out, model_file, str(tmp_path), env, global_batch=True)
 
 
 def test_distributed_train_under_slurm_on_cpu(tmp_path, sample_data_dir):
@@ -477,3 +487,50 @@ def test_multiprocessing_train_streams_soda_with_each_example_evaluated_once(tmp
     stats = json.load(open(model_file + '.trainstats'))
     assert stats['final_valid_report']['exs'] == utterances['valid']
     assert stats['final_test_report']['exs'] == utterances['test']
+
+
+# --- the global batch (``global_batch``) alone -------------------------------------------------
+
+
+@pytest.mark.parametrize('script', ['train_model', 'multiprocessing_train', 'distributed_train'])
+def test_every_training_script_has_the_global_batch_option_off_by_default(script):
+    import importlib
+
+    module = importlib.import_module(f'parlai.scripts.{script}')
+    opt = module.setup_args().parse_args(['-t', 'prosocial:rot_response', '-m', 'repeat_label'])
+    assert opt['global_batchsize'] == -1  # ParlAI's per-worker --batchsize, as without the plugin
+
+
+def _batch_opt(**options):
+    from parlai.core.opt import Opt
+
+    return Opt(dict(options, override=dict(options)))
+
+
+@pytest.mark.parametrize(
+    'options, world, batchsize',
+    [
+        (dict(batchsize=32, global_batchsize=32), 4, 8),  # a paper preset on 4 workers
+        (dict(batchsize=32, global_batchsize=32), 1, 32),  # train_model: as before
+        (dict(batchsize=8, global_batchsize=32), 4, 8),  # --batchsize given apart: ParlAI's
+        (dict(batchsize=32, global_batchsize=-1), 4, 32),  # off: ParlAI's per-worker meaning
+        (dict(batchsize=32), 4, 32),  # an opt from before the option
+    ],
+)
+def test_per_worker_batchsize(options, world, batchsize):
+    opt = _batch_opt(**options)
+    worker_opt = parlai_fixes.per_worker_batchsize(opt, world)
+    assert worker_opt['batchsize'] == batchsize
+    if batchsize != options['batchsize']:
+        # also for an agent that takes its options from an existing model file (resuming)
+        assert worker_opt['override']['batchsize'] == batchsize
+        assert opt['batchsize'] == options['batchsize']  # the caller's opt is untouched
+
+
+def test_a_global_batch_the_workers_cannot_share_is_refused_in_one_line():
+    from parlai_prosocial.errors import ProsocialOptionError
+
+    with pytest.raises(ProsocialOptionError, match='--global-batchsize 24 cannot be shared evenly '
+                       'by 5 workers') as error:
+        parlai_fixes.per_worker_batchsize(_batch_opt(batchsize=24, global_batchsize=24), 5)
+    assert '\n' not in str(error.value)

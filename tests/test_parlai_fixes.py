@@ -87,6 +87,67 @@ def test_every_preset_we_ship_is_valid_json():
             assert isinstance(json.load(f), dict), path
 
 
+def _our_presets():
+    import glob
+    import json
+    import os
+
+    paths = glob.glob(os.path.join(our_opt_presets_dir(), 'prosocial', '*.opt'))
+    return {os.path.basename(path)[: -len('.opt')]: json.load(open(path)) for path in paths}
+
+
+#: presets that are part of a recipe (decoding, architecture), added to a model or another preset
+PRESET_PARTS = {'prost_decoding', 'prost_decoding_greedy', 'pushshift_2.7B'}
+
+#: the papers' batch of one training step: App. B.2 (Prost), B.1 (Canary, and the Table 2 rows
+#: that take its recipe), SODA §4 (COSMO); the BAD classifier row takes ParlAI's recipe's 20
+PAPER_BATCH = dict(
+    {name: 32 for name in ('prost', 'prost_response_only')},
+    **{name: 24 for name in ('canary', 'canary_mic', 'canary_norm_bank', 'canary_social_chem',
+                             'canary_t5_baseline', 'canary_pretrain_mic',
+                             'canary_pretrain_norm_bank', 'canary_pretrain_social_chem',
+                             'table2_gpt2', 'table2_gpt2_rots', 'table2_dialogpt_rots')},
+    cosmo=256,
+    table2_bad_classifier=20,
+)
+
+
+def test_every_preset_ends_by_itself():
+    presets = _our_presets()
+    assert PRESET_PARTS <= set(presets)
+    for name, preset in presets.items():
+        if name in PRESET_PARTS:
+            assert 'task' not in preset, name  # not a training recipe
+            continue
+        # validation patience alone is not a bound: on a small dataset it may never run out
+        bounds = [preset.get('num_epochs', -1), preset.get('max_train_steps', -1)]
+        assert any(bound > 0 for bound in bounds), f'{name}.opt: no bound by epochs or steps'
+
+
+def test_every_paper_preset_states_the_papers_batch_as_a_global_one():
+    presets = _our_presets()
+    for name, preset in presets.items():
+        if name in PRESET_PARTS or name.startswith('tiny_'):
+            continue
+        batch = (preset.get('batchsize'), preset.get('global_batchsize'))
+        assert batch == (PAPER_BATCH[name],) * 2, name
+    # the tiny Prost, which tests/test_distributed_cpu.py trains with two workers
+    assert presets['tiny_prost']['global_batchsize'] == presets['tiny_prost']['batchsize']
+
+
+def test_canary_stops_as_b1_says():
+    # B.1: stop when the validation perplexity has not improved for 5 epochs, ~81K steps at 24
+    for name, preset in _our_presets().items():
+        if not name.startswith(('canary', 'table2_gpt2', 'table2_dialogpt')):
+            continue
+        assert preset['max_train_steps'] == 81000, name
+        assert (preset['validation_metric'], preset['validation_patience']) == ('ppl', 5), name
+        assert preset['validation_every_n_epochs'] == 1, name
+        if preset['task'].startswith('prosocial:safety,'):
+            # ProsocialDialog's validation split alone, not the mixture's
+            assert preset['evaltask'] == 'prosocial:safety', name
+
+
 # --- every fix checks that ParlAI's code is still the code it replaces --------------------------
 
 
