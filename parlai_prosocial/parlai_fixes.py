@@ -436,6 +436,78 @@ def underscores_in_option_names_only(params_module):
     params_module.fix_underscores = fix_underscores
 
 
+# --- Output a user reads: no misleading warning, the final reports where the curves are --------
+
+
+def dictionary_without_multitask_weights(build_dict_module):
+    """
+    ``parlai.scripts.build_dict``: building the dictionary of a weighted mixture (``-t a,b
+    --multitask-weights 9,1``, the Prost and Canary presets) no longer warns that the weights are
+    ignored.
+
+    ParlAI 1.7.2's ``build_dict`` reads the tasks once in order (``train:ordered:stream``), where
+    its ``MultiWorld`` ignores the weights and says so; the warning read as if training ignored
+    them. The worlds it creates to read the data now get no weights (what they do is unchanged);
+    the dictionary keeps the full options. Training and validation still warn as ParlAI does.
+    """
+    import copy
+
+    parlai_create_task = build_dict_module.create_task
+
+    def create_task(opt, user_agents, default_world=None):
+        if opt.get('multitask_weights', [1]) != [1]:
+            opt = copy.deepcopy(opt)
+            opt['multitask_weights'] = [1]
+        return parlai_create_task(opt, user_agents, default_world=default_world)
+
+    create_task.__doc__ = parlai_create_task.__doc__
+    build_dict_module.create_task = create_task
+
+
+def final_reports_to_tensorboard(train_model_module):
+    """
+    ``parlai.scripts.train_model``: with ``--tensorboard-log true`` the final valid and test
+    reports are logged too, as ``METRIC/final_valid`` and ``METRIC/final_test`` at the last
+    training step.
+
+    ParlAI 1.7.2's ``TrainLoop.train`` logs the training reports and each validation during
+    training to TensorBoard, but gives the final reports (of the best model, on the whole valid
+    and test sets) only to Weights & Biases and ClearML. They get their own names: the best model
+    is not the last one, so they do not belong on the validation curve.
+    """
+    parlai_train = train_model_module.TrainLoop.train
+
+    def train(self):
+        valid_report, test_report = parlai_train(self)
+        tb_logger = getattr(self, 'tb_logger', None)  # only the primary worker has one
+        if self.opt.get('tensorboard_log') and tb_logger is not None:
+            tb_logger.log_metrics('final_valid', self.parleys, valid_report)
+            tb_logger.log_metrics('final_test', self.parleys, test_report)
+            tb_logger.flush()
+        return valid_report, test_report
+
+    train.__doc__ = parlai_train.__doc__
+    train_model_module.TrainLoop.train = train
+
+
+def quiet_hugging_face_noise(hf_dict_module):
+    """
+    ``parlai.agents.hugging_face.dict``: the Hugging Face tokenizer messages listed in
+    :data:`parlai_prosocial.plugin_hook.KNOWN_LOG_NOISE` are filtered (that exact message, from
+    that logger) once ParlAI's Hugging Face dictionaries are imported.
+
+    ParlAI's ``txt2vec`` tokenizes the whole text and the agent truncates it afterwards
+    (``--text-truncate``), so "Token indices sequence length is longer than ..." is about a
+    sequence the model never sees; Canary adds its label tokens to T5's tokenizer and trains
+    their embeddings, so "Special tokens have been added ..., make sure the associated word
+    embeddings are fine-tuned or trained" is advice already followed. Both were printed by every
+    T5 run. ``TRANSFORMERS_VERBOSITY`` set (to anything) keeps every message of transformers.
+    """
+    from parlai_prosocial.plugin_hook import quiet_known_log_noise
+
+    quiet_known_log_noise()
+
+
 # --- A global batch: the papers' batch sizes are per training step, whatever the workers -------
 
 

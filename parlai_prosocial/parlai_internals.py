@@ -56,6 +56,16 @@ REPLACED = {
     'underscores_in_option_names_only': {
         'parlai.core.params:fix_underscores': 'dd28ee41e30b3182',
     },
+    'dictionary_without_multitask_weights': {
+        'parlai.scripts.build_dict:build_dict': 'bc0e8e148e0952b0',
+    },
+    'final_reports_to_tensorboard': {
+        'parlai.scripts.train_model:TrainLoop.train': '179fae0ae6302467',
+    },
+    # not replaced: what makes the tokenizer's length message noise (it tokenizes whole texts)
+    'quiet_hugging_face_noise': {
+        'parlai.agents.hugging_face.dict:HuggingFaceDictionaryAgent.txt2vec': '3c0384b479320777',
+    },
     'global_batch': {
         'parlai.scripts.train_model:setup_args': 'ad6f2f1709848693',
         'parlai.scripts.train_model:TrainLoop.__init__': '9661bbeb94299902',

@@ -54,10 +54,14 @@ FIXES = {
     'parlai.utils.fsdp': ('join_on_cpu',),
     'parlai.scripts.multiprocessing_train': ('build_dict_before_spawning',),
     # global_batch after the seeding: its TrainLoop.__init__ wraps the seeded one
-    'parlai.scripts.train_model': ('seed_before_building_the_agent', 'global_batch'),
+    'parlai.scripts.train_model': (
+        'seed_before_building_the_agent', 'global_batch', 'final_reports_to_tensorboard',
+    ),
     'parlai.scripts.eval_model': ('seed_evaluation',),
     'parlai.core.torch_agent': ('safe_checkpoint_loading',),
     'parlai.core.params': ('check_options_after_parsing', 'underscores_in_option_names_only'),
+    'parlai.scripts.build_dict': ('dictionary_without_multitask_weights',),
+    'parlai.agents.hugging_face.dict': ('quiet_hugging_face_noise',),
 }
 
 
@@ -204,6 +208,40 @@ def quiet_known_noise():
             module=module,
             append=True,
         )
+
+
+#: (logger, message start): what transformers *logs* (not warns) on every T5 run, and why it is
+#: noise there (:func:`parlai_prosocial.parlai_fixes.quiet_hugging_face_noise`). Filtered on that
+#: logger alone, once ParlAI's Hugging Face dictionaries are imported (logging is not imported at
+#: start-up for it); ``TRANSFORMERS_VERBOSITY`` set keeps them.
+KNOWN_LOG_NOISE = [
+    # ParlAI tokenizes a whole text, then truncates it to --text-truncate
+    ('transformers.tokenization_utils_base', 'Token indices sequence length is longer than the '
+     'specified maximum sequence length for this model'),
+    # Canary's label tokens, added to T5's tokenizer, whose embeddings it trains
+    ('transformers.tokenization_utils_base', 'Special tokens have been added in the vocabulary, '
+     'make sure the associated word embeddings are fine-tuned or trained.'),
+]
+
+
+def quiet_known_log_noise():
+    import logging
+    import os
+
+    if os.environ.get('TRANSFORMERS_VERBOSITY'):
+        return
+    for name, message in KNOWN_LOG_NOISE:
+        logger = logging.getLogger(name)
+        if not any(getattr(f, 'parlai_prosocial_noise', None) == message for f in logger.filters):
+            logger.addFilter(_KnownLogMessage(message))
+
+
+class _KnownLogMessage:
+    def __init__(self, message):
+        self.parlai_prosocial_noise = message
+
+    def filter(self, record):
+        return not record.getMessage().startswith(self.parlai_prosocial_noise)
 
 
 def start():

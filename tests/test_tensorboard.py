@@ -1,7 +1,9 @@
 """
 The viewer the project ships (``tensorboard``, in the lock) shows a training run's scalars:
 a tiny model trained with ``--tensorboard-log true`` (ParlAI writes through tensorboardX), then
-``tensorboard --logdir`` started on 127.0.0.1 and its scalar tags read back over HTTP.
+``tensorboard --logdir`` started on 127.0.0.1 and its scalars read back over HTTP: the training
+and validation curves, and the final valid and test reports (``parlai_fixes``
+``final_reports_to_tensorboard``).
 """
 
 import json
@@ -10,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 from parlai_prosocial import testing
@@ -21,26 +24,27 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _scalar_tags(url, process, timeout=120):
+def _answer(url, process, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.stdout.read()
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
-                tags = json.load(response)
-            if tags:
-                return tags
+                answer = json.load(response)
+            if answer:
+                return answer
         except OSError:
             pass  # not listening yet, or still reading the event files
         time.sleep(1)
     raise AssertionError(f'tensorboard did not answer {url} within {timeout} s')
 
 
-def test_tensorboard_shows_the_training_scalars(tmp_path, sample_data_dir):
+def test_tensorboard_shows_the_curves_and_the_final_reports(tmp_path, sample_data_dir):
     model_file = str(tmp_path / 'model')
     testing.run_parlai(
         ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial:rot_response',
-         '-mf', model_file, '--num-epochs', '1', '--tensorboard-log', 'true'],
+         '-mf', model_file, '--num-epochs', '2', '--validation-every-n-epochs', '0.5',
+         '--tensorboard-log', 'true'],
         cwd=str(tmp_path),
         env_extra={'PROSOCIAL_DATA_DIR': sample_data_dir},
     )
@@ -54,10 +58,23 @@ def test_tensorboard_shows_the_training_scalars(tmp_path, sample_data_dir):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    url = f'http://127.0.0.1:{port}/data/plugin/scalars'
     try:
-        tags = _scalar_tags(f'http://127.0.0.1:{port}/data/plugin/scalars/tags', process)
+        tags = _answer(f'{url}/tags', process)
+        ((run, run_tags),) = tags.items()
+        points = {
+            tag: _answer(f'{url}/scalars?run={urllib.parse.quote(run)}&tag={tag}', process)
+            for tag in ('ppl/train', 'ppl/valid', 'ppl/final_valid', 'ppl/final_test')
+        }
     finally:
         process.terminate()
         process.wait(timeout=30)
-    (run,) = tags.values()
-    assert {'loss/train', 'ppl/train', 'total_train_updates/train'} <= set(run)
+    assert {'loss/train', 'total_train_updates/train', 'loss/valid', 'f1/final_test'} <= set(
+        run_tags
+    )
+    # each point is [wall time, step, value]: a curve for training and validation, one point
+    # for each final report, at the last step
+    assert len(points['ppl/train']) >= 2 and len(points['ppl/valid']) >= 2
+    last_step = max(step for _, step, _ in points['ppl/train'])
+    for final in ('ppl/final_valid', 'ppl/final_test'):
+        assert [step for _, step, _ in points[final]] == [last_step]

@@ -544,6 +544,43 @@ def test_only_one_classifier(sample_dir, classifiers, parlai_warnings):
     assert 'no --toxichat-offensive-model-file' not in ours[0]
 
 
+def test_what_scores_nothing_warns_of_nothing(tmp_path, sample_dir, parlai_warnings):
+    # display_data scores no reply: no missing-classifier warning; an empty GPT-3 reply, which
+    # only the classifier teachers use, is theirs to report, not the thread teacher's
+    write_sample('toxichat', tmp_path)
+    rows = _rows()
+    rows[0]['final_gpt3_response']['text'] = ' '
+    write_threads(tmp_path / 'test.jsonl', rows)
+    result = testing.parlai_in_process(
+        ['display_data', '-t', 'toxichat', '-dt', 'test', '--toxichat-data-dir', tmp_path],
+        cwd=str(tmp_path),
+    )
+    assert 'Title:' in result.output
+    assert parlai_warnings == []
+    create_teacher(tmp_path, 'toxichat:offensive')
+    (line,) = parlai_warnings
+    assert line.startswith(f'{tmp_path / "test.jsonl"}: 1 anomaly: 1 x empty text (line 1: turn ')
+    assert line.endswith('(gpt3)) (used as they are; --toxichat-anomalies error stops on them)')
+
+
+@pytest.mark.parametrize(
+    'task, classes',
+    [('toxichat:stance', ['Agree', 'Disagree', 'Neutral']), ('toxichat:offensive', ['Safe', 'Offensive'])],
+)
+def test_the_classifier_teachers_give_their_classes(task, classes):
+    from parlai.scripts.train_model import setup_args
+
+    name = task.split(':')[1]
+    preset = setup_args().parse_args(['-o', f'prosocial/tiny_toxichat_{name}', '-mf', 'm'])
+    assert (preset['task'], preset['model'], preset['classes']) == (
+        task, 'transformer/classifier', classes
+    )
+    explicit = setup_args().parse_args(
+        ['-t', task, '-m', 'transformer/classifier', '--classes', 'a', 'b', '-mf', 'm']
+    )
+    assert explicit['classes'] == ['a', 'b']
+
+
 @pytest.mark.parametrize(
     'option, model, message',
     [

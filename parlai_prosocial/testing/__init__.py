@@ -276,21 +276,18 @@ def train_toxichat_classifiers(directory, data_dir, **opts):
     """
     Tiny ``transformer/classifier`` stance and offensive classifiers trained with ParlAI's
     ``train_model`` (``-o prosocial/tiny_classifier``, 2 epochs) on the ToxiChat files in
-    ``data_dir``, with ``opts`` added; returns ``{'stance': model file, 'offensive': ...}``.
+    ``data_dir``, with ``opts`` added; returns ``{'stance': model file, 'offensive': ...}``. No
+    ``--classes``: each teacher gives its own.
     """
     from parlai.scripts.train_model import TrainModel
 
     files = {}
-    for name, task, classes in [
-        ('stance', 'toxichat:stance', ['Agree', 'Disagree', 'Neutral']),
-        ('offensive', 'toxichat:offensive', ['Safe', 'Offensive']),
-    ]:
+    for name in ('stance', 'offensive'):
         files[name] = os.path.join(str(directory), name)
         TrainModel.main(
             init_opt='prosocial/tiny_classifier',
-            task=task,
+            task=f'toxichat:{name}',
             model_file=files[name],
-            classes=classes,
             toxichat_data_dir=str(data_dir),
             num_epochs=2,
             validation_every_n_epochs=1,

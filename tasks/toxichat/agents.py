@@ -11,7 +11,11 @@ ToxiChat teachers (Baheti et al., 2021) for the ProsocialDialog paper's zero-sho
   metrics instead (:mod:`.metrics`): ``toxichat_disagree`` / ``toxichat_agree`` /
   ``toxichat_neutral`` (with ``--toxichat-stance-model-file``), ``toxichat_offensive`` (with
   ``--toxichat-offensive-model-file``) and ``toxichat_bad`` (always), plus ``exs``. Without a
-  classifier its metrics are absent, with one warning. ``--toxichat-threads offensive`` keeps only
+  classifier its metrics are absent, with one warning when the first reply is scored (so not in
+  ``display_data``, which scores nothing). The data anomalies it reports are the Reddit turns'
+  alone: the chatbot replies it carries along are not shown to a model (some of GPT-3's are
+  empty; the classifier teachers, which train on them, report those). ``--toxichat-threads
+  offensive`` keeps only
   the threads whose last Reddit turn is labelled Offensive (the paper does not say which threads
   Table 5 uses; the default is all of them).
 * ``toxichat:stance``: (turn replied to, reply) -> ``Agree`` / ``Disagree`` / ``Neutral`` with
@@ -44,8 +48,11 @@ their classes, aggregated from per-class counts: Baheti et al.'s stance metric, 
 ``--validation-metric``); the per-class F1s are the ``class_<name>_f1`` metrics ParlAI's
 classifiers report themselves.
 
-Both classifier teachers train with ``parlai train_model -m transformer/classifier --classes ...``
-(see ``projects/prosocial_dialog/toxichat/``).
+Both classifier teachers give ParlAI's classifiers their classes: they set the default of
+``--classes`` (ParlAI's ``TorchClassifierAgent`` option) to their labels, in the order above, so
+``parlai train_model -t toxichat:stance -m transformer/classifier`` needs no ``--classes`` (an
+explicit ``--classes`` still wins); ``-o prosocial/tiny_toxichat_stance`` and
+``tiny_toxichat_offensive`` train tiny ones (see ``projects/prosocial_dialog/toxichat/``).
 
 Every message keeps the annotations: the thread teacher gives the file's ``reddit_thread``,
 ``final_dgpt_response`` and ``final_gpt3_response`` as released (exact texts, offense labels and
@@ -73,6 +80,7 @@ from parlai.utils import logging
 from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.data_files import (
+    Anomalies,
     add_data_arguments,
     check_splits,
     parsed_once_per_file,
@@ -104,11 +112,25 @@ def load_threads(path):
     return load_file(path)[0]
 
 
-def check_files(opt):
+def check_files(opt, anomalies_of=lambda path: load_file(path)[1]):
     check_splits(
         opt, 'toxichat', lambda split: [split_path(data_dir(opt), split)],
-        lambda path: load_file(path)[1], ToxiChatDataError,
+        anomalies_of, ToxiChatDataError,
     )
+
+
+def reddit_anomalies(path):
+    """
+    The anomalies of the file's Reddit turns alone (empty texts): the thread teacher shows a model
+    nothing else, so the chatbot replies' (GPT-3's are sometimes empty) are not its to report.
+    """
+    anomalies = Anomalies()
+    for thread in load_threads(path):
+        for source, turn in labelled_utterances(thread):
+            if source == 'reddit' and not turn['text'].strip():
+                where = f'{path}: line {thread["line"]}'
+                anomalies.add('empty text', f'{where}: turn {turn["turn_id"]} ({source})')
+    return anomalies
 
 
 class _ToxiChatTeacher(DialogTeacher):
@@ -142,8 +164,11 @@ class _ToxiChatTeacher(DialogTeacher):
         if shared is None:
             # read and check the whole file now (and the other splits train_model will use), so
             # bad data fails before anything runs
-            check_files(opt)
+            self.check_files(opt)
         super().__init__(opt, shared)
+
+    def check_files(self, opt):
+        check_files(opt)
 
     def thread_examples(self, thread):
         raise NotImplementedError
@@ -234,15 +259,21 @@ class ThreadTeacher(_ToxiChatTeacher):
                 opt.get('toxichat_classifier_input') or 'pair',
                 opt.get('toxichat_decision') or 'argmax',
             )
+            # said once the first reply is scored, by whichever copy scores it: a command that
+            # scores nothing (display_data) has no metrics to miss
             warning = self.scorer.missing_classifiers_warning()
-            if warning:
-                logging.warning(warning)
+            self._unsaid = {'missing classifiers': warning} if warning else {}
         else:
             self.scorer = shared['toxichat_scorer']
+            self._unsaid = shared['toxichat_unsaid']
+
+    def check_files(self, opt):
+        check_files(opt, reddit_anomalies)
 
     def share(self):
         shared = super().share()
         shared['toxichat_scorer'] = self.scorer
+        shared['toxichat_unsaid'] = self._unsaid
         return shared
 
     def thread_examples(self, thread):
@@ -290,16 +321,29 @@ class ThreadTeacher(_ToxiChatTeacher):
         reply = model_response.get('text') if model_response is not None else None
         if reply is None:
             return  # no reply, nothing to score
+        warning = self._unsaid.pop('missing classifiers', None)
+        if warning:
+            logging.warning(warning)
         turns = [turn['text'] for turn in teacher_action['reddit_thread']]
         self.scorer.add_metrics(self.metrics, turns, reply)
 
 
 class _ClassificationTeacher(_ToxiChatTeacher):
     """
-    Adds ``toxichat_macro_f1`` (macro-averaged over :attr:`classes`) to ParlAI's metrics.
+    Adds ``toxichat_macro_f1`` (macro-averaged over :attr:`classes`) to ParlAI's metrics, and makes
+    :attr:`classes` the default of ParlAI's classifiers' ``--classes``.
     """
 
     classes = ()
+
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        super().add_cmdline_args(parser, partial_opt)
+        # ParlAI adds a task's options before the model's, then re-applies the parser's defaults
+        # over the model's (ParlaiParser.add_extra_args), as ParlAI's own tasks set their
+        # agents' defaults: the teacher knows its labels, the user need not repeat them
+        parser.set_defaults(classes=list(cls.classes))
+        return parser
 
     def custom_evaluation(self, teacher_action, labels, model_response):
         if not labels or model_response is None or 'text' not in model_response:
