@@ -1,9 +1,10 @@
 """
 What every task of this plugin does the same way with its files: a ``--<task>-data-dir`` option
 (defaulting to an environment variable) that replaces the download, one parse of a file shared
-by every teacher copy, JSON read strictly (a field repeated in one object, a byte order mark and a
-file cut short are errors naming the file and line) by one reader per form, :func:`json_lines`
-for JSON Lines and :func:`load_json_file` for one document, rows checked against a table of their
+by every teacher copy, JSON read strictly (a field repeated in one object, a byte order mark, a
+file cut short, a lone UTF-16 surrogate and nesting past the recursion limit are errors naming
+the file and line) by one reader per form, :func:`json_lines` for JSON Lines and
+:func:`load_json_file` for one document, rows checked against a table of their
 fields (:func:`checked_fields`), soft anomalies counted and reported in one line, and options
 checked where they are parsed.
 """
@@ -40,6 +41,11 @@ def data_dir_option_type(option, env_var):
                 f'{option} is empty ({value!r}, from the command line or ${env_var}): expected '
                 f'the directory holding the data files; unset ${env_var} and leave the option '
                 'out to download them'
+            )
+        if os.path.exists(value) and not os.path.isdir(value):
+            raise ProsocialOptionError(
+                f'{option} {value} (from the command line or ${env_var}) is a file: expected '
+                'the directory holding the data files'
             )
         return value
 
@@ -173,8 +179,9 @@ def bom_message(path):
 def load_json_file(path, error):
     """
     One whole JSON document. Objects that repeat a field are :class:`DuplicateKeysDict` (the
-    readers report them with the row, :func:`check_object`); not UTF-8, a BOM or bad JSON raise
-    ``error`` naming the file and line.
+    readers report them with the row, :func:`check_object`); not UTF-8, a BOM, bad JSON, a lone
+    UTF-16 surrogate in a string or nesting past the recursion limit raise ``error`` naming the
+    file and line (and the field).
     """
     with open(path, 'rb') as f:
         raw = f.read()
@@ -187,13 +194,145 @@ def load_json_file(path, error):
             f'{path}: not UTF-8 text ({e.reason} at byte {e.start}), so not a JSON file'
         ) from None
     try:
-        return json.loads(text, object_pairs_hook=_pairs_marking_duplicates)
+        data = json.loads(text, object_pairs_hook=_pairs_marking_duplicates)
     except json.JSONDecodeError as e:
         ending = e.pos >= len(text.rstrip())
         hint = '; the file ends too early: is it truncated?' if ending else ''
         raise error(
             f'{path}: line {e.lineno}: not valid JSON ({e.msg} at column {e.colno}){hint}'
         ) from None
+    except RecursionError:
+        offset, message = _too_deep(text)
+        raise error(f'{path}: line {text.count(chr(10), 0, offset) + 1}: {message}') from None
+    if _may_hold_surrogate(raw):
+        _refuse_lone_surrogate(
+            text, data, lambda offset: f'{path}: line {text.count(chr(10), 0, offset) + 1}', error
+        )
+    return data
+
+
+# --- what json reads but must not reach ParlAI: nesting past the recursion limit, lone surrogates
+
+
+#: the start of a \\u escape of a UTF-16 surrogate (\\ud800-\\udfff, hex in either case): only
+#: a file (or line) holding one is searched for lone ones; the others pay one scan of their bytes
+#: (about 5 % of ``json.loads``; the typed decoder of :func:`json_lines` refuses lone surrogates
+#: itself, so its lines pay nothing)
+_SURROGATE_ESCAPE_START = re.compile(rb'\\u[dD][89a-fA-F]')
+
+
+def _may_hold_surrogate(raw):
+    return _SURROGATE_ESCAPE_START.search(raw) is not None
+
+
+#: a \u escape of a surrogate (group 2: its hex digits) preceded by an even number of
+#: backslashes, so an escape and not an escaped backslash followed by "u"
+_SURROGATE_ESCAPE = re.compile(r'(?<!\\)((?:\\\\)*)\\u([dD][89a-fA-F][0-9a-fA-F]{2})')
+
+
+def _lone_surrogate_offset(text):
+    """
+    The offset in JSON ``text`` of the first \\u escape of a surrogate that is not half of a
+    pair (a high one, \\ud800-\\udbff, right before a low one), or None.
+    """
+    pending = None  # (offset, end) of a high surrogate waiting for its low half
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        start = match.start(2) - 2
+        if int(match.group(2), 16) < 0xDC00:
+            if pending is not None:
+                return pending[0]
+            pending = (start, match.end())
+        elif pending is not None and pending[1] == start:
+            pending = None
+        else:
+            return start
+    return pending[0] if pending is not None else None
+
+
+def _has_surrogate(text):
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _surrogate_field(value):
+    """
+    ``(field, text)``: the first string of a parsed JSON ``value`` (a field name or a value, in
+    document order) holding a lone surrogate, and the name of the field it is in (None at the
+    top). Iterative: ``value`` may be nested nearly as deep as the recursion limit.
+    """
+    stack = [(value, None)]
+    while stack:
+        item, field = stack.pop()
+        if isinstance(item, str):
+            if _has_surrogate(item):
+                return field, item
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                stack.append((child, key))
+                stack.append((key, key))
+        elif isinstance(item, list):
+            stack.extend((child, field) for child in reversed(item))
+    return None, None
+
+
+def _refuse_lone_surrogate(text, value, where_of, error):
+    """
+    Raise ``error`` if JSON ``text`` (parsed: ``value``) writes a lone UTF-16 surrogate: ``json``
+    reads one (msgspec does not), but it is not a character, and ParlAI fails on it far from the
+    data (printing an example, saving the dictionary). ``where_of(offset)``: where it is.
+    """
+    offset = _lone_surrogate_offset(text)
+    if offset is None:
+        return
+    field, string = _surrogate_field(value)
+    name = 'a string' if field is None else f'field "{_printable(field)}"'
+    escape = text[offset : offset + 6]
+    raise error(
+        f'{where_of(offset)}: {name} holds a lone UTF-16 surrogate ({escape} without its other '
+        'half), which is no character; expected text (a surrogate escape only as half of a pair)'
+    )
+
+
+def _printable(text):
+    return text.encode('utf-8', 'backslashreplace').decode('utf-8')
+
+
+#: a JSON string (group 1: the colon after it, if it is a field name) or a bracket
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"(\s*:)?|[\[\]{}]')
+
+
+def _too_deep(text):
+    """
+    ``(offset, message)`` of JSON ``text`` that ``json`` could not read for its nesting (a
+    ``RecursionError``): where its deepest nesting is first reached, the field it is in, and how
+    deep it goes. Only on that error, so a plain scan of the text.
+    """
+    depth = deepest = offset = 0
+    field = deepest_field = None
+    fields = []
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group(0)
+        if token in '[{':
+            fields.append(field)
+            depth += 1
+            if depth > deepest:
+                deepest, offset, deepest_field = depth, match.start(), field
+        elif token in ']}':
+            field = fields.pop() if fields else None
+            depth = max(depth - 1, 0)
+        elif match.group(1):
+            try:
+                field = json.loads(token[: token.rindex('"') + 1])
+            except ValueError:
+                field = token
+    name = 'the value' if deepest_field is None else f'field "{_printable(deepest_field)}"'
+    return offset, (
+        f'{name} nests arrays and objects {deepest} levels deep, past Python\'s recursion limit; '
+        'expected the few levels of the format'
+    )
 
 
 @contextlib.contextmanager
@@ -263,11 +402,18 @@ def checked_fields(obj, fields, where, error, shown=repr):
             raise error(f'{where}: missing field "{field}"')
         try:
             msgspec.convert(obj[field], kind, strict=True)
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, RecursionError):
             raise error(
-                f'{where}: field "{field}" is {shown(obj[field])}, expected {wanted}'
+                f'{where}: field "{field}" is {_shown(shown, obj[field])}, expected {wanted}'
             ) from None
     return {field: obj[field] for field in fields}
+
+
+def _shown(shown, value):
+    try:
+        return shown(value)
+    except RecursionError:  # json read it just below the recursion limit
+        return f'a {type(value).__name__} nested too deep to show'
 
 
 _TYPED = {}
@@ -306,8 +452,10 @@ def json_lines(path, error, fields=None):
     :func:`checked_fields` words it. Each line is decoded and type-checked in C (msgspec, against
     the types of ``fields``); only a line the decoder refuses is read again by ``json`` and
     explained by :func:`checked_fields`, or taken as ``json`` reads it where the decoder is stricter
-    than ``json`` (a lone surrogate in a string). The decoder ignores a field the schema lacks and
-    keeps the last of a field written twice, so fields are counted (:func:`_each_field_once`);
+    than ``json`` (a NaN), but never with a lone UTF-16 surrogate in a string or nested past the
+    recursion limit (errors naming the line and field). The decoder ignores a field the schema
+    lacks and keeps the last of a field written twice, so fields are counted
+    (:func:`_each_field_once`);
     a line with more is read again by ``json``, which finds a repeated field. When the decoder
     takes every line and the file holds one colon per field of each row, no line has more, and
     the lines are not counted one by one.
@@ -327,7 +475,9 @@ def json_lines(path, error, fields=None):
         decode = _typed(fields)[1].decode
         try:
             rows = list(map(decode, lines))
-        except msgspec.DecodeError:  # a ValidationError too: a field missing or of another type
+        # a ValidationError too: a field missing or of another type; a RecursionError: a line
+        # nested too deep
+        except (msgspec.DecodeError, RecursionError):
             pass  # some line is refused: each is decoded on its own below
         else:
             if raw.count(b':') == len(fields) * len(rows):
@@ -353,7 +503,7 @@ def _decoded(decode, line):
 
     try:
         return decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
 
 
@@ -382,7 +532,7 @@ def _read_line(path, number, raw_line, error):
     if not line.strip():
         return _BLANK
     try:
-        return json.loads(line, object_pairs_hook=_pairs_refusing_duplicates)
+        row = json.loads(line, object_pairs_hook=_pairs_refusing_duplicates)
     except _RepeatedField as e:
         raise error(f'{where}: {repeated_field_message(e.key)}') from None
     except json.JSONDecodeError as e:
@@ -390,6 +540,11 @@ def _read_line(path, number, raw_line, error):
         cut = not raw_line.endswith(b'\n')
         hint = '; the last line is cut off: is the file truncated?' if cut else ''
         raise error(f'{where}: not valid JSON ({e.msg}){hint}') from None
+    except RecursionError:
+        raise error(f'{where}: {_too_deep(line)[1]}') from None
+    if _may_hold_surrogate(raw_line):
+        _refuse_lone_surrogate(line, row, lambda offset: where, error)
+    return row
 
 
 # --- soft anomalies ------------------------------------------------------------------------------

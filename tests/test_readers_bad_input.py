@@ -33,6 +33,16 @@ LABELS = (
     'expected one of __casual__, __possibly_needs_caution__, __probably_needs_caution__, '
     '__needs_caution__, __needs_intervention__'
 )
+#: a JSON value nested past Python's recursion limit (json and msgspec raise RecursionError)
+DEEP = '[' * 100000 + ']' * 100000
+TOO_DEEP = (
+    'nests arrays and objects {n} levels deep, past Python\'s recursion limit; expected the few '
+    'levels of the format'
+)
+LONE = (
+    'holds a lone UTF-16 surrogate ({escape} without its other half), which is no character; '
+    'expected text (a surrogate escape only as half of a pair)'
+)
 
 
 def error_of(read, path, error=ProsocialDataError):
@@ -130,6 +140,23 @@ def hf_cases():
             'a field twice, once with a space before its colon',
             line_edit(2, lambda line: '{"rots" : null, ' + line[1:]),
             '{p}: line 2: field "rots" appears twice in one JSON object; expected each field once',
+        ),
+        (
+            # msgspec refuses it; json, which reads the line again, takes it
+            'a lone surrogate in a text',
+            set_field(2, 'context', 'a lone \ud800 surrogate'),
+            '{p}: line 2: field "context" ' + LONE.format(escape='\\ud800'),
+        ),
+        (
+            'a field nested past the recursion limit',
+            line_edit(5, lambda line: line.replace('"rots": ', f'"rots": {DEEP}, "x": ', 1)),
+            '{p}: line 5: field "rots" ' + TOO_DEEP.format(n=100001),
+        ),
+        (
+            # the first line also tells the layouts apart
+            'the first line nested past the recursion limit',
+            line_edit(1, lambda line: line.replace('"rots": ', f'"rots": {DEEP}, "x": ', 1)),
+            '{p}: line 1: field "rots" ' + TOO_DEEP.format(n=100001),
         ),
         ('context null', set_field(5, 'context', None),
          '{p}: line 5: field "context" is None, expected a string'),
@@ -256,6 +283,8 @@ def changed(line, field, value):
     return set_field(line, field, value), lambda rows: rows[line - 1].__setitem__(field, value)
 
 
+EMOJI_AND_BACKSLASH = 'an emoji \U0001F600, then a backslash: \\ud800'
+
 #: files the reader takes: name -> (edit of the lines, edit of the rows the dialogues then hold)
 READ = {
     'blank lines between rows': (
@@ -265,8 +294,11 @@ READ = {
     'no newline at the end': (line_edit(8, str.rstrip), None),
     'a field the schema lacks (left out)': (set_field(3, 'note', 'x'), None),
     'a colon inside a text': changed(3, 'response', 'at 10:30, she said "no": twice'),
-    'a lone surrogate inside a text (json reads it; the decoder does not)': changed(
-        2, 'context', 'a lone \ud800 surrogate'),
+    # json reads the line (a field the schema lacks): a pair of \u escapes is one character,
+    # and an escaped backslash before "ud800" is text
+    'a surrogate pair and a backslash before ud800 in a text': (
+        then(set_field(2, 'note', 'x'), set_field(2, 'context', EMOJI_AND_BACKSLASH)),
+        lambda rows: rows[1].__setitem__('context', EMOJI_AND_BACKSLASH)),
     'a dialogue_id past 64 bits': changed(6, 'dialogue_id', 2**70),
     # the quick repeat test flags these; the exact check finds no repeated turn or dialogue
     'two turns of a dialogue with one context': changed(
@@ -602,8 +634,13 @@ def test_topical_chat_repeated_field_in_a_turn(tmp_path):
         (b'\xef\xbb\xbf{}', 'BOM'),
         (b'{"t_1": "caf\xe9"}', '{p}: not UTF-8 text (invalid continuation byte at byte 12), so '
          'not a JSON file'),
+        (b'{"t_1": {"content": [\n{"message": ' + DEEP.encode() + b'}]}}',
+         '{p}: line 2: field "message" ' + TOO_DEEP.format(n=100004)),
+        (b'{"t_1": {"content": [\n{"message": "a \\udc00 b"}]}}',
+         '{p}: line 2: field "message" ' + LONE.format(escape='\\udc00')),
     ],
-    ids=['empty object', 'BOM', 'not UTF-8'],
+    ids=['empty object', 'BOM', 'not UTF-8', 'nested past the recursion limit',
+         'a lone surrogate'],
 )
 def test_topical_chat_whole_file(tmp_path, content, message):
     path = topical_file(tmp_path, content, binary=True)
@@ -628,6 +665,23 @@ def test_toxichat_repeated_thread(tmp_path):
         f'{path}: line {len(threads) + 1}: field "reddit_thread" repeats the thread of line 2 '
         'turn for turn: expected each thread once'
     )
+
+
+@pytest.mark.parametrize(
+    'value, message',
+    [
+        (DEEP, '{p}: line 2: field "text" ' + TOO_DEEP.format(n=100003)),
+        ('"\\ud800\\u0041"', '{p}: line 2: field "text" ' + LONE.format(escape='\\ud800')),
+    ],
+    ids=['nested past the recursion limit', 'a lone surrogate'],
+)
+def test_toxichat_what_json_reads_but_no_row_holds(tmp_path, value, message):
+    threads = list(read_sample_file('toxichat', 'test.jsonl'))
+    path = toxichat_file(tmp_path, threads)
+    lines = open(path, encoding='utf-8').read().splitlines(keepends=True)
+    lines[1] = lines[1].replace('"text": ', f'"text": {value}, "x": ', 1)
+    open(path, 'w', encoding='utf-8').write(''.join(lines))
+    assert error_of(toxichat_data.read_threads, path) == message.format(p=path)
 
 
 def test_toxichat_bom_and_empty(tmp_path):
@@ -849,6 +903,27 @@ def test_empty_data_dir_in_an_opt_never_downloads(tmp_path):
         "--prosocial-data-dir is '': expected the directory holding the data files (leave the "
         'option out to download them)'
     )
+
+
+@pytest.mark.parametrize(
+    'edit, message',
+    [
+        (set_field(2, 'context', 'a lone \udc00 surrogate'),
+         '{p}: line 2: field "context" ' + LONE.format(escape='\\udc00')),
+        (line_edit(5, lambda line: line.replace('"rots": ', f'"rots": {DEEP}, "x": ', 1)),
+         '{p}: line 5: field "rots" ' + TOO_DEEP.format(n=100001)),
+    ],
+    ids=['a lone surrogate (it crashed the display)', 'nested past the recursion limit'],
+)
+def test_display_data_stops_on_json_parlai_cannot_take(tmp_path, edit, message):
+    from parlai_prosocial.testing import parlai_in_process
+
+    write_sample('prosocial', tmp_path)
+    path = hf_file(tmp_path, edit)
+    with pytest.raises(ProsocialDataError) as info:
+        parlai_in_process(['display_data', '-t', 'prosocial', '--prosocial-data-dir', tmp_path],
+                          cwd=str(tmp_path))
+    assert str(info.value) == message.format(p=path)
 
 
 # --- every split a command uses is checked before it starts -------------------------------------
