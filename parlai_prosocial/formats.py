@@ -5,8 +5,9 @@ generation targets of Prost and Canary and their inverses, and COSMO's input for
 agents, recipes and tests import these; nothing here imports ParlAI or torch.
 
 * RoT & Response (Prost, §4.2): ``"<RoT> <RoT> __endrots__ <response>"``; a turn with no RoTs is
-  the response alone. ``__endrots__`` is a single special token so a generated text splits back
-  into (RoTs, response) without guessing.
+  the response alone, and so is a casual turn by default (:func:`grounding_rots`).
+  ``__endrots__`` is a single special token so a generated text splits back into (RoTs, response)
+  without guessing.
 * Canary (§4.1): ``"__casual__"``, or the safety label token then the RoTs joined by commas
   (``"__needs_caution__ It is wrong to call 911 just for fun."``).
 * COSMO (SODA §4): ``narrative <sep> instruction <sep> u1 <turn> u2 ...``.
@@ -132,6 +133,24 @@ GUARD_ROTS_TEXT_FIELD = 'guard_rots_text'
 BEAM_ROTS_FIELD = 'beam_rots_texts'
 
 # --- Prost's target (§4.2) -----------------------------------------------------------------------
+
+
+#: ``--casual-rots`` of Prost's target: what a ``__casual__`` turn's RoTs become. §4.2 grounds
+#: replies on RoTs "for contexts against social norms; otherwise, we train it to generate
+#: responses without RoTs": dropped by default (as Canary's casual target has none)
+CASUAL_ROTS = ('drop', 'keep')
+
+
+def grounding_rots(rots, safety_label, casual_rots='drop'):
+    """
+    The RoTs Prost's target grounds a turn's reply on: the turn's, except for a casual turn's
+    with ``casual_rots='drop'``.
+    """
+    if casual_rots not in CASUAL_ROTS:
+        raise ValueError(f'unknown casual_rots {casual_rots!r}: use one of {CASUAL_ROTS}')
+    if safety_label == CASUAL and casual_rots == 'drop':
+        return []
+    return rots or []
 
 
 def rot_response_target(rots, response):

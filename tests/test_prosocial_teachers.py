@@ -75,8 +75,8 @@ def task_and_opts(teacher_key):
 # --- what each teacher should say, straight from SAMPLE ---------------------------------------
 
 
-def rot_response(turn):
-    if not turn['rots']:
+def rot_response(turn, casual_rots='drop'):
+    if not turn['rots'] or (turn['safety_label'] == '__casual__' and casual_rots == 'drop'):
         return turn['response']
     return ' '.join(turn['rots']) + ' __endrots__ ' + turn['response']
 
@@ -369,6 +369,31 @@ def test_verify_data_every_teacher(teacher_key, split, sample_dirs, capsys):
         assert counts['label_candidates_with_missing_label'] == 0
     else:
         assert counts['missing_label_candidates'] == counts['exs']
+
+
+@pytest.mark.parametrize('casual_rots', [None, 'drop', 'keep'])
+def test_casual_turns_train_on_the_reply_alone_unless_their_rots_are_kept(casual_rots, tmp_path):
+    """
+    §4.2: replies grounded on RoTs for contexts against social norms, "otherwise ... without
+    RoTs". The sample's casual turns have none, so one is given RoTs here; ``--casual-rots``
+    defaults to drop.
+    """
+    rows = read_sample_file('prosocial', 'train.json')
+    casual = next(i for i, row in enumerate(rows) if row['safety_label'] == '__casual__')
+    rows[casual]['rots'] = ['It is good to enjoy yourself.']
+    data_dir = write_sample('prosocial', tmp_path)
+    (tmp_path / 'train.json').write_text(''.join(json.dumps(row) + '\n' for row in rows))
+    opts = {} if casual_rots is None else {'casual_rots': casual_rots}
+    messages = one_epoch(make_teacher('prosocial:rot_response', 'train:ordered', data_dir, **opts))
+    assert len(messages) == len(rows)
+    for row, message in zip(rows, messages):
+        assert message['rots'] == (row['rots'] or [])  # the annotation stays either way
+        assert list(message['labels']) == [rot_response(row, casual_rots or 'drop')]
+    kept = messages[casual]['labels'][0]
+    assert kept == (
+        rows[casual]['response'] if casual_rots != 'keep'
+        else f"It is good to enjoy yourself. __endrots__ {rows[casual]['response']}"
+    )
 
 
 def test_first_row_longer_than_any_read_buffer_is_still_json_lines(tmp_path):

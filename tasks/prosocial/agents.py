@@ -3,7 +3,8 @@ ProsocialDialog teachers (Kim et al., 2022), in every format the paper trains on
 
 * ``prosocial`` / ``prosocial:response``: the problematic speaker's turn -> the prosocial reply,
   multi-turn episodes (Prost "Response only").
-* ``prosocial:rot_response``: -> RoTs ``__endrots__`` reply (Prost "RoT & Response").
+* ``prosocial:rot_response``: -> RoTs ``__endrots__`` reply (Prost "RoT & Response"); a casual
+  turn's target is the reply alone (§4.2), unless ``--casual-rots keep``.
 * ``prosocial:safety``: -> Canary's target, ``__casual__`` or the label token and the RoTs.
 * ``prosocial:safety_classification``: -> the safety label, with ``label_candidates``; five
   released levels, or ``--safety-schema three`` for the paper's three-way schema.
@@ -26,12 +27,14 @@ from parlai.core.teachers import DialogTeacher, FixedDialogTeacher
 
 from parlai_prosocial.formats import (
     BAD_CLASSES,
+    CASUAL_ROTS,
     OK_NOTOK,
     PROSOCIAL_MARKERS,
     SAFETY_LABELS,
     THREE_WAY_LABELS,
     THREE_WAY_SAFETY,
     escape_markers,
+    grounding_rots,
     rot_response_target,
     safety_target,
 )
@@ -224,10 +227,29 @@ class RotResponseTeacher(ResponseTeacher):
     on every turn where the gold or the model has RoTs (a missing side scores 0), and
     ``rots_generated``, the share of turns where the model wrote RoTs. Perplexity is the
     model's, over the whole label.
+
+    A turn labelled ``__casual__`` trains on the reply alone (§4.2: RoTs "for contexts against
+    social norms; otherwise ... responses without RoTs"), even when the data gives it RoTs;
+    ``--casual-rots keep`` keeps them. Its gold RoTs for ``rot_f1`` are then none too.
     """
 
+    @classmethod
+    def add_cmdline_args(cls, parser, partial_opt=None):
+        super().add_cmdline_args(parser, partial_opt)
+        parser.add_argument(
+            '--casual-rots',
+            choices=list(CASUAL_ROTS),
+            default='drop',
+            help='the RoTs of a turn labelled __casual__: drop them (the reply alone, as §4.2 '
+            'trains Prost) or keep them in the target like any other turn\'s',
+        )
+        return parser
+
     def target(self, turn):
-        return rot_response_target(target_rots(turn['rots']), escaped(turn['response']))
+        rots = grounding_rots(
+            turn['rots'], turn['safety_label'], self.opt.get('casual_rots') or 'drop'
+        )
+        return rot_response_target(target_rots(rots), escaped(turn['response']))
 
     def observe(self, observation):
         from parlai.core.message import Message

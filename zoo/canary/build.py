@@ -31,9 +31,10 @@ is kept as ``model.opt.orig``), so the replies carry ``safety_label`` and ``rots
 The label tokens follow the checkpoint. ``-m canary`` makes the five safety labels special tokens
 (one token each) unless ``model.opt`` says otherwise; a Canary trained here keeps that list in its
 ``model.opt`` (``special_tok_lst``) and its grown embeddings in the model file, and is installed as
-it is. A checkpoint of ParlAI's T5 agent, which is what the release loads as (its ``model/canary.py``
-hands the archive's ``model.opt`` to stock ParlAI 1.7.1), was trained with the labels as T5's word
-pieces: that agent takes its tokenizer from the hub name and ignores ``--special-tok-lst``. Its
+it is. A checkpoint of ParlAI's T5 agent, which is what the release loads as (its
+``model/canary.py`` hands the archive's ``model.opt`` to stock ParlAI 1.7.1), was trained with the
+labels as T5's word pieces: that agent takes its tokenizer from the hub name and ignores
+``--special-tok-lst``. Its
 installed ``model.opt`` gets ``special_tok_lst`` null, so ``-m canary`` reads the labels as that
 model learnt them (``model_card.md``, "How the labels are tokenised").
 
