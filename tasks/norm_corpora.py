@@ -7,11 +7,14 @@ Bank's TSVs) with errors that name the file, the row and the field, and one Parl
 Rows are read with Python's ``csv`` module, which reads what ``pandas.to_csv`` writes (the
 releases' own tooling reads them with pandas): quoted fields, doubled quotes, newlines inside
 quotes. A row is named by its line in the file (the line where the record starts) and, where the
-release has one, its id.
+release has one, its id. The reading is strict: a quote that is never closed, or text after a
+closing quote, is an error, never rows merged into one field (a lenient reader would read the
+rest of the file into it, or up to the next quote).
 """
 
 import copy
 import csv
+import itertools
 import os
 
 from parlai.core.teachers import DialogTeacher
@@ -34,8 +37,9 @@ def read_table(path, delimiter, required, error, obtain=''):
     ``(where, row)`` for every record of a delimited file with a header line; ``where`` is
     ``"<path>: line N"`` and ``row`` a dict from column name to text. ``error`` (an exception
     class) is raised, naming the file and line, for a missing or empty file, a Git LFS pointer,
-    text that is not UTF-8, a header without one of the ``required`` columns, or a record whose
-    number of fields differs from the header's. ``obtain`` is added to the missing-file error.
+    text that is not UTF-8, a header without one of the ``required`` columns, a quote never closed
+    (or text after a closing quote), a record whose number of fields differs from the header's, or
+    no record after the header. ``obtain`` is added to the missing-file error.
     """
     if not os.path.isfile(path):
         raise error(f'{path}: no such file{(". " + obtain) if obtain else ""}')
@@ -46,7 +50,7 @@ def read_table(path, delimiter, required, error, obtain=''):
     if head.startswith(GIT_LFS_POINTER.encode()):
         raise error(f'{path}: this is a Git LFS pointer, not the data; fetch the file itself')
     with open(path, encoding='utf-8', newline='') as f:
-        reader = csv.reader(f, delimiter=delimiter)
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
         try:
             header = next(reader)
         except UnicodeDecodeError as e:
@@ -58,16 +62,17 @@ def read_table(path, delimiter, required, error, obtain=''):
                 f'(it has {", ".join(header[:30])})'
             )
         line = reader.line_num + 1
+        records = 0
         while True:
             start = line
             try:
                 record = next(reader)
             except StopIteration:
-                return
+                break
             except UnicodeDecodeError as e:
                 raise error(f'{path}: after line {start - 1}: not UTF-8 text ({e.reason})') from None
             except csv.Error as e:
-                raise error(f'{path}: line {start}: not a valid record ({e})') from None
+                raise _bad_record(path, start, reader.line_num, header, delimiter, e, error)
             line = reader.line_num + 1
             where = f'{path}: line {start}'
             if not record or record == ['']:
@@ -77,7 +82,68 @@ def read_table(path, delimiter, required, error, obtain=''):
                     f'{where}: {len(record)} fields, the header has {len(header)}; '
                     'is the file truncated or a line broken?'
                 )
+            records += 1
             yield where, dict(zip(header, record))
+    if not records:
+        raise error(f'{path}: no record after the header line; expected at least one')
+
+
+def _bad_record(path, start, line, header, delimiter, e, error):
+    """
+    The error for the record starting on line ``start`` that the strict reader refused (``e``,
+    on line ``line``): a quote never closed, or text after a closing quote. The record is read
+    again, as ``csv`` reads it, to name the field whose quote went wrong.
+    """
+    with open(path, encoding='utf-8', newline='') as f:
+        text = ''.join(itertools.islice(f, start - 1, line))
+    field, opened, closed = _quote_gone_wrong(text, delimiter)
+    if opened is None:  # not a quote after all: as csv says
+        return error(f'{path}: line {start}: not a valid record ({e}, on line {line})')
+    name = f'field "{header[field]}"' if field is not None and field < len(header) else 'a field'
+    if closed is None:  # "unexpected end of data"
+        return error(
+            f'{path}: line {start}: {name} opens a quote (") on line {start + opened} that is '
+            'never closed, so the rest of the file would be read into it; expected a closing '
+            'quote (and a quote inside a quoted field doubled: "")'
+        )
+    return error(
+        f'{path}: line {start}: {name} opens a quote (") on line {start + opened} that closes '
+        f'on line {start + closed} with text after it; expected the field to end at its '
+        'closing quote (a quote inside it doubled: ""): is a quote left open?'
+    )
+
+
+def _quote_gone_wrong(text, delimiter):
+    """
+    ``(field, opened, closed)``: the index of the field whose quote went wrong in ``text`` (the
+    record, and what follows it up to the error), the line (from 0) where its quote opened and
+    where text follows its closing quote (None: it never closes).
+    """
+    state, field, opened, line = 'start', 0, None, 0
+    for char in text:
+        if state == 'quoted':
+            if char == '"':
+                state = 'quote'
+        elif state == 'quote':
+            if char == '"':
+                state = 'quoted'
+            elif char == delimiter:
+                state, field = 'start', field + 1
+            elif char in '\r\n':
+                state, field = 'start', 0
+            else:
+                return field, opened, line
+        elif char == '"' and state == 'start':
+            state, opened = 'quoted', line
+        elif char == delimiter:
+            state, field = 'start', field + 1
+        elif char in '\r\n':
+            state, field = 'start', 0
+        else:
+            state = 'field'
+        if char == '\n':
+            line += 1
+    return (field, opened, None) if state in ('quoted', 'quote') else (None, None, None)
 
 
 def require_text(row, field, where, error):
@@ -88,6 +154,27 @@ def require_text(row, field, where, error):
     if not value:
         raise error(f'{where}: field "{field}" is empty')
     return value
+
+
+def require_int(row, field, low, high, where, error):
+    """
+    ``row[field]`` as a whole number from ``low`` to ``high`` (written ``4`` or, by pandas in a
+    column with gaps, ``4.0``), or None if it is empty (an attribute not given); anything else
+    raises ``error`` naming the field.
+    """
+    text = row[field].strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value.is_integer() or not low <= value <= high:
+        raise error(
+            f'{where}: field "{field}" is {short(row[field])}, expected a whole number from '
+            f'{low} to {high}, or nothing'
+        )
+    return int(value)
 
 
 def require_choice(row, field, choices, where, error):
@@ -112,6 +199,8 @@ class NormCorpusTeacher(DialogTeacher):
     """
 
     id = 'norm_corpus'
+    #: the corpus's :class:`~parlai_prosocial.errors.ProsocialDataError`
+    ERROR = None
     DATA_DIR_OPTION = None
     DATA_DIR_ENV = None
     FILES_HELP = ''
@@ -130,6 +219,7 @@ class NormCorpusTeacher(DialogTeacher):
 
     def __init__(self, opt, shared=None):
         opt = copy.deepcopy(opt)
+        self._datatype = opt['datatype']
         self.configure(opt)
         opt['datafile'] = self._paths = tuple(self.data_paths(opt))
         self._counts = None
@@ -160,8 +250,16 @@ class NormCorpusTeacher(DialogTeacher):
         # also keeps DialogTeacher's stream mode from writing a .lengths file into the data dir
         if self._counts is None:
             n = sum(1 for _ in self._all_examples(self._paths))
+            if n == 0:  # ParlAI would fail on its first act() with a ZeroDivisionError
+                raise self.ERROR(f'{", ".join(self._paths)}: {self.no_examples()}')
             self._counts = (n, n)
         return self._counts
+
+    def no_examples(self):
+        """
+        Why the split has no examples, and what was expected.
+        """
+        return f'no examples for -dt {self._datatype}; expected at least one'
 
     def num_episodes(self):
         return self._count()[0]

@@ -50,6 +50,10 @@ def test_social_chem_one_example_per_rot_without_bad_rots(tmp_path):
     valid = _epoch('social_chem', 'valid', social_chem_data_dir=directory)
     assert [m['rot_id'] for m in valid] == ['rot/reddit/amitheasshole/b1/1/1/',
                                             'rot/dearabby/b2/1/1/']
+    # pandas writes a number column with gaps as floats: the same level
+    _rewrite(os.path.join(directory, SOCIAL_CHEM_FILE), '\t', _set('rot-agree', '4.0'))
+    assert _epoch('social_chem', social_chem_data_dir=directory,
+                  social_chem_target='attributes_and_rot')[0]['labels'] == attrs[0]['labels']
 
 
 def test_mic_prompt_and_reply_to_rot(tmp_path):
@@ -112,6 +116,24 @@ def _short_row(rows):
     return rows
 
 
+def _all_bad(rows):
+    i = rows[0].index('rot-bad')
+    return [rows[0]] + [r[:i] + ['1'] + r[i + 1:] for r in rows[1:]]
+
+
+def _text(old, new, count=1):
+    """
+    A change of the file's text (not of its parsed rows): quotes csv would write correctly.
+    """
+
+    def change(text):
+        assert old in text
+        return text.replace(old, new, count)
+
+    change.text = True
+    return change
+
+
 CASES = {
     # corpus: (task, option, file, delimiter, error)
     'social_chem': ('social_chem', 'social_chem_data_dir', SOCIAL_CHEM_FILE, '\t',
@@ -129,6 +151,22 @@ BAD = [
     ('social_chem', _set('rot-bad', 'yes', 3), ['line 4', '"rot-bad"']),
     ('social_chem', _drop_column('situation'), ['line 1', "no column 'situation'"]),
     ('social_chem', _short_row, ['line 3', 'fields, the header has 25']),
+    # a number column: never into the data, nor into an attributes_and_rot target
+    ('social_chem', _set('rot-agree', 'most'), ['line 2', '"rot-agree" is \'most\', expected a '
+                                                'whole number from 0 to 4, or nothing']),
+    ('social_chem', _set('rot-agree', '3.5'), ['line 2', '"rot-agree" is \'3.5\'']),
+    ('social_chem', _all_bad, ['no row of split "train" whose RoT is not rot-bad',
+                               '--social-chem-keep-bad-rots true']),
+    # a quote left open: the lenient reader took the next rows into the field, up to a quote
+    ('social_chem', _text('\tnarrator|my friend\n', '\t"narrator|my friend\n'),
+     ['line 2: field "characters" opens a quote (") on line 2 that closes on line 5 with text '
+      'after it']),
+    ('mic', _set('violation-severity', 'high', 2), ['line 3', '"violation-severity" is \'high\'']),
+    ('mic', _set('A_agrees', '3'), ['line 2', '"A_agrees" is \'3\', expected a whole number '
+                                    'from 0 to 2']),
+    # rows merged up to the next quote
+    ('mic', _text('How do you treat', '"How do you treat'),
+     ['line 7: field "Q" opens a quote (") on line 7 that closes on line 8 with text after it']),
     ('mic', _set('Q', ''), ['line 2', '"Q" is empty']),
     # row 5 starts on line 8: a reply above spans two lines
     ('mic', _set('split', 'val', 5), ['line 8', '"split"', "'val'"]),
@@ -147,7 +185,13 @@ def test_bad_input_names_file_line_and_field(corpus, change, expected, tmp_path)
     task, option, name, delimiter, error = CASES[corpus]
     directory = write_sample(task, tmp_path)
     path = os.path.join(directory, name)
-    _rewrite(path, delimiter, change)
+    if getattr(change, 'text', False):
+        with open(path, encoding='utf-8', newline='') as f:
+            text = change(f.read())
+        with open(path, 'w', encoding='utf-8', newline='') as f:
+            f.write(text)
+    else:
+        _rewrite(path, delimiter, change)
     with pytest.raises(error) as caught:
         testing.create_teacher(task, 'train:ordered', **{option: directory})
     message = str(caught.value)
@@ -164,7 +208,13 @@ def test_missing_empty_truncated_and_lfs_files(tmp_path):
     path = os.path.join(directory, name)
     with open(path, 'a', encoding='utf-8') as f:  # a download cut inside a quoted field
         f.write('"unterminated' + delimiter + 'x\n')
-    with pytest.raises(error, match='fields, the header has|not a valid record'):
+    with pytest.raises(error, match='line 11: field "Q" opens a quote .* never closed'):
+        testing.create_teacher(task, 'train:ordered', **{option: directory})
+    with open(path, encoding='utf-8') as f:
+        header = f.readline()
+    with open(path, 'w', encoding='utf-8') as f:  # it crashed ParlAI's first act()
+        f.write(header + '\n')
+    with pytest.raises(error, match='no record after the header line; expected at least one'):
         testing.create_teacher(task, 'train:ordered', **{option: directory})
     with open(path, 'w') as f:
         f.write('version https://git-lfs.github.com/spec/v1\noid sha256:00\n')
@@ -176,6 +226,33 @@ def test_missing_empty_truncated_and_lfs_files(tmp_path):
     os.remove(path)
     with pytest.raises(error, match='no such file'):
         testing.create_teacher(task, 'train:ordered', **{option: directory})
+
+
+@pytest.mark.parametrize(
+    'corpus, change, options, expected',
+    [
+        ('mic', lambda text: text.split('\n')[0] + '\n', [],  # it crashed ParlAI's first act()
+         'no record after the header line'),
+        ('mic', _text('How do you treat', '"How do you treat'), [],
+         'line 7: field "Q" opens a quote'),
+        ('social_chem', lambda text: text.replace('\ttrain\t4\t', '\ttrain\tmost\t', 1),
+         ['--social-chem-target', 'attributes_and_rot'], 'line 2 (rot-id rot/reddit/confessions/'
+         'a1/1/1/): field "rot-agree" is \'most\''),
+    ],
+    ids=['only the header', 'a quote left open', 'a word in a number column'],
+)
+def test_display_data_stops_with_one_line(tmp_path, corpus, change, options, expected):
+    task, option, name, _, error = CASES[corpus]
+    directory = write_sample(task, tmp_path)
+    path = os.path.join(directory, name)
+    with open(path, encoding='utf-8', newline='') as f:
+        text = change(f.read())
+    with open(path, 'w', encoding='utf-8', newline='') as f:
+        f.write(text)
+    with pytest.raises(error) as caught:
+        testing.parlai_in_process(['display_data', '-t', task, '--' + option.replace('_', '-'),
+                                   directory] + options, cwd=str(tmp_path))
+    assert str(caught.value).startswith(f'{path}: {expected}')
 
 
 def test_agreement_gated_corpora_say_how_to_obtain_them(monkeypatch):

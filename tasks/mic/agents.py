@@ -18,7 +18,7 @@ from parlai_prosocial.data_files import parsed_once_per_file
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 
 from .build import DATA_DIR_ENV, data_file
-from .data import ANNOTATIONS, FILE, SPLITS, read_rows
+from .data import ANNOTATIONS, FILE, SPLITS, MicDataError, read_rows
 
 load_rows = parsed_once_per_file(read_rows)
 
@@ -29,6 +29,7 @@ class MicTeacher(NormCorpusTeacher):
     """
 
     id = 'mic'
+    ERROR = MicDataError
     DATA_DIR_OPTION = '--mic-data-dir'
     DATA_DIR_ENV = DATA_DIR_ENV
     FILES_HELP = FILE + ' (agreement-gated: see the README of SALT-NLP/mic)'
@@ -38,6 +39,9 @@ class MicTeacher(NormCorpusTeacher):
 
     def data_paths(self, opt):
         return [data_file(opt)]
+
+    def no_examples(self):
+        return f'no row of split "{self.split}"; expected at least one'
 
     def examples(self, path):
         for row in load_rows(path)[self.split]:

@@ -16,11 +16,18 @@ uses, as the release's code reads them (``rot_generation/common.py``, ``generate
 
 What is checked (a :class:`MicDataError` names the file, the line and the field): the file and its
 header (``Q``, ``A``, ``rot``, ``split``), every record's number of fields, ``split`` one of the
-three, ``Q``, ``A`` and ``rot`` non-empty. Other columns are kept as text, unchecked.
+three, ``Q``, ``A`` and ``rot`` non-empty, the numeric annotations (where present) a whole number
+in their range (``4`` or ``4.0``, kept as ``4``) or empty. Other columns are kept as text,
+unchecked.
 """
 
 from parlai_prosocial import errors
-from parlai_prosocial.tasks.norm_corpora import read_table, require_choice, require_text
+from parlai_prosocial.tasks.norm_corpora import (
+    read_table,
+    require_choice,
+    require_int,
+    require_text,
+)
 
 FILE = 'MIC.csv'
 
@@ -35,6 +42,9 @@ ANNOTATIONS = {
     'violation-severity': 'violation_severity',
     'A_agrees': 'a_agrees',
 }
+
+#: the numeric annotation columns -> their range (the module docstring)
+NUMBERS = {'rot-agree': (1, 5), 'violation-severity': (1, 5), 'A_agrees': (0, 2)}
 
 DATA_USE_AGREEMENT = 'https://forms.gle/kp8bPgFoBHeNL4Q68'
 DATA_LINK = 'https://www.dropbox.com/sh/m46z42nce8x0ttk/AABuSZiA6ESyrJNWmgTPrfuRa?dl=0'
@@ -65,7 +75,10 @@ def read_rows(path):
             'rot': require_text(row, 'rot', where, MicDataError),
         }
         for column, field in ANNOTATIONS.items():
-            if column in row:
+            if column in NUMBERS and column in row:
+                value = require_int(row, column, *NUMBERS[column], where, MicDataError)
+                item[field] = '' if value is None else str(value)
+            elif column in row:
                 item[field] = row[column].strip()
         by_split[split].append(item)
     return by_split

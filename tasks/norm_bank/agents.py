@@ -22,7 +22,7 @@ from parlai_prosocial.data_files import parsed_once_per_file
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 
 from .build import DATA_DIR_ENV, data_files
-from .data import MODES, OPTIONAL, SPLITS, read_judgments
+from .data import MODES, OPTIONAL, SPLITS, NormBankDataError, read_judgments
 
 MODE_CHOICES = ('both', 'freeform', 'yesno')
 
@@ -35,6 +35,7 @@ class NormBankTeacher(NormCorpusTeacher):
     """
 
     id = 'norm_bank'
+    ERROR = NormBankDataError
     DATA_DIR_OPTION = '--norm-bank-data-dir'
     DATA_DIR_ENV = DATA_DIR_ENV
     FILES_HELP = (

@@ -24,7 +24,7 @@ from parlai_prosocial.data_files import parsed_once_per_file
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 
 from .build import DATA_DIR_ENV, data_file
-from .data import FILE, SPLITS, read_norms
+from .data import FILE, SPLITS, SocialChemDataError, read_norms
 
 TARGETS = ('rot', 'attributes_and_rot')
 
@@ -56,6 +56,7 @@ class SocialChemTeacher(NormCorpusTeacher):
     """
 
     id = 'social_chem'
+    ERROR = SocialChemDataError
     DATA_DIR_OPTION = '--social-chem-data-dir'
     DATA_DIR_ENV = DATA_DIR_ENV
     FILES_HELP = FILE
@@ -86,6 +87,14 @@ class SocialChemTeacher(NormCorpusTeacher):
 
     def data_paths(self, opt):
         return [data_file(opt)]
+
+    def no_examples(self):
+        if self.keep_bad:
+            return f'no row of split "{self.split}"; expected at least one'
+        return (
+            f'no row of split "{self.split}" whose RoT is not rot-bad; expected at least one '
+            '(--social-chem-keep-bad-rots true keeps the bad ones)'
+        )
 
     def examples(self, path):
         for norm in load_norms(path)[self.split]:

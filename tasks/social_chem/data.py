@@ -18,14 +18,20 @@ not give are empty.
 What is checked (a :class:`SocialChemDataError` names the file, the line, the ``rot-id`` where
 there is one, and the field): the file and its header (the columns :data:`REQUIRED` below), every
 record's number of fields, ``split`` one of the three, ``situation``, ``rot`` and ``rot-id``
-non-empty, ``rot-bad`` ``0`` or ``1``. Other values (the attributes) are kept as they are.
+non-empty, ``rot-bad`` ``0`` or ``1``, ``rot-agree`` a whole number from 0 to 4 (``4`` or
+``4.0``, kept as ``4``) or empty. Other values (the attributes) are kept as they are.
 
 What is read: one norm per ``rot-id`` (the release repeats a RoT on one row per breakdown when
 several workers broke it down; the first row is kept), with its situation and attributes.
 """
 
 from parlai_prosocial import errors
-from parlai_prosocial.tasks.norm_corpora import read_table, require_choice, require_text
+from parlai_prosocial.tasks.norm_corpora import (
+    read_table,
+    require_choice,
+    require_int,
+    require_text,
+)
 
 FILE = 'social-chem-101.v1.0.tsv'
 
@@ -76,6 +82,7 @@ def read_norms(path):
         rot = require_text(row, 'rot', where, SocialChemDataError)
         rot_id = require_text(row, 'rot-id', where, SocialChemDataError)
         rot_bad = require_choice(row, 'rot-bad', ('0', '1'), where, SocialChemDataError)
+        rot_agree = require_int(row, 'rot-agree', 0, 4, where, SocialChemDataError)
         if rot_id in seen:
             continue
         seen.add(rot_id)
@@ -89,7 +96,7 @@ def read_norms(path):
                 'situation_short_id': row['situation-short-id'].strip(),
                 'rot_categorization': _values(row['rot-categorization']),
                 'rot_moral_foundations': _values(row['rot-moral-foundations']),
-                'rot_agree': row['rot-agree'].strip(),
+                'rot_agree': '' if rot_agree is None else str(rot_agree),
                 'rot_judgment': row['rot-judgment'].strip(),
             }
         )
