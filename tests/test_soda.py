@@ -16,7 +16,9 @@ import pytest
 
 from parlai.core.params import ParlaiParser
 
+from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.tasks.soda import data
+from parlai_prosocial.tasks.soda.cosmo_format import drop_rates
 from parlai_prosocial.tasks.soda.agents import DialogueTeacher, SodaTeacher
 from parlai_prosocial.tasks.soda.data import SodaDataError
 from parlai_prosocial.samples import write_sample
@@ -334,6 +336,43 @@ def test_a_filter_that_keeps_nothing_is_an_error(tmp_path, cache):
     write_split(str(tmp_path / 'valid.parquet'), rows)
     with pytest.raises(SodaDataError, match='no rows left after --soda-validated head'):
         teacher_for('valid', tmp_path, cache, soda_validated='head')
+
+
+def test_an_answer_the_filters_do_not_know_is_counted(tmp_path, cache):
+    # read as not Yes, so a filter drops its row: never silently
+    rows = [dict(r) for r in SAMPLE['valid']]
+    rows[0]['head_answer'] = 'Yes.'
+    rows[1]['pmi_relation_tail_answer'] = None
+    write_split(str(tmp_path / 'valid.parquet'), rows)
+    index = data.load_index(str(tmp_path / 'valid.parquet'), cache)
+    assert index['anomalies'] == {
+        'head_answer not Yes, No or Unknown (read as not Yes)': [1, [0]],
+        'pmi_relation_tail_answer not Yes, No or Unknown (read as not Yes)': [1, [1]],
+    }
+    teacher = teacher_for('valid', tmp_path, cache, soda_validated='head')
+    assert {m['soda_row'] for m in epoch(teacher)} == {1}
+    with pytest.raises(SodaDataError, match=r'1 x head_answer not Yes, No or Unknown \(read as '
+                                            r'not Yes\) \(row 0\)'):
+        teacher_for('valid', tmp_path, cache, soda_validated='head', soda_anomalies='error')
+
+
+@pytest.mark.parametrize(
+    'check, message',
+    [
+        (lambda: data.filter_key('heads'),
+         "--soda-validated is 'heads': expected one of all, head, head_relation_tail"),
+        (lambda: data.filter_key('head', 'PMI'),
+         "--soda-validation-answers is 'PMI': expected one of plain, pmi"),
+        (lambda: drop_rates({'datatype': 'train', 'cosmo_drop_narrative': 1.5}),
+         '--cosmo-drop-narrative is 1.5: expected a probability from 0 to 1'),
+    ],
+    ids=['filter', 'answers', 'drop rate'],
+)
+def test_options_from_an_opt_file_are_checked(check, message):
+    # argparse checks them on the command line, not in an opt file (-o, --init-opt)
+    with pytest.raises(ProsocialOptionError) as info:
+        check()
+    assert str(info.value) == message
 
 
 # --- soda:dialogue ----------------------------------------------------------------------------

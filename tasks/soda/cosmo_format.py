@@ -23,6 +23,8 @@ reproducible; each teacher documents what the decision is keyed on.
 
 from parlai.utils.data import DatatypeHelper
 
+from parlai_prosocial.errors import ProsocialOptionError
+
 #: The paper's training rates (§4).
 DROP_NARRATIVE = 0.3
 DROP_INSTRUCTION = 0.5
@@ -71,6 +73,8 @@ def drop_rates(opt):
         value = opt.get(key)
         value = default if value is None else float(value)
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f'--{key.replace("_", "-")} must be between 0 and 1, got {value}')
+            raise ProsocialOptionError(
+                f'--{key.replace("_", "-")} is {value}: expected a probability from 0 to 1'
+            )
         rates.append(value)
     return tuple(rates)

@@ -28,7 +28,8 @@ memory at once, so the teachers stream *chunks* of rows (ParlAI's ``ChunkTeacher
   are errors naming the file.
 * **Soft anomalies** (what may be in the real release but looks wrong: an empty or
   whitespace-only utterance, COSMO's separators ``<sep>`` / ``<turn>`` inside an utterance or a
-  narrative) are counted by the indexing pass with the first rows where they occur
+  narrative, an answer column holding neither Yes, No nor Unknown, which the validation filters
+  read as not Yes) are counted by the indexing pass with the first rows where they occur
   (``index['anomalies']``); the teachers report them in one line (``--soda-anomalies error``
   stops on them) and escape the separators in what they build.
 """
@@ -94,8 +95,14 @@ SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[kind]) for name, kind in COLUMNS
 VALIDATED = ('all', 'head', 'head_relation_tail')
 ANSWERS = ('plain', 'pmi')
 
+#: the answer columns the filters read, and the values the card gives them (compared trimmed,
+#: in any case); any other value, or null, is read as not "Yes" and counted as an anomaly
+ANSWER_COLUMNS = ('head_answer', 'pmi_head_answer', 'relation_tail_answer',
+                  'pmi_relation_tail_answer')
+ANSWER_VALUES = ('yes', 'no', 'unknown')
+
 DEFAULT_CHUNK_ROWS = 10000
-INDEX_VERSION = 2
+INDEX_VERSION = 3  # 3: unknown answer values counted as anomalies
 
 #: how many row numbers the index keeps per anomaly kind
 FIRST_ANOMALY_ROWS = 3
@@ -117,10 +124,15 @@ def answer_columns(validated='all', answers='plain'):
     """
     The columns that must say "Yes" for a row to be kept.
     """
+    # from an opt file, a value argparse never checked
     if validated not in VALIDATED:
-        raise ValueError(f'unknown validation filter {validated!r}: use one of {VALIDATED}')
+        raise errors.ProsocialOptionError(
+            f'--soda-validated is {validated!r}: expected one of {", ".join(VALIDATED)}'
+        )
     if answers not in ANSWERS:
-        raise ValueError(f'unknown answer columns {answers!r}: use one of {ANSWERS}')
+        raise errors.ProsocialOptionError(
+            f'--soda-validation-answers is {answers!r}: expected one of {", ".join(ANSWERS)}'
+        )
     prefix = 'pmi_' if answers == 'pmi' else ''
     columns = []
     if validated in ('head', 'head_relation_tail'):
@@ -300,6 +312,14 @@ def chunk_anomalies(table, first_row):
             zero_copy_only=False
         )
     add('<sep>/<turn> inside the narrative', marked, np.arange(table.num_rows))
+    for name in ANSWER_COLUMNS:
+        answer = pc.utf8_lower(pc.utf8_trim_whitespace(_array(table, name)))
+        known = pc.fill_null(pc.is_in(answer, pa.array(ANSWER_VALUES)), False)
+        add(
+            f'{name} not Yes, No or Unknown (read as not Yes)',
+            ~known.to_numpy(zero_copy_only=False),
+            np.arange(table.num_rows),
+        )
     return found
 
 
