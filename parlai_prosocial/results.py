@@ -206,6 +206,40 @@ def publish(written, copy_to=None):
     return markdown
 
 
+# --- where a script writes ---------------------------------------------------------------------
+
+
+def add_output_arguments(parser, default_help='not written'):
+    """
+    A script's ``--results PATH`` (its results file) and ``--overwrite``: results go where the
+    user says, and an existing file there (e.g. the committed one a README table is rendered
+    from) is replaced only when asked. ``default_help``: what happens without ``--results``.
+    """
+    parser.add_argument(
+        '--results',
+        help=f'also write the results file here (default: {default_help}); an existing file '
+        'only with --overwrite',
+    )
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='let --results replace an existing file (e.g. the committed results file)',
+    )
+
+
+def check_output(parser, path, overwrite):
+    """
+    Stop with one line (exit status 2) before any work if ``path`` exists and ``overwrite`` is
+    not set.
+    """
+    if path and os.path.exists(path) and not overwrite:
+        parser.exit(
+            2,
+            f'{parser.prog}: error: --results {path} exists (a committed results file?): add '
+            '--overwrite to replace it, or give another path\n',
+        )
+
+
 # --- reading and rendering ------------------------------------------------------------------------
 
 

@@ -329,7 +329,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--size', choices=['tiny', 'paper'], default='tiny')
     parser.add_argument('--out', default='guard_bench')
-    parser.add_argument('--results', help='also write the results file here')
+    from parlai_prosocial import results as results_file
+
+    results_file.add_output_arguments(parser, 'only OUT/results.json')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--repeats', type=int, default=None, help='tiny: 5, paper: 3')
     parser.add_argument('--batchsizes', type=int, nargs='+', default=[1, 8])
@@ -347,6 +349,7 @@ def main():
     parser.add_argument('--device', choices=['auto', 'cpu', 'cuda'], default='auto')
     parser.add_argument('--threads', type=int, default=None, help='CPU torch threads (all cores)')
     args = parser.parse_args()
+    results_file.check_output(parser, args.results, args.overwrite)
     paper = args.size == 'paper'
     defaults = {'repeats': (5, 3), 'reply_tokens': (16, 4), 'canary_tokens': (12, 4)}
     for key, (tiny_value, paper_value) in defaults.items():

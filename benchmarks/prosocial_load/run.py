@@ -252,12 +252,15 @@ def main():
     parser.add_argument('--out', default='/tmp/prosocial_load')
     parser.add_argument('--rows', type=int, default=TRAIN_ROWS)
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--results', help='also write the results file here')
+    from parlai_prosocial import results as results_file
+
+    results_file.add_output_arguments(parser, 'only OUT/results.json')
     parser.add_argument('--_measure', nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._measure:
         print(json.dumps(measure(*args._measure)))
         return
+    results_file.check_output(parser, args.results, args.overwrite)
     from parlai_prosocial import results as results_file
 
     out = os.path.abspath(args.out)

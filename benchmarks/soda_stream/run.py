@@ -206,7 +206,9 @@ def main():
         default=2000000,
         help='examples to stream in each warm run (-1: a whole epoch)',
     )
-    parser.add_argument('--results', help='also write the results file here')
+    from parlai_prosocial import results as results_file
+
+    results_file.add_output_arguments(parser, 'only DIR/results.json')
     parser.add_argument('--_measure', nargs='+', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._measure:
@@ -218,6 +220,7 @@ def main():
             result = measure_teacher(data_dir, cache_dir, datatype, int(max_examples), what)
         print(json.dumps(result))
         return
+    results_file.check_output(parser, args.results, args.overwrite)
     path = os.path.join(args.dir, 'train.parquet')
     cache = os.path.join(args.dir, 'cache')
     results = []

@@ -282,13 +282,16 @@ def main():
     parser.add_argument('--tasks', default=','.join(TASKS))
     parser.add_argument('--sizes', default=','.join(SIZES))
     parser.add_argument('--profile', action='store_true')
-    parser.add_argument('--results', help='also write the results file here')
+    from parlai_prosocial import results as results_file
+
+    results_file.add_output_arguments(parser, 'only OUT/results.json')
     parser.add_argument('--_measure', help=argparse.SUPPRESS)
     parser.add_argument('--_profile_to', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._measure:
         print(json.dumps(measure(json.loads(args._measure), args._profile_to)))
         return
+    results_file.check_output(parser, args.results, args.overwrite)
     if args.steps % args.log_steps:
         parser.error('--steps must be a multiple of --log-steps')
     args.steps += args.log_steps  # the warm-up interval

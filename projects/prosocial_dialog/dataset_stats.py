@@ -5,10 +5,13 @@ tests the counting) and on the five real rows of ProsocialDialog in ``../shared/
 (the HF column export). The full data is not available offline; on it, run
 ``python -m parlai_prosocial.tasks.prosocial.stats --prosocial-data-dir DIR``.
 
-    python projects/prosocial_dialog/dataset_stats.py     # writes dataset_stats.json beside it
+    python projects/prosocial_dialog/dataset_stats.py     # prints the table; the file goes to /tmp
+    python projects/prosocial_dialog/dataset_stats.py \\
+        --results projects/prosocial_dialog/dataset_stats.json --overwrite   # the committed one
     python -m parlai_prosocial.results render            # the README table from it
 """
 
+import argparse
 import os
 import sys
 import tempfile
@@ -23,13 +26,19 @@ from parlai_prosocial.tasks.prosocial.stats import (
     statistic_rows,
 )
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 REAL_ROWS = os.path.join(
     results.REPO, '..', 'shared', 'data', 'prosocial-dialog', 'hf-columns-sample.json'
 )
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    results.add_output_arguments(parser, 'a new file in a temporary directory')
+    args = parser.parse_args(argv)
+    results.check_output(parser, args.results, args.overwrite)
+    path = args.results or os.path.join(
+        tempfile.mkdtemp(prefix='dataset_stats_'), 'dataset_stats.json'
+    )
     if not os.path.isfile(REAL_ROWS):
         sys.exit(f'dataset_stats: {os.path.normpath(REAL_ROWS)} is not here (../shared/data)')
     with tempfile.TemporaryDirectory() as directory:
@@ -48,14 +57,16 @@ def main():
         rows,
         align='lrrrl',
     )
-    results.write(
-        os.path.join(HERE, 'dataset_stats.json'),
+    written = results.write(
+        path,
         'dataset_stats',
         __file__,
         commands=['python -m parlai_prosocial.tasks.prosocial.stats (compute_statistics)'],
         numbers={'bundled_sample': sample, 'real_rows': real},
         tables={'dataset_stats': table},
     )
+    results.publish(written)
+    print(f'written to {path}')
 
 
 if __name__ == '__main__':

@@ -246,7 +246,9 @@ def tables(numbers, zero_shot):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', required=True)
-    parser.add_argument('--results', help='also write the results file here')
+    from parlai_prosocial import results
+
+    results.add_output_arguments(parser, 'only OUT/results.json')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--lr', type=float, default=0.01)
     parser.add_argument('--epochs', type=int, default=20, help='Canary mixture (stage 2) epochs')
@@ -257,8 +259,7 @@ def main():
     parser.add_argument('--no-fit', dest='fit', action='store_false',
                         help='skip the evaluations on the training split (the fit column)')
     args = parser.parse_args()
-
-    from parlai_prosocial import results
+    results.check_output(parser, args.results, args.overwrite)
 
     out, commands, numbers, zero_shot = run(args)
     written = results.write(

@@ -349,9 +349,10 @@ def main():
     parser.add_argument('--offensive-epochs', type=float, default=3,
                         help='training epochs of the offensive classifier (6,011 utterances)')
     parser.add_argument('--threads', type=int, default=1, help='torch threads per process')
-    parser.add_argument('--results', help='also write the results file here')
+    results_file.add_output_arguments(parser, 'only OUT/results.json')
     add_recipe_protocol_arguments(parser, 'the Table-5 runs on the recorded replies')
     args = parser.parse_args()
+    results_file.check_output(parser, args.results, args.overwrite)
     args.epochs = {'stance': args.stance_epochs, 'offensive': args.offensive_epochs}
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
