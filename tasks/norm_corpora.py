@@ -224,6 +224,8 @@ class NormCorpusTeacher(DialogTeacher):
         opt['datafile'] = self._paths = tuple(self.data_paths(opt))
         self._counts = None
         if shared is None:
+            for path in self._paths:
+                self.check_file(path)
             self._count()  # read and check now: bad data fails before training starts
         super().__init__(opt, shared)
 
@@ -234,6 +236,12 @@ class NormCorpusTeacher(DialogTeacher):
 
     def data_paths(self, opt):
         raise NotImplementedError
+
+    def check_file(self, path):
+        """
+        Read and check one file of the split when the first teacher is created (its anomalies
+        reported, for a corpus that counts them).
+        """
 
     def examples(self, path):
         raise NotImplementedError

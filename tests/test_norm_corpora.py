@@ -56,6 +56,21 @@ def test_social_chem_one_example_per_rot_without_bad_rots(tmp_path):
                   social_chem_target='attributes_and_rot')[0]['labels'] == attrs[0]['labels']
 
 
+def test_social_chem_a_rot_id_again_with_another_rot_is_kept_and_counted(tmp_path):
+    directory = write_sample('social_chem', tmp_path)
+    path = os.path.join(directory, SOCIAL_CHEM_FILE)
+    _rewrite(path, '\t', _set('rot', 'Another RoT.', 3))  # line 4: line 3's rot-id
+    labels = [m['labels'][0] for m in _epoch('social_chem', social_chem_data_dir=directory)]
+    assert labels[1:3] == ["You shouldn't scare your kids.", 'Another RoT.']
+    with pytest.raises(SocialChemDataError) as caught:
+        _epoch('social_chem', social_chem_data_dir=directory, social_chem_anomalies='error')
+    assert str(caught.value) == (
+        f'{path}: 1 anomaly: 1 x rot-id again with another split, situation or RoT (kept as a '
+        'norm of its own) (line 4 (rot-id rot/reddit/amitheasshole/a2/1/1/)) (stopped by '
+        '--social-chem-anomalies error)'
+    )
+
+
 def test_mic_prompt_and_reply_to_rot(tmp_path):
     directory = write_sample('mic', tmp_path)
     messages = _epoch('mic', mic_data_dir=directory)

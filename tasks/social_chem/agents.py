@@ -20,15 +20,19 @@ Messages keep the annotations: ``rot_id``, ``area``, ``situation_short_id``,
 """
 
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
-from parlai_prosocial.data_files import parsed_once_per_file
+from parlai_prosocial.data_files import (
+    add_anomalies_argument,
+    parsed_once_per_file,
+    report_anomalies,
+)
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 
 from .build import DATA_DIR_ENV, data_file
-from .data import FILE, SPLITS, SocialChemDataError, read_norms
+from .data import FILE, SPLITS, SocialChemDataError, read_file
 
 TARGETS = ('rot', 'attributes_and_rot')
 
-load_norms = parsed_once_per_file(read_norms)
+load_file = parsed_once_per_file(read_file)
 
 
 def attributes_text(norm):
@@ -75,6 +79,7 @@ class SocialChemTeacher(NormCorpusTeacher):
             default=False,
             help='keep the RoTs the release marks rot-bad (left out by default)',
         )
+        add_anomalies_argument(group, '--social-chem-anomalies')
 
     def configure(self, opt):
         self.target_kind = opt.get('social_chem_target') or 'rot'
@@ -83,10 +88,17 @@ class SocialChemTeacher(NormCorpusTeacher):
                 f'--social-chem-target {self.target_kind!r}: use one of {", ".join(TARGETS)}'
             )
         self.keep_bad = bool(opt.get('social_chem_keep_bad_rots'))
+        self.anomalies = opt.get('social_chem_anomalies') or 'warn'
         self.split = SPLITS[datatype_split(opt)]
 
     def data_paths(self, opt):
         return [data_file(opt)]
+
+    def check_file(self, path):
+        report_anomalies(
+            load_file(path)[1], path, self.anomalies, '--social-chem-anomalies',
+            SocialChemDataError,
+        )
 
     def no_examples(self):
         if self.keep_bad:
@@ -97,7 +109,7 @@ class SocialChemTeacher(NormCorpusTeacher):
         )
 
     def examples(self, path):
-        for norm in load_norms(path)[self.split]:
+        for norm in load_file(path)[0][self.split]:
             if norm['rot_bad'] and not self.keep_bad:
                 continue
             yield {

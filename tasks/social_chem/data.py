@@ -22,10 +22,13 @@ non-empty, ``rot-bad`` ``0`` or ``1``, ``rot-agree`` a whole number from 0 to 4 
 ``4.0``, kept as ``4``) or empty. Other values (the attributes) are kept as they are.
 
 What is read: one norm per ``rot-id`` (the release repeats a RoT on one row per breakdown when
-several workers broke it down; the first row is kept), with its situation and attributes.
+several workers broke it down; the first row is kept), with its situation and attributes. A
+further row of a rot-id with another split, situation or RoT is kept and counted as an anomaly
+(``--social-chem-anomalies``).
 """
 
 from parlai_prosocial import errors
+from parlai_prosocial.data_files import Anomalies
 from parlai_prosocial.tasks.norm_corpora import (
     read_table,
     require_choice,
@@ -67,12 +70,27 @@ class SocialChemDataError(errors.ProsocialDataError):
     """
 
 
+#: the anomaly of a rot-id whose rows disagree (see :func:`read_file`)
+ROT_ID_AGAIN = 'rot-id again with another split, situation or RoT (kept as a norm of its own)'
+
+
 def read_norms(path):
     """
-    ``{split: [norm, ...]}`` of the file, one norm (a dict) per ``rot-id``, in file order.
+    ``{split: [norm, ...]}`` of the file (:func:`read_file`).
+    """
+    return read_file(path)[0]
+
+
+def read_file(path):
+    """
+    ``({split: [norm, ...]}, anomalies)``: one norm (a dict) per ``rot-id``, in file order (a
+    further row of a rot-id is another worker's breakdown of the same RoT, left out); a further
+    row whose split, situation or RoT differ from the first's is no such repeat: it is kept as a
+    norm of its own and counted (:data:`ROT_ID_AGAIN`), never dropped unseen.
     """
     by_split = {name: [] for name in SPLITS.values()}
-    seen = set()
+    seen, ids = set(), set()
+    anomalies = Anomalies()
     for where, row in read_table(path, '\t', REQUIRED, SocialChemDataError, OBTAIN):
         rot_id = row['rot-id'].strip()
         if rot_id:
@@ -83,9 +101,13 @@ def read_norms(path):
         rot_id = require_text(row, 'rot-id', where, SocialChemDataError)
         rot_bad = require_choice(row, 'rot-bad', ('0', '1'), where, SocialChemDataError)
         rot_agree = require_int(row, 'rot-agree', 0, 4, where, SocialChemDataError)
-        if rot_id in seen:
+        norm = (rot_id, split, situation, rot)
+        if norm in seen:
             continue
-        seen.add(rot_id)
+        seen.add(norm)
+        if rot_id in ids:
+            anomalies.add(ROT_ID_AGAIN, where)
+        ids.add(rot_id)
         by_split[split].append(
             {
                 'situation': situation,
@@ -100,7 +122,7 @@ def read_norms(path):
                 'rot_judgment': row['rot-judgment'].strip(),
             }
         )
-    return by_split
+    return by_split, anomalies
 
 
 def _values(field):
