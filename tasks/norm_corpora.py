@@ -20,6 +20,7 @@ import os
 from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.data_files import add_data_dir_argument
+from parlai_prosocial.errors import ProsocialDataError
 
 # some Social Chemistry situations are long Reddit posts
 csv.field_size_limit(1 << 24)
@@ -72,7 +73,9 @@ def read_table(path, delimiter, required, error, obtain=''):
             except UnicodeDecodeError as e:
                 raise error(f'{path}: after line {start - 1}: not UTF-8 text ({e.reason})') from None
             except csv.Error as e:
-                raise _bad_record(path, start, reader.line_num, header, delimiter, e, error)
+                raise _bad_record(
+                    path, start, reader.line_num, header, delimiter, e, error
+                ) from None
             line = reader.line_num + 1
             where = f'{path}: line {start}'
             if not record or record == ['']:
@@ -200,7 +203,7 @@ class NormCorpusTeacher(DialogTeacher):
 
     id = 'norm_corpus'
     #: the corpus's :class:`~parlai_prosocial.errors.ProsocialDataError`
-    ERROR = None
+    ERROR = ProsocialDataError
     DATA_DIR_OPTION = None
     DATA_DIR_ENV = None
     FILES_HELP = ''
