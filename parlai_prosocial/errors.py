@@ -45,6 +45,13 @@ class ProsocialOptionError(ProsocialError):
     """
 
 
+class UnknownPresetError(ProsocialOptionError, FileNotFoundError):
+    """
+    ``-o prosocial/NAME`` with no such preset. Also the ``FileNotFoundError`` ParlAI raises for
+    an unknown preset, which its parser expects (and ignores) on its first look.
+    """
+
+
 class ProsocialDownloadError(ProsocialError, OSError):
     """
     A download that failed: HTTP error, timeout, wrong size or checksum.

@@ -4,6 +4,7 @@ Checks of ParlAI's own options that this plugin adds where ParlAI parses them
 resolve: the tiny offline T5 of the ``tiny_*`` presets.
 """
 
+import math
 import os
 
 from parlai_prosocial.errors import ProsocialOptionError
@@ -48,6 +49,13 @@ def check_multitask_weights(opt):
         raise ProsocialOptionError(
             f'--multitask-weights {given}: {len(weights)} weights for {len(tasks)} tasks '
             f'({",".join(tasks)}); expected one weight per task, or "stochastic"'
+        )
+    not_finite = [w for w in weights if not math.isfinite(w)]
+    if not_finite:
+        # nan passes every comparison below, and ParlAI's train_model crashes on it
+        raise ProsocialOptionError(
+            f'--multitask-weights {given}: {not_finite[0]:g} is not a finite number; expected every '
+            'weight a finite number >= 0'
         )
     negative = [w for w in weights if w < 0]
     if negative:

@@ -35,10 +35,252 @@ def find_our_opt_presets(opt_module):
         except FileNotFoundError:
             ours = os.path.join(our_opt_presets_dir(), optfile + '.opt')
             if ',' in optfile or not os.path.isfile(ours):
+                if optfile.startswith(OUR_PRESETS + '/'):
+                    raise _unknown_preset(optfile) from None
                 raise
             return cls.load(ours)
 
     Opt.load_init = classmethod(load_init)
+
+
+#: the folder of ``opt_presets/`` that holds our presets: ``-o prosocial/NAME``
+OUR_PRESETS = 'prosocial'
+
+
+def our_preset_names():
+    folder = os.path.join(our_opt_presets_dir(), OUR_PRESETS)
+    return sorted(f'{OUR_PRESETS}/{name[:-4]}' for name in os.listdir(folder)
+                  if name.endswith('.opt'))
+
+
+def _unknown_preset(optfile):
+    from parlai_prosocial.errors import UnknownPresetError
+
+    return UnknownPresetError(
+        f'-o {optfile}: no such preset (nor file); expected one of '
+        f'{", ".join(our_preset_names())}'
+    )
+
+
+# --- One line where a path starts from our names (issue 18) ------------------------------------
+#
+# Where ParlAI's own code fails on a path that one of our names leads to (a task, agent or preset
+# of ours, a model file of ours), the fixes below turn that failure into one line naming the file
+# or option and what to do. With no name of ours, ParlAI's error is left as it is.
+
+
+def _our_names():
+    """
+    (our task names, our agent names), as ``-t`` and ``-m`` take them.
+    """
+    from parlai_prosocial.plugin_hook import ALIASES
+
+    def names(kind):
+        prefix = f'parlai.{kind}.'
+        return {name[len(prefix):] for name in ALIASES if name.startswith(prefix)}
+
+    return names('tasks'), names('agents')
+
+
+def _ours(model=None, task=None, init_opt=None):
+    """
+    Whether a model, ``--task`` string or ``-o`` preset is one of ours.
+    """
+    tasks, agents = _our_names()
+    if isinstance(model, str) and (model in agents or model.startswith('parlai_prosocial')):
+        return True
+    for part in (task or '').split(','):
+        name = part.strip().split(':')[0]
+        if name in tasks or name.startswith('parlai_prosocial'):
+            return True
+    return str(init_opt or '').startswith(OUR_PRESETS + '/')
+
+
+def involves_our_names(opt):
+    """
+    Whether the options of a run name an agent, task or preset of ours, or one of our zoo models.
+    """
+    if _ours(opt.get('model'), opt.get('task'), opt.get('init_opt')):
+        return True
+    return any(str(opt.get(key) or '').startswith(('zoo:prost', 'zoo:canary'))
+               for key in ('model_file', 'init_model'))
+
+
+def unknown_teachers_of_our_tasks(loader_module):
+    """
+    ``parlai.core.loader``: ``-t prosocial:NAME`` (any task of ours) with no such teacher is one
+    line listing the task's teachers. Wraps ParlAI 1.7.2's ``load_teacher_module``, whose
+    ``getattr(task_module, teacher)`` raised a bare ``AttributeError`` (a traceback). Other
+    tasks' errors are ParlAI's.
+    """
+    parlai_load_teacher_module = loader_module.load_teacher_module
+
+    def load_teacher_module(taskname):
+        try:
+            return parlai_load_teacher_module(taskname)
+        except AttributeError:
+            task_module = loader_module.load_task_module(taskname)
+            if not task_module.__name__.startswith('parlai_prosocial.'):
+                raise
+            raise _unknown_teacher(taskname, task_module) from None
+
+    load_teacher_module.__doc__ = parlai_load_teacher_module.__doc__
+    loader_module.load_teacher_module = load_teacher_module
+
+
+def _unknown_teacher(taskname, task_module):
+    import inspect
+    import re
+
+    from parlai_prosocial.errors import ProsocialOptionError
+
+    task = taskname.split(':')[0]
+    teachers = []
+    for name, value in vars(task_module).items():
+        if (inspect.isclass(value) and name.endswith('Teacher') and not name.startswith('_')
+                and value.__module__ == task_module.__name__):
+            words = re.sub(r'(?<!^)(?=[A-Z])', '_', name[: -len('Teacher')]).lower()
+            teachers.append(task if name == 'DefaultTeacher' else f'{task}:{words}')
+    return ProsocialOptionError(
+        f'-t {taskname}: task {task} has no such teacher; expected one of '
+        f'{", ".join(sorted(teachers))}'
+    )
+
+
+def cut_option_files_of_ours(opt_module):
+    """
+    ``parlai.core.opt``: a cut (not valid JSON) ``.opt`` file of one of our models or presets is
+    one line naming it. Wraps ParlAI 1.7.2's ``Opt.load``, which raised the ``JSONDecodeError``
+    (a traceback) when, e.g., ``-mf MODEL`` has a ``MODEL.opt`` cut short. A file is ours when
+    what can be read of it names a model, task or preset of ours; others' errors are ParlAI's.
+    """
+    import json
+    import re
+
+    Opt = opt_module.Opt
+    parlai_load = Opt.load.__func__
+
+    def load(cls, optfile):
+        try:
+            return parlai_load(cls, optfile)
+        except json.JSONDecodeError as e:
+            with open(optfile, encoding='utf-8', errors='replace') as f:
+                text = f.read()
+
+            def value(key):
+                found = re.search(rf'"{key}"\s*:\s*"([^"]*)', text)
+                return found.group(1) if found else None
+
+            if not _ours(value('model'), value('task'), value('init_opt')):
+                raise
+            from parlai_prosocial.errors import ModelFileError
+
+            raise ModelFileError(
+                f'{optfile}: not valid JSON ({e}); is it cut short? Copy it again with its '
+                'model file, or train the model again'
+            ) from None
+
+    load.__doc__ = parlai_load.__doc__
+    Opt.load = classmethod(load)
+
+
+def missing_model_files_of_ours(agents_module):
+    """
+    ``parlai.core.agents``: ``-mf MODEL`` that does not exist, in a command that must load it
+    (``eval_model``, ``interactive``, ...) and names an agent, task or preset of ours, is one line.
+    Wraps ParlAI 1.7.2's ``create_agent``, whose ``RuntimeError`` ("WARNING: Model file does not
+    exist") came as a traceback. Without our names ParlAI's error stays.
+    """
+    parlai_create_agent = agents_module.create_agent
+
+    def create_agent(opt, requireModelExists=False):
+        try:
+            return parlai_create_agent(opt, requireModelExists)
+        except (RuntimeError, OSError) as e:
+            missing_base = base_model_not_downloaded(opt, e)
+            if missing_base is not None:
+                raise missing_base from None
+            if not (str(e).startswith('WARNING: Model file does not exist')
+                    and involves_our_names(opt)):
+                raise
+            from parlai_prosocial.errors import ModelFileError
+
+            raise ModelFileError(
+                f'--model-file {opt["model_file"]}: no such model file; give the model file a '
+                'training run wrote (its -mf), or install one as zoo:prost/model or '
+                'zoo:canary/model (python -m parlai_prosocial.zoo.prost.install / '
+                'zoo.canary.install)'
+            ) from None
+
+    create_agent.__doc__ = parlai_create_agent.__doc__
+    agents_module.create_agent = create_agent
+
+
+def base_model_not_downloaded(opt, error):
+    """
+    The one line (a ``ProsocialDownloadError``) for ``error``, a ``RuntimeError`` or ``OSError``
+    raised while a run that names a preset, agent or task of ours starts, when a ParlAI zoo model
+    its options name (``--init-model``, ``--dict-file``: ``-o prosocial/prost`` starts from
+    ``zoo:blender/reddit_3B``) is not downloaded: ParlAI's download failed (offline, most
+    likely). None otherwise.
+    """
+    from parlai_prosocial.errors import ProsocialError
+
+    if isinstance(error, ProsocialError) or not involves_our_names(opt):
+        return None  # (ours are one line already)
+    if not _raised_in_parlai_download(error):
+        return None
+    datapath = opt.get('datapath') or ''
+    for key in ('init_model', 'dict_file', 'model_file'):
+        value = str(opt.get(key) or '')
+        if not value.startswith('zoo:') or value.startswith(('zoo:prost', 'zoo:canary')):
+            continue  # (our own zoo entries say what is missing themselves)
+        folder = os.path.join(datapath, 'models', os.path.dirname(value[len('zoo:'):]))
+        if os.path.isfile(os.path.join(folder, '.built')):
+            continue
+        from parlai_prosocial.errors import ProsocialDownloadError
+
+        reason = ' '.join(str(error).split())[:200]
+        return ProsocialDownloadError(
+            f'--{key.replace("_", "-")} {value}: this base model is not downloaded, and '
+            f'downloading it failed ({type(error).__name__}: {reason}); run once with the '
+            f'network (ParlAI puts it in {folder}), or give --init-model and --dict-file a '
+            'local copy of the model file and its dictionary'
+        )
+    return None
+
+
+def _raised_in_parlai_download(error):
+    import traceback
+
+    places = (os.path.join('parlai', 'core', 'build_data.py'), os.path.join('parlai', 'zoo', ''))
+    return any(
+        any(place in frame.filename for place in places)
+        for frame in traceback.extract_tb(error.__traceback__)
+    )
+
+
+def base_models_of_our_presets(train_model_module):
+    """
+    ``parlai.scripts.train_model``: ``train_model -o prosocial/prost`` (any run naming a preset,
+    agent or task of ours) whose ParlAI zoo base model is not downloaded and cannot be is one
+    line (:func:`base_model_not_downloaded`). Wraps ParlAI 1.7.2's ``TrainLoop.__init__``, where
+    the dictionary and the agent, hence the download, are built; its error (``RuntimeError:
+    Connection broken too many times``) came as a traceback. Any other error is unchanged.
+    """
+    parlai_init = train_model_module.TrainLoop.__init__
+
+    def __init__(self, opt):
+        try:
+            parlai_init(self, opt)
+        except (RuntimeError, OSError) as e:
+            missing_base = base_model_not_downloaded(opt, e)
+            if missing_base is None:
+                raise
+            raise missing_base from None
+
+    __init__.__doc__ = parlai_init.__doc__
+    train_model_module.TrainLoop.__init__ = __init__
 
 
 def reduce_on_plateau_without_verbose(lr_scheduler_module):
@@ -264,8 +506,11 @@ def build_dict_before_spawning(mp_train_module):
     def launch_and_train(opt, port=None):
         if _cpu_only(opt):
             if (opt.get('distributed_world_size') or 0) < 1:
-                raise ValueError(
-                    'No GPUs: give the number of CPU workers with --distributed-world-size N'
+                from parlai_prosocial.errors import ProsocialOptionError
+
+                raise ProsocialOptionError(
+                    'multiprocessing_train without GPUs: give the number of CPU workers with '
+                    '--distributed-world-size N'
                 )
             build_dict_for_workers(opt)
         return parlai_launch_and_train(opt, port)
@@ -390,7 +635,9 @@ def check_options_after_parsing(params_module):
 
     Wraps ParlAI 1.7.2's ``ParlaiParser.parse_args`` (``parlai/core/params.py``): its result is
     returned unchanged once the checks pass; a failed check raises a ``ProsocialOptionError``
-    (one line at the command line).
+    (one line at the command line). A ParlAI zoo base model that a preset of ours names and that
+    cannot be downloaded while the options are parsed is one line too
+    (:func:`base_model_not_downloaded`).
     """
     from parlai_prosocial.options import check_multitask_weights, resolve_tiny_t5
 
@@ -398,7 +645,15 @@ def check_options_after_parsing(params_module):
     parlai_parse_args = ParlaiParser.parse_args
 
     def parse_args(self, args=None, namespace=None, **kwargs):
-        opt = parlai_parse_args(self, args=args, namespace=namespace, **kwargs)
+        try:
+            opt = parlai_parse_args(self, args=args, namespace=namespace, **kwargs)
+        except (RuntimeError, OSError) as e:
+            # ParlAI downloads the zoo files of --dict-file and --model-file while it parses
+            partial = getattr(self, 'opt', None)
+            missing_base = base_model_not_downloaded(partial, e) if partial else None
+            if missing_base is None:
+                raise
+            raise missing_base from None
         check_multitask_weights(opt)
         resolve_tiny_t5(opt)
         return opt

@@ -30,6 +30,14 @@ PARLAI_VERSION = '1.7.2'
 #: fix (a function of parlai_fixes) -> {ParlAI code it replaces ('module:Qual.name'): source hash}
 REPLACED = {
     'find_our_opt_presets': {'parlai.core.opt:Opt.load_init': '9ccea692c01b06ac'},
+    'cut_option_files_of_ours': {'parlai.core.opt:Opt.load': '2bd2c6e6931655ed'},
+    'unknown_teachers_of_our_tasks': {
+        'parlai.core.loader:load_teacher_module': '4d6afe14bd14ff62',
+    },
+    'missing_model_files_of_ours': {'parlai.core.agents:create_agent': '4d4fb1dbafd83fed'},
+    'base_models_of_our_presets': {
+        'parlai.scripts.train_model:TrainLoop.__init__': '9661bbeb94299902',
+    },
     'reduce_on_plateau_without_verbose': {
         'parlai.nn.lr_scheduler:ReduceOnPlateauLRScheduler.__init__': '03b86289e61ca5dd',
     },

@@ -48,7 +48,9 @@ ALIASES = {
 #: ParlAI module -> the functions of :mod:`parlai_prosocial.parlai_fixes` run once it is imported
 #: (each only if the ParlAI code it replaces is unchanged: :mod:`parlai_prosocial.parlai_internals`).
 FIXES = {
-    'parlai.core.opt': ('find_our_opt_presets',),
+    'parlai.core.opt': ('find_our_opt_presets', 'cut_option_files_of_ours'),
+    'parlai.core.loader': ('unknown_teachers_of_our_tasks',),
+    'parlai.core.agents': ('missing_model_files_of_ours',),
     'parlai.nn.lr_scheduler': ('reduce_on_plateau_without_verbose',),
     'parlai.utils.distributed': ('distributed_on_cpu',),
     'parlai.utils.fsdp': ('join_on_cpu',),
@@ -56,6 +58,7 @@ FIXES = {
     # global_batch after the seeding: its TrainLoop.__init__ wraps the seeded one
     'parlai.scripts.train_model': (
         'seed_before_building_the_agent', 'global_batch', 'final_reports_to_tensorboard',
+        'base_models_of_our_presets',
     ),
     'parlai.scripts.eval_model': ('seed_evaluation',),
     'parlai.core.torch_agent': ('safe_checkpoint_loading',),

@@ -33,9 +33,16 @@ def load_canary(model_file='zoo:canary/model', **overrides):
     A checkpoint saved by another T5 agent (``hugging_face/t5``) is loaded as Canary too: the
     weights are the same.
     """
+    import os
+
     from parlai.core.agents import create_agent_from_opt_file
     from parlai.core.build_data import modelzoo_path
     from parlai.core.params import ParlaiParser
+
+    from parlai_prosocial.agents import check_model_file
+    from parlai_prosocial.errors import ModelFileError
+
+    from .agents import CanaryAgent
 
     parser = ParlaiParser(True, True)
     args = ['--model', 'canary', '--model-file', model_file]
@@ -43,14 +50,14 @@ def load_canary(model_file='zoo:canary/model', **overrides):
         args += ['--datapath', overrides['datapath']]
     opt = parser.parse_args(args)
     opt['model_file'] = modelzoo_path(opt['datapath'], opt['model_file'])
+    check_model_file(opt['model_file'], '--model-file', CanaryAgent)
+    if not os.path.isfile(opt['model_file'] + '.opt'):
+        raise ModelFileError(f'{opt["model_file"]}: no {opt["model_file"]}.opt beside it')
     overrides = dict(overrides, model='canary')
     for key, value in overrides.items():
         opt[key] = value
     opt['override'] = dict(opt.get('override', {}), **overrides)
-    agent = create_agent_from_opt_file(opt)
-    if agent is None:
-        raise FileNotFoundError(f'no Canary model at {opt["model_file"]} ({model_file})')
-    return agent
+    return create_agent_from_opt_file(opt)
 
 
 def __getattr__(name):

@@ -60,7 +60,9 @@ from parlai.core.metrics import AverageMetric
 from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 
+from parlai_prosocial.agents import AsksAgainOnEmptyInput, check_model_file
 from parlai_prosocial.agents.canary import context_text, load_canary
+from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.formats import (
     GUARD_ROTS_TEXT_FIELD,
     NEEDS_CAUTION,
@@ -111,7 +113,7 @@ def act(decision: str, rots: str, help_text: str) -> str:
     return HELP if helps else PASS
 
 
-class CanaryGuardAgent(Agent):
+class CanaryGuardAgent(AsksAgainOnEmptyInput, Agent):
     """
     Canary in front of any ParlAI generator; see the module docstring.
     """
@@ -171,6 +173,7 @@ class CanaryGuardAgent(Agent):
         self.id = 'CanaryGuard'
         self.help_text = (opt.get('guard_help_text') or '').strip()
         if shared is None:
+            self._check_model_files(opt)
             self.generator = self._build_generator(opt)
             decoding = dict(inference='greedy', beam_size=1)
             if opt.get('guard_rots', 'sample') == 'sample':
@@ -206,9 +209,23 @@ class CanaryGuardAgent(Agent):
     # ------------------------------------------------------------------ construction
 
     @staticmethod
-    def _build_generator(opt):
+    def _check_model_files(opt):
+        from parlai.core.build_data import modelzoo_path
+
+        from parlai_prosocial.agents.canary.agents import CanaryAgent
+
         if not opt.get('guarded_model') and not opt.get('guarded_model_file'):
-            raise ValueError('canary_guard needs --guarded-model and/or --guarded-model-file')
+            raise ProsocialOptionError(
+                'canary_guard needs --guarded-model and/or --guarded-model-file'
+            )
+        path = modelzoo_path(opt['datapath'], opt['canary_model_file'])
+        check_model_file(path, '--canary-model-file', CanaryAgent)
+        if opt.get('guarded_model_file'):
+            path = modelzoo_path(opt['datapath'], opt['guarded_model_file'])
+            check_model_file(path, '--guarded-model-file')
+
+    @staticmethod
+    def _build_generator(opt):
         args = []
         if opt.get('guarded_model'):
             args += ['--model', opt['guarded_model']]
@@ -246,6 +263,8 @@ class CanaryGuardAgent(Agent):
         self.generator.reset()
 
     def observe(self, observation):
+        if self.typed_nothing(observation):
+            return observation
         observation = Message(observation)
         self.observation = observation
         if observation.get('text') is not None:
@@ -329,6 +348,8 @@ class CanaryGuardAgent(Agent):
         return replies
 
     def act(self):
+        if self._empty_input:
+            return self.ask_again()
         reply = self.batch_act([self.observe_again()])[0]
         self.self_observe(reply)
         return reply

@@ -61,8 +61,8 @@ from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
 from parlai.core.torch_agent import History
 
-from parlai_prosocial.agents.canary.agents import CanaryT5Model, accept_t5_directory
-from parlai_prosocial.errors import ModelFileError
+from parlai_prosocial.agents import check_model_files_of
+from parlai_prosocial.agents.canary.agents import CanaryT5Model, accept_t5_directory, t5_loaded
 from parlai_prosocial.parlai_internals import check_relied_on
 from parlai_prosocial.formats import cosmo_input, situation
 
@@ -223,6 +223,8 @@ class CosmoAgent(T5Agent):
 
     def __init__(self, opt: Opt, shared=None):
         # before T5Agent builds the model: will a ParlAI checkpoint be loaded into it?
+        if shared is None:
+            check_model_files_of(CosmoAgent, opt)
         self._checkpoint_to_load = self._get_init_model(opt, shared)[0]
         super().__init__(opt, shared)
         self.formatter = self.opt.get('cosmo_formatter') or 'auto'
@@ -230,25 +232,12 @@ class CosmoAgent(T5Agent):
         self.cosmo_seed = None if seed is None or seed < 0 else int(seed)
         self._generate_calls = 0
 
-    def _load(self, what, build):
-        """
-        ``build()``, with HF's failure to find the model or tokenizer as one line.
-        """
-        try:
-            return build()
-        except OSError as error:
-            reason = ' '.join(str(error).split())
-            raise ModelFileError(
-                f'--t5-model-arch {self.opt["t5_model_arch"]}: cannot load the {what} '
-                f'({reason[:300]}); without the network, give a local directory written by '
-                'save_pretrained (see parlai_prosocial/agents/cosmo/README.md)'
-            ) from None
-
     def build_dictionary(self):
-        return self._load('tokenizer', lambda: CosmoDictionaryAgent(self.opt))
+        return t5_loaded(self.opt, 'tokenizer', lambda: CosmoDictionaryAgent(self.opt))
 
     def build_model(self) -> CanaryT5Model:
-        model = self._load(
+        model = t5_loaded(
+            self.opt,
             'model',
             lambda: CanaryT5Model(
                 self.opt, self.dict, from_config=self._checkpoint_to_load is not None

@@ -85,6 +85,7 @@ from parlai.core.torch_generator_agent import BeamSearch, PPLMetric, _PathSelect
 from parlai.utils.torch import neginf
 from parlai.core.torch_agent import History
 
+from parlai_prosocial.agents import AsksAgainOnEmptyInput, check_model_files_of
 from parlai_prosocial.formats import (
     BEAM_ROTS_FIELD,
     ROTS_END,
@@ -259,7 +260,7 @@ class ProstHistory(History):
         super().add_reply(self.last_reply(text))
 
 
-class ProstAgent(TransformerGeneratorAgent):
+class ProstAgent(AsksAgainOnEmptyInput, TransformerGeneratorAgent):
     """
     Prost: a transformer generator whose RoTs stay off the reply and out of the history.
     """
@@ -293,6 +294,8 @@ class ProstAgent(TransformerGeneratorAgent):
         return parser
 
     def __init__(self, opt, shared=None):
+        if shared is None:
+            check_model_files_of(ProstAgent, opt, needs_dict=True)
         super().__init__(opt, shared)
         self._pending_prefixes = None
 

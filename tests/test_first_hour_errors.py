@@ -1,0 +1,256 @@
+"""
+What a new user meets in the first hour (issue 18 §1): every error on a path that starts from our
+tasks, presets, agents, zoo entries or model files is one line (a ``ProsocialError``, which the
+``parlai`` command shows as ``<ErrorClass>: <message>`` with exit status 1 and no traceback:
+``test_errors_bad_input.py``, and through the real command in ``test_cli_bad_input.py``), also
+where ParlAI's own code is what fails on the way. Each class runs through the command's own
+dispatch in this process (``parlai_in_process``); the models are tiny and untrained, saved once
+for the module. Paths with no name of ours keep ParlAI's errors.
+"""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from parlai_prosocial.agents import EMPTY_INPUT_REPLY
+from parlai_prosocial.errors import ProsocialError, one_line
+from parlai_prosocial.testing import parlai_in_process
+
+
+def save_untrained(directory, **options):
+    """
+    A model file of an untrained agent built with ``options``, saved as ParlAI saves one.
+    """
+    from parlai.core.agents import create_agent
+    from parlai.core.params import ParlaiParser
+
+    model_file = os.path.join(str(directory), 'model')
+    os.makedirs(str(directory), exist_ok=True)
+    opt = ParlaiParser(True, True).parse_kwargs(
+        model_file=model_file, dict_file=model_file + '.dict', no_cuda=True,
+        datapath=os.path.join(str(directory), 'data'), **options
+    )
+    create_agent(opt).save(model_file)
+    return model_file
+
+
+@pytest.fixture(scope='module')
+def models(tmp_path_factory, tiny_t5):
+    """
+    Untrained model files: name -> path. ``prost_cut_opt`` has its ``.opt`` cut in half,
+    ``prost_no_dict`` lost its ``.dict``.
+    """
+    root = tmp_path_factory.mktemp('models')
+    tiny = dict(n_layers=1, embedding_size=8, ffn_size=8, n_heads=1)
+    made = {
+        'generator': save_untrained(root / 'generator', model='transformer/generator', **tiny),
+        'prost': save_untrained(root / 'prost', model='prost', **tiny),
+        'canary': save_untrained(root / 'canary', model='canary', t5_model_arch=tiny_t5),
+    }
+    for broken in ('prost_cut_opt', 'prost_no_dict'):
+        shutil.copytree(root / 'prost', root / broken)
+        made[broken] = str(root / broken / 'model')
+        with open(made[broken] + '.opt') as f:
+            saved = json.load(f)
+        with open(made[broken] + '.opt', 'w') as f:
+            json.dump(dict(saved, dict_file=made[broken] + '.dict'), f, indent=4)
+    with open(made['prost_cut_opt'] + '.opt') as f:
+        text = f.read()
+    with open(made['prost_cut_opt'] + '.opt', 'w') as f:
+        f.write(text[: len(text) // 2])
+    os.remove(made['prost_no_dict'] + '.dict')
+    return made
+
+
+def one_line_error(args, cwd, env=None):
+    """
+    The one line ``parlai ARGS`` ends with: its ``ProsocialError`` (what the command shows).
+    """
+    with pytest.raises(ProsocialError) as info:
+        parlai_in_process(args, cwd=str(cwd), env_extra=env)
+    line = one_line(info.value)
+    assert '\n' not in str(info.value), line
+    return line
+
+
+#: case id -> (parlai arguments, the one line's parts); in the arguments, {name} is a model file
+#: of the fixture, {tmp} the test's folder, {file} a file, {tiny_t5} the tiny T5
+CASES = {
+    'unknown teacher prosocial': (
+        'display_data -t prosocial:nope',
+        ['ProsocialOptionError: -t prosocial:nope: task prosocial has no such teacher; '
+         'expected one of prosocial, prosocial:cosmo,', 'prosocial:safety'],
+    ),
+    'unknown teacher soda': (
+        'display_data -t soda:nope',
+        ['-t soda:nope: task soda has no such teacher; expected one of soda, soda:dialogue'],
+    ),
+    'unknown teacher toxichat': (
+        'display_data -t toxichat:no_such',
+        ['task toxichat has no such teacher', 'toxichat:offensive, toxichat:stance'],
+    ),
+    'unknown preset': (
+        'display_data -o prosocial/nope',
+        ['UnknownPresetError: -o prosocial/nope: no such preset (nor file); expected one of '
+         'prosocial/canary,', 'prosocial/tiny_prost'],
+    ),
+    'data dir is a file': (
+        'display_data -t prosocial --prosocial-data-dir {file}',
+        ['ProsocialOptionError: --prosocial-data-dir {file} (from the command line or '
+         '$PROSOCIAL_DATA_DIR) is a file: expected the directory holding the data files'],
+    ),
+    'multitask weight nan (train_model)': (
+        'train_model -t prosocial,prosocial:safety --multitask-weights nan,1 -m repeat_label '
+        '-mf {tmp}/model',
+        ['ProsocialOptionError: --multitask-weights nan,1: nan is not a finite number'],
+    ),
+    'multitask weight inf': (
+        'display_data -t prosocial,prosocial:safety --multitask-weights 1,inf',
+        ['--multitask-weights 1,inf: inf is not a finite number'],
+    ),
+    'model file missing': (
+        'eval_model -m prost -mf {tmp}/none/model -t prosocial',
+        ['ModelFileError: --model-file {tmp}/none/model: no such model file'],
+    ),
+    'model file .opt cut': (
+        'eval_model -mf {prost_cut_opt} -t prosocial',
+        ['ModelFileError: {prost_cut_opt}.opt: not valid JSON (', 'is it cut short?'],
+    ),
+    'model file .dict missing': (
+        'eval_model -mf {prost_no_dict} -t prosocial',
+        ['ModelFileError: --model-file {prost_no_dict}: its dictionary {prost_no_dict}.dict is '
+         'missing'],
+    ),
+    'model file of another agent': (
+        'eval_model -m canary -mf {generator} -t prosocial:safety',
+        ['ModelFileError: --model-file {generator}: a model file of -m transformer/generator '
+         '(its .opt), which CanaryAgent cannot load'],
+    ),
+    'init model of another agent': (
+        'train_model -m prost --init-model {canary} -mf {tmp}/new/model -t prosocial',
+        ['--init-model {canary}: a model file of -m canary (its .opt), which ProstAgent cannot '
+         'load'],
+    ),
+    'guard: canary model file of another agent': (
+        'eval_model -m canary_guard --canary-model-file {prost} --guarded-model-file {prost} '
+        '-t prosocial',
+        ['ModelFileError: --canary-model-file {prost}: a model file of -m prost'],
+    ),
+    'guard: guarded model file missing': (
+        'eval_model -m canary_guard --canary-model-file {canary} --guarded-model-file '
+        '{tmp}/none/model -t prosocial',
+        ['ModelFileError: --guarded-model-file {tmp}/none/model: no such model file'],
+    ),
+    'zoo:prost not installed': (
+        'eval_model -mf zoo:prost/model -t prosocial',
+        ['ProstCheckpointNotFound: zoo:prost/model: no Prost checkpoint installed'],
+    ),
+    'canary offline with the hub architecture': (
+        'train_model -m canary -t prosocial:safety -mf {tmp}/model',
+        ['ModelFileError: --t5-model-arch t5-large: cannot load the tokenizer (',
+         'give that local directory to --t5-model-arch'],
+    ),
+    'stage 2 without stage 1': (
+        'train_model -o prosocial/canary_mic -t prosocial:safety --multitask-weights 1 '
+        '--t5-model-arch {tiny_t5} -mf {tmp}/model',
+        ['CanaryStageError: --canary-pretrained-on mic without --init-model: stage 2 of Canary '
+         '(mic) starts from the stage-1 model'],
+    ),
+    'stage 2 from the wrong model': (
+        'train_model -o prosocial/canary_mic -t prosocial:safety --multitask-weights 1 '
+        '--t5-model-arch {tiny_t5} -mf {tmp}/model --init-model {canary}',
+        ['CanaryStageError: --init-model {canary} was trained on', "not on 'mic'"],
+    ),
+    'multiprocessing_train without GPUs': (
+        'multiprocessing_train -o prosocial/tiny_prost -t prosocial --multitask-weights 1 '
+        '-mf {tmp}/model',
+        ['ProsocialOptionError: multiprocessing_train without GPUs: give the number of CPU '
+         'workers with --distributed-world-size N'],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(CASES))
+def test_one_line(case, models, tiny_t5, tmp_path, sample_data_dir):
+    args, parts = CASES[case]
+    names = dict(models, tmp=str(tmp_path), file=str(tmp_path / 'a_file'), tiny_t5=tiny_t5)
+    (tmp_path / 'a_file').write_text('not a directory')
+    env = {'PROSOCIAL_DATA_DIR': sample_data_dir, 'PARLAI_DATAPATH': str(tmp_path / 'data')}
+    line = one_line_error(
+        [a.format(**names) for a in args.split()] + ['--datapath', str(tmp_path / 'data')],
+        tmp_path, env,
+    )
+    for part in parts:
+        assert part.format(**names) in line, line
+
+
+def test_the_base_model_of_a_gpu_recipe_offline(tmp_path, sample_data_dir, monkeypatch):
+    # `-o prosocial/prost` starts from zoo:blender/reddit_3B: ParlAI's download, offline
+    import parlai.core.build_data as build_data
+
+    def offline(url, path, fname, **kwargs):
+        raise RuntimeError('Connection broken too many times. Stopped retrying.')
+
+    monkeypatch.setattr(build_data, 'download', offline)
+    datapath = tmp_path / 'data'
+    line = one_line_error(
+        ['train_model', '-o', 'prosocial/prost', '-t', 'prosocial:rot_response',
+         '--multitask-weights', '1', '-mf', str(tmp_path / 'model'), '--datapath', datapath],
+        tmp_path, {'PROSOCIAL_DATA_DIR': sample_data_dir},
+    )
+    assert line.startswith('ProsocialDownloadError: --init-model zoo:blender/reddit_3B/model: '
+                           'this base model is not downloaded, and downloading it failed')
+    assert f'(ParlAI puts it in {datapath}/models/blender/reddit_3B)' in line, line
+    # without a name of ours, ParlAI's own error stays
+    with pytest.raises(RuntimeError, match='^Connection broken'):
+        parlai_in_process(
+            ['train_model', '-m', 'transformer/generator', '-t', 'integration_tests',
+             '--init-model', 'zoo:blender/reddit_3B/model', '--dict-file',
+             'zoo:blender/reddit_3B/model.dict', '-mf', tmp_path / 'theirs', '--datapath',
+             datapath],
+            cwd=str(tmp_path),
+        )
+
+
+def test_parlais_own_paths_stay_parlais(tmp_path):
+    with pytest.raises(AttributeError):  # a teacher of ParlAI's own task
+        parlai_in_process(['display_data', '-t', 'integration_tests:nope',
+                           '--datapath', tmp_path])
+    with pytest.raises(RuntimeError, match='Model file does not exist'):
+        parlai_in_process(['eval_model', '-m', 'repeat_label', '-mf', tmp_path / 'none',
+                           '-t', 'integration_tests', '--datapath', tmp_path])
+
+
+@pytest.mark.parametrize('agent', ['prost', 'canary', 'canary_guard', 'cosmo'])
+def test_an_empty_line_in_interactive(agent, models, tiny_t5, tmp_path):
+    args = {
+        'prost': ['-mf', models['prost']],
+        'canary': ['-mf', models['canary']],
+        'canary_guard': ['-m', 'canary_guard', '--canary-model-file', models['canary'],
+                         '--guarded-model-file', models['prost']],
+        'cosmo': ['-m', 'cosmo', '--t5-model-arch', tiny_t5],
+    }[agent]
+    run = parlai_in_process(['interactive'] + args + ['--datapath', tmp_path / 'data'],
+                            cwd=str(tmp_path), stdin='\n   \n')
+    replies = [line for line in run.output.splitlines() if ']: ' in line]
+    assert len(replies) == 2, run.output[-2000:]
+    if agent != 'cosmo':  # COSMO answers an empty turn, as the released model does
+        assert all(line.endswith(']: ' + EMPTY_INPUT_REPLY) for line in replies), replies
+
+
+def test_installing_a_missing_checkpoint(tmp_path, capsys):
+    # python -m parlai_prosocial.zoo.canary.install PATH: its ProsocialError is the one line
+    from parlai_prosocial.zoo.canary.install import main as install_canary
+    from parlai_prosocial.zoo.prost.install import main as install_prost
+
+    with pytest.raises(ProsocialError) as info:
+        install_canary([str(tmp_path / 'none'), '--datapath', str(tmp_path)])
+    assert one_line(info.value) == (
+        f'CanaryCheckpointNotFound: {tmp_path}/none: not a Canary checkpoint: expected the '
+        'released canary.tar.gz, a directory with a ParlAI model file "model" and "model.opt", '
+        'or a model file with its .opt beside it'
+    )
+    assert install_prost([str(tmp_path / 'none'), '--datapath', str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith(f'error: {tmp_path}/none is not a complete ParlAI')
