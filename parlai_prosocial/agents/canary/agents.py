@@ -244,7 +244,7 @@ class CanaryDictionaryAgent(T5DictionaryAgent):
 
     def __init__(self, opt: Opt, shared=None):
         super().__init__(opt, shared)
-        self._kept = shared['kept_special_ids'] if shared else frozenset()
+        self._kept = (shared or {}).get('kept_special_ids', frozenset())
 
     def get_tokenizer(self, opt):
         parlai_get_tokenizer = super().get_tokenizer
