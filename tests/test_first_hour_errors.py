@@ -91,6 +91,11 @@ CASES = {
         'display_data -t toxichat:no_such',
         ['task toxichat has no such teacher', 'toxichat:offensive, toxichat:stance'],
     ),
+    'casual_safety of no ParlAI task': (
+        'display_data -t casual_safety:nope',
+        ['ProsocialOptionError: -t casual_safety:nope: no ParlAI task nope to take casual '
+         'contexts from'],
+    ),
     'unknown preset': (
         'display_data -o prosocial/nope',
         ['UnknownPresetError: -o prosocial/nope: no such preset (nor file); expected one of '

@@ -50,6 +50,7 @@ from parlai.core.message import Message
 from parlai.core.params import ParlaiParser
 from parlai.core.teachers import DialogTeacher, create_task_agent_from_taskname
 
+from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.formats import CASUAL
 
 TASK_NAME = 'casual_safety'
@@ -170,8 +171,12 @@ class CasualSafetyTeacher(DialogTeacher):
         for task in dict.fromkeys(wrapped):
             try:
                 inner = load_teacher_module(task)
-            except (ImportError, AttributeError):
-                continue  # reported when the teacher is created
+            except (ImportError, AttributeError) as e:
+                raise ProsocialOptionError(
+                    f'-t {TASK_NAME}:{task}: no ParlAI task {task} to take casual contexts from '
+                    f'({type(e).__name__}: {e}); expected a ParlAI dialogue task, e.g. '
+                    f'{TASK_NAME}:dailydialog'
+                ) from None
             if hasattr(inner, 'add_cmdline_args'):
                 inner.add_cmdline_args(parser, partial_opt)
         return parser
@@ -187,7 +192,7 @@ class CasualSafetyTeacher(DialogTeacher):
             return ':'.join(parts[1:])
         task = opt.get('casual_task')
         if not task:
-            raise ValueError(
+            raise ProsocialOptionError(
                 'casual_safety needs the task to wrap: -t casual_safety:TASK '
                 '(e.g. casual_safety:dailydialog) or --casual-task TASK'
             )
