@@ -194,6 +194,20 @@ def test_multiprocessing_train_on_cpu(tmp_path, sample_data_dir):
     assert out.index('dictionary built with') < out.index('Distributed group initialized')
     check_both_workers_trained(out, model_file, str(tmp_path), env, global_batch=True)
 
+    # one process, as many steps: as many examples (ParlAI's total_epochs: examples / data size)
+    from parlai_prosocial import testing
+
+    steps = json.load(open(model_file + '.trainstats'))['train_steps']
+    single = tmp_path / 'single'
+    single.mkdir()
+    args = ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial:rot_response',
+            '-mf', single / 'model', '--global-batchsize', BATCHSIZE, '--max-train-steps', steps,
+            '--validation-every-n-epochs', -1]
+    testing.parlai_in_process(args, cwd=str(single), env_extra=env)
+    for stats_file in (model_file, single / 'model'):
+        stats = json.load(open(f'{stats_file}.trainstats'))
+        assert (stats['train_steps'], stats['total_epochs']) == (steps, EPOCHS), stats_file
+
 
 def test_distributed_train_under_slurm_on_cpu(tmp_path, sample_data_dir):
     # SLURM faked for one host: its environment variables and an `scontrol` that names it
