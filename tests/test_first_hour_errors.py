@@ -16,7 +16,7 @@ import pytest
 
 from parlai_prosocial.agents import EMPTY_INPUT_REPLY
 from parlai_prosocial.errors import ProsocialError, one_line
-from parlai_prosocial.testing import parlai_in_process
+from parlai_prosocial.testing import parlai_in_process, run_script_in_process
 
 
 def save_untrained(directory, **options):
@@ -259,3 +259,17 @@ def test_installing_a_missing_checkpoint(tmp_path, capsys):
     )
     assert install_prost([str(tmp_path / 'none'), '--datapath', str(tmp_path)]) == 1
     assert capsys.readouterr().err.startswith(f'error: {tmp_path}/none is not a complete ParlAI')
+
+
+def test_the_steering_recipe_offline_without_its_language_model(models, tmp_path, repo_dir,
+                                                                sample_data_dir, monkeypatch):
+    # the GPU run of the recipe names a hub GPT-2 (the paper's GPT-3 is an API); offline
+    path = os.path.join(repo_dir, 'projects', 'prosocial_dialog', 'steering', 'reproduce.py')
+    with pytest.raises(ProsocialError) as info:
+        run_script_in_process(monkeypatch, path, [
+            '--out', tmp_path / 'out', '--datapath', tmp_path / 'data', '--canary-model-file',
+            models['canary'], '--model-name', 'gpt2-xl', '--prosocial-data-dir', sample_data_dir,
+        ])
+    assert one_line(info.value).startswith('ModelFileError: --model-name gpt2-xl: cannot load '
+                                           'this GPT-2 (')
+    assert str(info.value).endswith('and give that directory to --model-name')

@@ -108,6 +108,24 @@ def run(args):
         tiny_canary, tiny_gpt2, commands = tiny_models(out, env, args.canary_epochs)
         canary_file, model_name = canary_file or tiny_canary, model_name or tiny_gpt2
 
+    # the language model first: a missing one stops the run before any work
+    parser = ParlaiParser(True, True)
+    try:
+        generator = create_agent(parser.parse_args(
+            ['-m', 'hugging_face/gpt2', '--model-name', model_name, '--datapath', args.datapath,
+             '--inference', args.inference, '--topp', str(args.topp), '--label-truncate',
+             str(args.max_tokens), '--skip-generation', 'false', '--add-special-tokens', 'true']
+        ))
+    except OSError as error:  # HF's: offline and not in its cache, or no such model
+        from parlai_prosocial.errors import ModelFileError
+
+        reason = ' '.join(str(error).split())[:300]
+        raise ModelFileError(
+            f'--model-name {model_name}: cannot load this GPT-2 ({reason}); without the '
+            'network, save it once where there is one (save_pretrained of the model and its '
+            'tokenizer) and give that directory to --model-name'
+        ) from None
+
     openings = test_openings(args.prosocial_data_dir or os.environ.get('PROSOCIAL_DATA_DIR'),
                              args.split)
     canary = load_canary(canary_file, inference='nucleus', topp=args.topp, beam_size=1,
@@ -119,12 +137,6 @@ def run(args):
     chosen = sorted(random.Random(args.seed).sample(candidates, min(args.n, len(candidates))),
                     key=lambda c: candidates.index(c))
 
-    parser = ParlaiParser(True, True)
-    generator = create_agent(parser.parse_args(
-        ['-m', 'hugging_face/gpt2', '--model-name', model_name, '--datapath', args.datapath,
-         '--inference', args.inference, '--topp', str(args.topp), '--label-truncate',
-         str(args.max_tokens), '--skip-generation', 'false', '--add-special-tokens', 'true']
-    ))
     plain_prompts = [lm_prompt([text]) for _, text, _, _ in chosen]
     rot_prompts = [lm_prompt([text], rots or None) for _, text, _, rots in chosen]
     import torch
