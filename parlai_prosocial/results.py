@@ -203,6 +203,8 @@ def publish(written, copy_to=None):
             f.write('\n')
     markdown = '\n'.join(render_table(t) for t in written['tables'].values())
     print(markdown)
+    if copy_to:
+        print(f'results file also written to {copy_to}')
     return markdown
 
 

@@ -184,8 +184,11 @@ def main(argv=None):
           numbers['with_rots'], numbers['replies_differ']]],
         align='rrrrr',
     )
-    return results.write(os.path.join(out, 'results.json'), 'steering', __file__, commands,
-                         numbers, {'steering': table}, seeds=[args.seed])
+    written = results.write(os.path.join(out, 'results.json'), 'steering', __file__, commands,
+                            numbers, {'steering': table}, seeds=[args.seed])
+    results.publish(written)
+    print(f'results.json, pairs.jsonl and the tiny models in {out}')
+    return written
 
 
 if __name__ == '__main__':

@@ -267,6 +267,7 @@ def main():
         tables(numbers, zero_shot), seeds=[args.seed], bad_zero_shot=zero_shot,
     )
     results.publish(written, args.results)
+    print(f'results.json, a log per command and the models in {out}')
     return written
 
 
