@@ -88,8 +88,11 @@ def write_report(args, argv, passes, facts):
 
 
 def inputs(args, facts, passes):
+    """
+    What the report was given, paths written as the recorded commands write them.
+    """
     unguarded = passes[0].opt
-    return {
+    found = {
         'model': {k: unguarded.get(k) for k in ('model', 'model_file', 'model_name')
                   if unguarded.get(k)},
         'guard_model_file': args.guard_model_file,
@@ -100,6 +103,15 @@ def inputs(args, facts, passes):
         'toxichat_classifiers_trained_with': facts['classifier_modes'],
         'num_examples': unguarded.get('num_examples'),
     }
+    return _portable(found)
+
+
+def _portable(value):
+    if isinstance(value, str):
+        return results.portable(value)
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    return value
 
 
 def _percent(value):
@@ -229,7 +241,7 @@ def _bars(ax, groups, series, title, ylabel):
         xs = [g + (n - (len(series) - 1) / 2) * width for g in range(len(groups))]
         ax.bar(xs, [v if v is not None else 0 for v in values], width, label=name)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, rotation=20, ha='right', fontsize=8)
+    ax.set_xticklabels(groups, rotation=30, ha='right', fontsize=7)
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(ylabel, fontsize=8)
     if len(series) > 1:
@@ -273,7 +285,8 @@ def draw_charts(out, numbers, sides):
 
 
 def _save(fig, out, name):
-    fig.tight_layout()
+    # fixed margins for the rotated level names (tight_layout measures every text: slower)
+    fig.subplots_adjust(bottom=0.3, top=0.85, wspace=0.35)
     fig.savefig(os.path.join(out, name), dpi=100)
     return name
 

@@ -418,8 +418,10 @@ class ProsocialReport(ParlaiScript):
         datapath = self.opt['datapath']
         model_opt = self.opt
         if self.opt.get('model_file'):
-            model_opt = dict(_saved_opt(self.opt['model_file'], datapath, '-mf'), **{
-                k: v for k, v in self.opt.items() if v is not None and k != 'task'})
+            # the saved options, with what the command line sets explicitly (as ParlAI loads it)
+            model_opt = dict(_saved_opt(self.opt['model_file'], datapath, '-mf'))
+            model_opt.update({k: v for k, v in self.opt.get('override', {}).items()
+                              if k != 'task'})
         check_generator(model_opt)
         if args.guard_model_file:
             check_canary(args.guard_model_file, datapath)
@@ -436,6 +438,11 @@ class ProsocialReport(ParlaiScript):
                if args.toxichat_decision != 'argmax' else []),
         }
         titles = {PROSOCIAL: f'ProsocialDialog test ({task})', TOXICHAT: 'ToxiChat test'}
+        # generation on: Table 3 scores generated replies, and ParlAI keeps a model's saved
+        # --skip-generation true (as the training recipes leave it); only a model that has the
+        # option takes it (repeat_query, say, has none)
+        if model_opt.get('skip_generation'):
+            model_args = model_args + ['--skip-generation', 'false']
         model_sides = [(UNGUARDED, model_args)]
         if args.guard_model_file:
             model_sides.append((GUARDED, guarded_arguments(
@@ -444,41 +451,11 @@ class ProsocialReport(ParlaiScript):
         for side, side_args in model_sides:
             for dataset in (PROSOCIAL, TOXICHAT):
                 command = side_args + ['-t'] + data[dataset]
-                command = self._generating(command, side)
                 passes.append(Pass((dataset, side), f'{titles[dataset]}, {side}', command))
         facts = dict(prosocial_task=task, classifier_input=mode,
                      classifiers={o: f for o, (f, _) in classifiers.items()},
                      classifier_modes={o: m for o, (_, m) in classifiers.items()})
         return passes, facts
-
-    @staticmethod
-    def _generating(command, side):
-        """
-        The command with generation on (Table 3 scores generated replies; ParlAI keeps a model's
-        saved --skip-generation true, as the training recipes leave it).
-        """
-        opt = eval_model_args().parse_args(command)
-        if side == UNGUARDED:
-            if opt.get('skip_generation'):
-                command = command + ['--skip-generation', 'false']
-            return command
-        # guarded: the generator's option, inside --guarded-args
-        generator_args = []
-        if opt.get('guarded_model'):
-            generator_args += ['-m', opt['guarded_model']]
-        if opt.get('guarded_model_file'):
-            generator_args += ['-mf', opt['guarded_model_file']]
-        generator_args += shlex.split(opt.get('guarded_args') or '')
-        generator_opt = eval_model_args().parse_args(generator_args)
-        if generator_opt.get('skip_generation'):
-            index = command.index('--guarded-args') if '--guarded-args' in command else None
-            extra = ['--skip-generation', 'false']
-            if index is None:
-                command = command + ['--guarded-args', shlex.join(extra)]
-            else:
-                command = list(command)
-                command[index + 1] = shlex.join(shlex.split(command[index + 1]) + extra)
-        return command
 
     def build(self, passes, args):
         """
