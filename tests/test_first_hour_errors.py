@@ -75,8 +75,8 @@ def one_line_error(args, cwd, env=None):
     return line
 
 
-#: case id -> (parlai arguments, the one line's parts); in the arguments, {name} is a model file
-#: of the fixture, {tmp} the test's folder, {file} a file, {tiny_t5} the tiny T5
+#: case id -> (parlai arguments, the one line's parts[, environment]); in them, {name} is a model
+#: file of the fixture, {tmp} the test's folder, {file} a file, {tiny_t5} the tiny T5
 CASES = {
     'unknown teacher prosocial': (
         'display_data -t prosocial:nope',
@@ -105,6 +105,12 @@ CASES = {
         'display_data -t prosocial --prosocial-data-dir {file}',
         ['ProsocialOptionError: --prosocial-data-dir {file} (from the command line or '
          '$PROSOCIAL_DATA_DIR) is a file: expected the directory holding the data files'],
+    ),
+    'data dir variable is a file': (
+        'display_data -t toxichat',
+        ['ProsocialOptionError: --toxichat-data-dir {file} (from the command line or '
+         '$TOXICHAT_DATA_DIR) is a file'],
+        {'TOXICHAT_DATA_DIR': '{file}'},
     ),
     'multitask weight nan (train_model)': (
         'train_model -t prosocial,prosocial:safety --multitask-weights nan,1 -m repeat_label '
@@ -179,10 +185,11 @@ CASES = {
 
 @pytest.mark.parametrize('case', sorted(CASES))
 def test_one_line(case, models, tiny_t5, tmp_path, sample_data_dir):
-    args, parts = CASES[case]
+    args, parts, *env = CASES[case]
     names = dict(models, tmp=str(tmp_path), file=str(tmp_path / 'a_file'), tiny_t5=tiny_t5)
     (tmp_path / 'a_file').write_text('not a directory')
-    env = {'PROSOCIAL_DATA_DIR': sample_data_dir, 'PARLAI_DATAPATH': str(tmp_path / 'data')}
+    env = dict({'PROSOCIAL_DATA_DIR': sample_data_dir},
+               **{k: v.format(**names) for k, v in (env[0] if env else {}).items()})
     line = one_line_error(
         [a.format(**names) for a in args.split()] + ['--datapath', str(tmp_path / 'data')],
         tmp_path, env,
