@@ -252,20 +252,22 @@ def test_an_empty_line_in_interactive(agent, models, tiny_t5, tmp_path):
         assert all(line.endswith(']: ' + EMPTY_INPUT_REPLY) for line in replies), replies
 
 
-def test_installing_a_missing_checkpoint(tmp_path, capsys):
-    # python -m parlai_prosocial.zoo.canary.install PATH: its ProsocialError is the one line
-    from parlai_prosocial.zoo.canary.install import main as install_canary
-    from parlai_prosocial.zoo.prost.install import main as install_prost
+@pytest.mark.parametrize('zoo_entry, line', [
+    ('canary', 'CanaryCheckpointNotFound: {none}: not a Canary checkpoint: expected the released '
+               'canary.tar.gz, a directory with a ParlAI model file "model" and "model.opt", or '
+               'a model file with its .opt beside it'),
+    ('prost', 'ProstCheckpointNotFound: {none} is not a complete ParlAI checkpoint: missing '
+              '{none}, {none}.opt, {none}.dict'),
+])
+def test_installing_a_missing_checkpoint(zoo_entry, line, tmp_path):
+    # python -m parlai_prosocial.zoo.ENTRY.install PATH: its ProsocialError is the one line
+    import importlib
 
+    install = importlib.import_module(f'parlai_prosocial.zoo.{zoo_entry}.install')
+    none = str(tmp_path / 'none')
     with pytest.raises(ProsocialError) as info:
-        install_canary([str(tmp_path / 'none'), '--datapath', str(tmp_path)])
-    assert one_line(info.value) == (
-        f'CanaryCheckpointNotFound: {tmp_path}/none: not a Canary checkpoint: expected the '
-        'released canary.tar.gz, a directory with a ParlAI model file "model" and "model.opt", '
-        'or a model file with its .opt beside it'
-    )
-    assert install_prost([str(tmp_path / 'none'), '--datapath', str(tmp_path)]) == 1
-    assert capsys.readouterr().err.startswith(f'error: {tmp_path}/none is not a complete ParlAI')
+        install.main([none, '--datapath', str(tmp_path)])
+    assert one_line(info.value).startswith(line.format(none=none)), one_line(info.value)
 
 
 def test_the_steering_recipe_offline_without_its_language_model(models, tmp_path, repo_dir,

@@ -11,7 +11,7 @@ directory holding ``model``. Without ``--datapath`` the install goes where ``par
 import argparse
 import sys
 
-from .model import ProstCheckpointNotFound, install
+from .model import install
 
 
 def default_datapath():
@@ -31,11 +31,8 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     datapath = args.datapath or default_datapath()
-    try:
-        model_file = install(args.path, datapath)
-    except ProstCheckpointNotFound as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 1
+    # a ProstCheckpointNotFound is one line at the command line (parlai_prosocial.errors)
+    model_file = install(args.path, datapath)
     print(f'installed {model_file}; use it with -mf zoo:prost/model --datapath {datapath}')
     return 0
 
