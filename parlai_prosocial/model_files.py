@@ -4,34 +4,39 @@ Loading model files without running code that may be in them.
 ParlAI 1.7.2's ``TorchAgent.load`` calls ``torch.load(f, ..., pickle_module=parlai.utils.pickle)``;
 passing a ``pickle_module`` turns torch's ``weights_only`` loading off, so a model file (``-mf``,
 ``--init-model``, a downloaded or shared checkpoint) holding a pickled payload ran it when the
-model was loaded. With this plugin installed (``parlai_fixes.safe_checkpoint_loading``) every
-TorchAgent checkpoint (Prost, Canary, the guard and the models it guards, the ToxiChat
-classifiers, any ParlAI model) is loaded by :func:`load_checkpoint`:
+model was loaded. And ``Opt.load`` unpickles a ``.opt`` file that is not UTF-8 text (ParlAI's
+oldest format), so a payload there ran too. With this plugin installed
+(``parlai_fixes.safe_checkpoint_loading``, ``parlai_fixes.safe_opt_loading``) every TorchAgent
+checkpoint (Prost, Canary, the guard and the models it guards, the ToxiChat classifiers, any
+ParlAI model, a zoo model) is loaded by :func:`load_checkpoint`, and a pickled ``.opt`` by
+:func:`load_pickled_opt`:
 
-* with ``torch.load(..., weights_only=True)``: tensors, numbers, strings and containers only. The
-  checkpoints ParlAI writes for these agents (model, optimizer, scheduler states) load this way.
-* A file that needs more (pickled classes: older ParlAI checkpoints may hold some) is refused with
-  one line naming it and saying how to trust it, unless it is trusted:
-
-  - listed in the environment variable ``PARLAI_PROSOCIAL_TRUSTED_MODEL_FILES`` (paths separated
-    by ``:``; a directory trusts the files under it), or
-  - unpacked from a zoo archive whose sha256 ParlAI or this plugin pins: a file under
-    ``{datapath}/models/`` in a folder holding the ``.built`` marker that ParlAI's zoo download
-    writes only after the archive's checksum passed (e.g. ``zoo:blender/reddit_3B`` as
-    ``--init-model``, ``zoo:canary/model``).
-
-  A trusted file is loaded as ParlAI loads it.
+* with ``torch.load(..., weights_only=True)``: tensors, numbers, strings and containers, plus
+  exactly the types ParlAI's own checkpoints need (:data:`CHECKPOINT_TYPES`: the numpy float64
+  that ``--lr-scheduler invsqrt`` leaves in the optimizer and scheduler states), allowed only
+  while we load (torch's ``safe_globals``), never for the rest of the process.
+* A file that needs more (another pickled class or function) is refused with one line naming it
+  and saying how to trust it, unless the user trusts it: listed in the environment variable
+  ``PARLAI_PROSOCIAL_TRUSTED_MODEL_FILES`` (paths separated by ``:``; a directory trusts the files
+  under it). A trusted file is loaded as ParlAI loads it. Nothing else makes a file trusted: not
+  where it lies, not a marker beside it (anyone who can write the folder can write the marker).
 * A file that cannot be read at all (missing, truncated, not a checkpoint) is one line naming it.
 
 This fails closed: if torch cannot load with ``weights_only``, nothing is loaded.
 """
 
+import contextlib
 import os
 import pickle
+import re
 
 from parlai_prosocial.errors import ModelFileError
 
 TRUSTED_ENV = 'PARLAI_PROSOCIAL_TRUSTED_MODEL_FILES'
+
+#: what torch's weights-only unpickler names when it refuses a class or function (a GLOBAL, an
+#: object of a class it may not build, a function it may not call)
+_REFUSED_NAME = r"GLOBAL ([\w.]+)|but got <class '([^']+)'>|unrecognized function ([\w.<>]+)"
 
 
 def _real(path):
@@ -49,25 +54,6 @@ def trusted_by_env(path):
     return False
 
 
-def trusted_zoo_file(path, datapath=None):
-    """
-    Whether ``path`` lies under ``{datapath}/models/`` in a folder (or a parent of it below
-    ``models/``) holding ParlAI's ``.built`` marker, i.e. was unpacked from a zoo archive whose
-    sha256 was checked.
-    """
-    if not datapath:
-        return False
-    models = _real(os.path.join(datapath, 'models'))
-    directory = os.path.dirname(_real(path))
-    if not directory.startswith(models + os.sep):
-        return False
-    while directory.startswith(models + os.sep):
-        if os.path.isfile(os.path.join(directory, '.built')):
-            return True
-        directory = os.path.dirname(directory)
-    return False
-
-
 def refusal_message(path, reason):
     return (
         f'{path}: refused to load: this model file holds more than weights ({reason}), and '
@@ -76,25 +62,71 @@ def refusal_message(path, reason):
     )
 
 
-def load_checkpoint(path, unsafe_load, datapath=None):
+def checkpoint_types():
     """
-    The states of the checkpoint ``path``, loaded with ``weights_only``; ``unsafe_load(path)``
-    (ParlAI's own loading) only for a trusted file that needs it.
+    :data:`CHECKPOINT_TYPES` as torch's ``safe_globals`` takes them (numpy imported only here).
+
+    ``--lr-scheduler invsqrt`` computes its learning rate with ``np.sqrt``, so the optimizer's
+    ``param_groups`` and the scheduler's state hold numpy float64 values, which pickle as
+    ``numpy.core.multiarray.scalar(numpy.dtype('f8'), bytes)``; every other optimizer, scheduler
+    and the fp16 wrappers' ``loss_scaler`` store plain Python numbers (tests/test_safe_loading.py
+    trains with each). The scalar function only turns a dtype and bytes into a number; the dtype
+    can be built (its state set) only for float64, the one class allowed here.
+    """
+    import numpy
+
+    scalar = numpy.core.multiarray.scalar
+    return [
+        (scalar, 'numpy.core.multiarray.scalar'),  # the name numpy 1.x pickles it under
+        (scalar, 'numpy._core.multiarray.scalar'),  # numpy 2.x's name for it
+        numpy.dtype,
+        type(numpy.dtype(numpy.float64)),  # numpy.dtype[float64] (numpy.dtypes.Float64DType)
+    ]
+
+
+#: What ParlAI's checkpoints hold beyond tensors, numbers, strings and containers (see
+#: :func:`checkpoint_types`), by the name the unpickler sees.
+CHECKPOINT_TYPES = (
+    'numpy.core.multiarray.scalar',
+    'numpy.dtype',
+    'numpy.dtype[float64]',
+)
+
+
+@contextlib.contextmanager
+def _checkpoint_types_allowed():
+    """
+    :func:`checkpoint_types` allowed for torch's ``weights_only`` loading within the block only;
+    what the user (or another library) allowed process-wide before stays allowed after it.
+    """
+    import torch
+
+    already = torch.serialization.get_safe_globals()
+    with torch.serialization.safe_globals([t for t in checkpoint_types() if t not in already]):
+        yield
+
+
+def load_checkpoint(path, unsafe_load):
+    """
+    The states of the checkpoint ``path``, loaded with ``weights_only`` (plus
+    :data:`CHECKPOINT_TYPES`); ``unsafe_load(path)`` (ParlAI's own loading) only for a file the
+    user trusts (:data:`TRUSTED_ENV`) that needs more.
     """
     import torch
 
     if not os.path.isfile(path):
         raise ModelFileError(f'{path}: no such model file')
     try:
-        with open(path, 'rb') as f:
+        with open(path, 'rb') as f, _checkpoint_types_allowed():
             return torch.load(f, map_location=lambda cpu, _: cpu, weights_only=True)
     except pickle.UnpicklingError as e:
-        if trusted_by_env(path) or trusted_zoo_file(path, datapath):
+        if trusted_by_env(path):
             return unsafe_load(path)
         lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-        code = next((line for line in lines if 'GLOBAL' in line), None)
-        if code is not None:  # a pickled function or class: what could run code
-            raise ModelFileError(refusal_message(path, code.rstrip('.'))) from None
+        found = re.search(_REFUSED_NAME, str(e))
+        if found is not None:  # a pickled function or class: what could run code
+            name = next(group for group in found.groups() if group)
+            raise ModelFileError(refusal_message(path, f'the pickled {name}')) from None
         detail = next((line for line in lines[1:] if 'Weights' not in line), lines[-1:] or [''])
         detail = detail if isinstance(detail, str) else detail[0]
         raise ModelFileError(
@@ -115,3 +147,44 @@ def load_checkpoint(path, unsafe_load, datapath=None):
             f'{path}: cannot be read as a model file ({type(e).__name__}: {message[:200]}); '
             'is it truncated or not a ParlAI checkpoint?'
         ) from None
+
+
+class _GlobalRefused(pickle.UnpicklingError):
+    pass
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise _GlobalRefused(f'{module}.{name}')
+
+
+def load_pickled_opt(path, unsafe_load):
+    """
+    The options of a pickled ``.opt`` file (ParlAI's oldest format; ``Opt.load`` reads one when the
+    file is not UTF-8 text): dicts, lists, strings and numbers only, no class or function, which
+    is all an ``Opt`` holds; ``unsafe_load(path)`` (ParlAI's ``pickle.load``) only for a file the
+    user trusts (:data:`TRUSTED_ENV`).
+    """
+    if trusted_by_env(path):
+        return unsafe_load(path)
+    with open(path, 'rb') as f:
+        try:
+            options = _DataOnlyUnpickler(f).load()
+        except _GlobalRefused as e:
+            raise ModelFileError(
+                f'{path}: refused to load: this option file is pickled and holds more than options '
+                f'({e}), and loading it could run code in it; if you trust the file, allow it '
+                f'with {TRUSTED_ENV}={path}'
+            ) from None
+        except Exception as e:  # noqa: BLE001 - anything a cut or foreign file raises
+            message = ' '.join(str(e).split()) or 'the file ends too early'
+            raise ModelFileError(
+                f'{path}: cannot be read as an option file ({type(e).__name__}: '
+                f'{message[:200]}); it is neither JSON nor a pickled ParlAI .opt'
+            ) from None
+    if not isinstance(options, dict):
+        raise ModelFileError(
+            f'{path}: cannot be read as an option file (a pickled {type(options).__name__}, not '
+            'the dict of a ParlAI .opt)'
+        )
+    return options

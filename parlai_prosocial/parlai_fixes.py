@@ -596,9 +596,10 @@ def safe_checkpoint_loading(torch_agent_module):
     Replaces ParlAI 1.7.2's ``TorchAgent.load`` (``parlai/core/torch_agent.py``), whose
     ``torch.load(f, ..., pickle_module=parlai.utils.pickle)`` turns safe loading off, so a model
     file with a pickled payload ran it. The states now come from
-    :func:`parlai_prosocial.model_files.load_checkpoint` (weights only; a file needing more is
-    refused with one line unless trusted, then loaded by ParlAI's code); what is done with them is
-    ParlAI's. A security fix: if its target changed, the program stops (``FAIL_CLOSED``).
+    :func:`parlai_prosocial.model_files.load_checkpoint` (weights only, plus the numpy float64 that
+    ParlAI's own ``invsqrt`` scheduler stores; a file needing more is refused with one line unless
+    the user's environment variable trusts it, then loaded by ParlAI's code); what is done with
+    them is ParlAI's. A security fix: if its target changed, the program stops (``FAIL_CLOSED``).
     """
     from parlai_prosocial.model_files import load_checkpoint
 
@@ -615,7 +616,7 @@ def safe_checkpoint_loading(torch_agent_module):
                     f, map_location=lambda cpu, _: cpu, pickle_module=parlai.utils.pickle
                 )
 
-        states = load_checkpoint(path, unsafe_load, datapath=self.opt.get('datapath'))
+        states = load_checkpoint(path, unsafe_load)
         if 'model' in states:
             self.load_state_dict(states['model'])
         if 'optimizer' in states and hasattr(self, 'optimizer'):
@@ -625,6 +626,44 @@ def safe_checkpoint_loading(torch_agent_module):
     load.__doc__ = parlai_load.__doc__
     load.parlai_prosocial_safe = True
     TorchAgent.load = load
+
+
+def safe_opt_loading(opt_module):
+    """
+    ``parlai.core.opt``: a ``.opt`` file that is not JSON is unpickled without running code.
+
+    Wraps ParlAI 1.7.2's ``Opt.load`` (``parlai/core/opt.py``), which reads a ``.opt`` that is not
+    UTF-8 text with ``pickle.load``: a model file's ``.opt`` (``-mf``, ``--init-model``, a zoo
+    folder) holding a pickled payload ran it. Such a file now goes through
+    :func:`parlai_prosocial.model_files.load_pickled_opt` (data only; more is refused with one
+    line unless the user's environment variable trusts the file); text is left to ParlAI's
+    ``Opt.load`` (or whatever wraps it). A security fix (``FAIL_CLOSED``).
+    """
+    import pickle
+
+    from parlai_prosocial.model_files import load_pickled_opt
+
+    Opt, PathManager = opt_module.Opt, opt_module.PathManager
+    parlai_load = Opt.load.__func__
+
+    def unsafe_load(trusted_path):
+        with PathManager.open(trusted_path, 'rb') as f:
+            return pickle.load(f)
+
+    def load(cls, optfile):
+        with PathManager.open(optfile, 'rb') as f:
+            data = f.read()
+        try:
+            data.decode('utf-8')
+        except UnicodeDecodeError:  # where ParlAI's Opt.load turns to pickle.load
+            dct = load_pickled_opt(optfile, unsafe_load)
+            for key in opt_module.__AUTOCLEAN_KEYS__:
+                dct.pop(key, None)
+            return cls(dct)
+        return parlai_load(cls, optfile)
+
+    load.__doc__ = parlai_load.__doc__
+    Opt.load = classmethod(load)
 
 
 def check_options_after_parsing(params_module):

@@ -48,7 +48,7 @@ ALIASES = {
 #: ParlAI module -> the functions of :mod:`parlai_prosocial.parlai_fixes` run once it is imported
 #: (each only if the ParlAI code it replaces is unchanged: :mod:`parlai_prosocial.parlai_internals`).
 FIXES = {
-    'parlai.core.opt': ('find_our_opt_presets', 'cut_option_files_of_ours'),
+    'parlai.core.opt': ('find_our_opt_presets', 'safe_opt_loading', 'cut_option_files_of_ours'),
     'parlai.core.loader': ('unknown_teachers_of_our_tasks',),
     'parlai.core.agents': ('missing_model_files_of_ours',),
     'parlai.nn.lr_scheduler': ('reduce_on_plateau_without_verbose',),
