@@ -136,8 +136,7 @@ def test_charts_are_pngs_report_md_links(report):
 
 @pytest.mark.parametrize('case', ['classifier as the model', 'not a Canary',
                                   'classifiers of the other input', 'missing split'])
-def test_bad_input_stops_before_any_work(case, tmp_path, generator, classifiers, prosocial_dir,
-                                          toxichat_dir):
+def test_bad_input_stops_before_any_work(case, tmp_path, generator, classifiers, toxichat_dir):
     args = {
         'classifier as the model': ['-mf', classifiers['stance']],
         'not a Canary': ['-mf', generator, '--guard-model-file', generator],

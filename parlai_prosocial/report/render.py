@@ -219,13 +219,8 @@ def choose_examples(by_key, sides, per_level, seed):
 
 
 def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        from .script import ReportError
+    import matplotlib  # there: checked before the passes (script.ProsocialReport.plan)
 
-        raise ReportError('the report draws its charts with matplotlib: pip install '
-                          '"parlai-prosocial[report]" (or scripts/install.sh)')
     matplotlib.use('Agg')  # files only, no display
     import matplotlib.pyplot as plt
 

@@ -5,6 +5,7 @@ before any work, and the passes (see the package docstring).
 
 import argparse
 import importlib
+import importlib.util
 import os
 import random
 import shlex
@@ -22,7 +23,7 @@ from parlai.scripts.eval_model import setup_args as eval_model_args
 from parlai.utils import logging
 from parlai.utils.misc import TimeLogger
 
-from parlai_prosocial.errors import ModelFileError, ProsocialOptionError
+from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.formats import SAFETY_LABELS
 
 #: ParlAI's eval_model seeds 42 before building the agent (parlai_fixes.seed_evaluation: random,
@@ -415,6 +416,9 @@ class ProsocialReport(ParlaiScript):
         The passes (their eval_model commands, parsed), after every check that needs no model
         loaded; facts for the report.
         """
+        if importlib.util.find_spec('matplotlib') is None:
+            raise ReportError('the report draws its charts with matplotlib: pip install '
+                              '"parlai-prosocial[report]" (or scripts/install.sh)')
         datapath = self.opt['datapath']
         model_opt = self.opt
         if self.opt.get('model_file'):
@@ -428,8 +432,8 @@ class ProsocialReport(ParlaiScript):
         mode, classifiers = classifier_input(args, datapath)
         task = prosocial_task(args.prosocial_task, model_opt)
         data = {
-            PROSOCIAL: [task, '-dt', 'test'] + _given('--prosocial-data-dir',
-                                                       args.prosocial_data_dir),
+            PROSOCIAL: [task, '-dt', 'test']
+            + _given('--prosocial-data-dir', args.prosocial_data_dir),
             TOXICHAT: ['toxichat', '-dt', 'test', '--toxichat-classifier-input', mode]
             + _given('--toxichat-data-dir', args.toxichat_data_dir)
             + _given('--toxichat-stance-model-file', args.toxichat_stance_model_file)
