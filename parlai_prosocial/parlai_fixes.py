@@ -163,7 +163,7 @@ def cut_option_files_of_ours(opt_module):
     def load(cls, optfile):
         try:
             return parlai_load(cls, optfile)
-        except json.JSONDecodeError as e:
+        except json.JSONDecodeError:
             with open(optfile, encoding='utf-8', errors='replace') as f:
                 text = f.read()
 
@@ -173,12 +173,10 @@ def cut_option_files_of_ours(opt_module):
 
             if not _ours(value('model'), value('task'), value('init_opt')):
                 raise
-            from parlai_prosocial.errors import ModelFileError
+            from parlai_prosocial.agents import saved_options
 
-            raise ModelFileError(
-                f'{optfile}: not valid JSON ({e}); is it cut short? Copy it again with its '
-                'model file, or train the model again'
-            ) from None
+            saved_options(optfile)  # its one line
+            raise
 
     load.__doc__ = parlai_load.__doc__
     Opt.load = classmethod(load)
@@ -189,13 +187,26 @@ def missing_model_files_of_ours(agents_module):
     ``parlai.core.agents``: ``-mf MODEL`` that does not exist, in a command that must load it
     (``eval_model``, ``interactive``, ...) and names an agent, task or preset of ours, is one line.
     Wraps ParlAI 1.7.2's ``create_agent``, whose ``RuntimeError`` ("WARNING: Model file does not
-    exist") came as a traceback. Without our names ParlAI's error stays.
+    exist") came as a traceback; so did a model's cut ``.opt`` that names nothing of ours in what
+    is left of it. Without our names ParlAI's error stays.
     """
+    import json
+
     parlai_create_agent = agents_module.create_agent
 
     def create_agent(opt, requireModelExists=False):
         try:
             return parlai_create_agent(opt, requireModelExists)
+        except json.JSONDecodeError:
+            # a model file's .opt cut before it names anything of ours (cut_option_files_of_ours)
+            if not involves_our_names(opt):
+                raise
+            from parlai_prosocial.agents import saved_options
+
+            for key in ('model_file', 'init_model'):
+                if opt.get(key) and not str(opt[key]).startswith('zoo:'):
+                    saved_options(opt[key] + '.opt')  # one line if it is the cut one
+            raise
         except (RuntimeError, OSError) as e:
             missing_base = base_model_not_downloaded(opt, e)
             if missing_base is not None:
@@ -664,6 +675,61 @@ def safe_opt_loading(opt_module):
 
     load.__doc__ = parlai_load.__doc__
     Opt.load = classmethod(load)
+
+
+def safe_vacuum_loading(vacuum_module):
+    """
+    ``parlai.scripts.vacuum``: ``parlai vacuum -mf MODEL`` loads the model file as
+    ``TorchAgent.load`` now does.
+
+    Replaces ParlAI 1.7.2's ``Vacuum.run`` (``parlai/scripts/vacuum.py``), which loaded the file
+    with ``pickle_module=parlai.utils.pickle`` (a payload in it ran), by the same code with the
+    states from :func:`parlai_prosocial.model_files.load_checkpoint`. A security fix
+    (``FAIL_CLOSED``).
+    """
+    from parlai_prosocial.model_files import load_checkpoint
+
+    PathManager, logging = vacuum_module.PathManager, vacuum_module.logging
+
+    def unsafe_load(trusted_path):
+        import parlai.utils.pickle
+        import torch
+
+        with PathManager.open(trusted_path, 'rb') as f:
+            return torch.load(
+                f, map_location=lambda cpu, _: cpu, pickle_module=parlai.utils.pickle
+            )
+
+    def run(self):
+        self.opt.log()
+        model_file = self.opt['path']
+        if not model_file:
+            raise RuntimeError('--model-file argument is required')
+        if not PathManager.isfile(model_file):
+            raise RuntimeError(f"'{model_file}' does not exist")
+        logging.info(f"Loading {model_file}")
+        states = load_checkpoint(model_file, unsafe_load)
+        if not self.opt['no_backup']:
+            logging.info(f"Backing up {model_file} to {model_file}.unvacuumed")
+            PathManager.mv(model_file, model_file + ".unvacuumed")
+        for key in [
+            'optimizer',
+            'optimizer_type',
+            'lr_scheduler',
+            'lr_scheduler_type',
+            'warmup_scheduler',
+            'number_training_updates',
+        ]:
+            if key in states:
+                logging.info(f"Deleting key {key}")
+                del states[key]
+        keys = ", ".join(states.keys())
+        logging.info(f"Remaining keys: {keys}")
+        logging.info(f"Saving to {model_file}")
+        vacuum_module.atomic_save(states, model_file)
+
+    run.__doc__ = vacuum_module.Vacuum.run.__doc__
+    vacuum_module.Vacuum.run = run
 
 
 def check_options_after_parsing(params_module):

@@ -40,7 +40,7 @@ def save_untrained(directory, **options):
 def models(tmp_path_factory, tiny_t5):
     """
     Untrained model files: name -> path. ``prost_cut_opt`` has its ``.opt`` cut in half,
-    ``prost_no_dict`` lost its ``.dict``.
+    ``prost_cut_early`` after 100 characters, ``prost_no_dict`` lost its ``.dict``.
     """
     root = tmp_path_factory.mktemp('models')
     tiny = dict(n_layers=1, embedding_size=8, ffn_size=8, n_heads=1)
@@ -56,10 +56,13 @@ def models(tmp_path_factory, tiny_t5):
             saved = json.load(f)
         with open(made[broken] + '.opt', 'w') as f:
             json.dump(dict(saved, dict_file=made[broken] + '.dict'), f, indent=4)
+    shutil.copytree(root / 'prost_cut_opt', root / 'prost_cut_early')
+    made['prost_cut_early'] = str(root / 'prost_cut_early' / 'model')
     with open(made['prost_cut_opt'] + '.opt') as f:
         text = f.read()
-    with open(made['prost_cut_opt'] + '.opt', 'w') as f:
-        f.write(text[: len(text) // 2])
+    for name, end in (('prost_cut_opt', len(text) // 2), ('prost_cut_early', 100)):
+        with open(made[name] + '.opt', 'w') as f:
+            f.write(text[:end])  # (the early cut ends before "model": "prost")
     os.remove(made['prost_no_dict'] + '.dict')
     return made
 
@@ -133,6 +136,10 @@ CASES = {
         'eval_model -mf {prost_no_dict} -t prosocial',
         ['ModelFileError: --model-file {prost_no_dict}: its dictionary {prost_no_dict}.dict is '
          'missing'],
+    ),
+    'model file .opt cut before the model name': (
+        'eval_model -m prost -mf {prost_cut_early} -t prosocial',
+        ['ModelFileError: {prost_cut_early}.opt: not valid JSON (', 'is it cut short?'],
     ),
     'model file of another agent': (
         'eval_model -m canary -mf {generator} -t prosocial:safety',
@@ -226,12 +233,18 @@ def test_the_base_model_of_a_gpu_recipe_offline(tmp_path, sample_data_dir, monke
         )
 
 
-def test_parlais_own_paths_stay_parlais(tmp_path):
+def test_parlais_own_paths_stay_parlais(tmp_path, models):
     with pytest.raises(AttributeError):  # a teacher of ParlAI's own task
         parlai_in_process(['display_data', '-t', 'integration_tests:nope',
                            '--datapath', tmp_path])
     with pytest.raises(RuntimeError, match='Model file does not exist'):
         parlai_in_process(['eval_model', '-m', 'repeat_label', '-mf', tmp_path / 'none',
+                           '-t', 'integration_tests', '--datapath', tmp_path])
+    shutil.copytree(os.path.dirname(models['generator']), tmp_path / 'generator')
+    with open(tmp_path / 'generator' / 'model.opt', 'r+') as f:
+        f.truncate(len(f.read()) // 2)
+    with pytest.raises(json.JSONDecodeError):
+        parlai_in_process(['eval_model', '-mf', tmp_path / 'generator' / 'model',
                            '-t', 'integration_tests', '--datapath', tmp_path])
 
 
