@@ -59,6 +59,7 @@ REPLACED = {
     'seed_evaluation': {'parlai.scripts.eval_model:eval_model': '6b3c7de770e25a06'},
     'safe_checkpoint_loading': {'parlai.core.torch_agent:TorchAgent.load': 'b1f28e83aababb8e'},
     'safe_opt_loading': {'parlai.core.opt:Opt.load': '2bd2c6e6931655ed'},
+    'safe_vacuum_loading': {'parlai.scripts.vacuum:Vacuum.run': '9ae0508b61cfa317'},
     'check_options_after_parsing': {
         'parlai.core.params:ParlaiParser.parse_args': 'dbbb011de57c09a0',
     },
@@ -82,7 +83,7 @@ REPLACED = {
 }
 
 #: fixes that guard security: a changed target stops the program instead of skipping the fix
-FAIL_CLOSED = {'safe_checkpoint_loading', 'safe_opt_loading'}
+FAIL_CLOSED = {'safe_checkpoint_loading', 'safe_opt_loading', 'safe_vacuum_loading'}
 
 #: ParlAI internal ('module:Qual.name') -> (source hash, who relies on it and how)
 RELIED_ON = {

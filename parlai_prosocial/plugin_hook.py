@@ -62,6 +62,7 @@ FIXES = {
     ),
     'parlai.scripts.eval_model': ('seed_evaluation',),
     'parlai.core.torch_agent': ('safe_checkpoint_loading',),
+    'parlai.scripts.vacuum': ('safe_vacuum_loading',),
     'parlai.core.params': ('check_options_after_parsing', 'underscores_in_option_names_only'),
     'parlai.scripts.build_dict': ('dictionary_without_multitask_weights',),
     'parlai.agents.hugging_face.dict': ('quiet_hugging_face_noise',),

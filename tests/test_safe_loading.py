@@ -4,7 +4,8 @@ Model files load without running code in them, and everything ParlAI itself writ
 
 * a pickled payload in a model file, wherever a model file comes from (``-mf``, its ``.opt``,
   ``--init-model``, a ``.checkpoint`` being resumed, a zoo folder forged with a ``.built`` marker,
-  the guard's two model files, a ToxiChat classifier), never runs: one line naming the file.
+  the guard's two model files, a ToxiChat classifier, ``parlai vacuum``), never runs: one line
+  naming the file.
   (``--dict-file`` and the BPE files are text or JSON, never unpickled: not a place.)
 * only the user's environment variable makes a file trusted;
 * the types allowed beyond weights are exactly those ParlAI's checkpoints need, and only while we
@@ -15,6 +16,7 @@ Model files load without running code in them, and everything ParlAI itself writ
 """
 
 import glob
+import json
 import os
 import pickle
 import shutil
@@ -100,10 +102,13 @@ def assert_refused(info, path, marker):
 
 def test_the_fixes_are_applied_and_fail_closed():
     from parlai.core.opt import Opt
+    from parlai.scripts.vacuum import Vacuum
 
     assert getattr(TorchAgent.load, 'parlai_prosocial_safe', False)
     assert Opt.load.__func__.__module__ != 'parlai.core.opt'
-    assert {'safe_checkpoint_loading', 'safe_opt_loading'} <= parlai_internals.FAIL_CLOSED
+    assert Vacuum.run.__module__ == 'parlai_prosocial.parlai_fixes'
+    fixes = {'safe_checkpoint_loading', 'safe_opt_loading', 'safe_vacuum_loading'}
+    assert fixes <= parlai_internals.FAIL_CLOSED
 
 
 # --- a payload wherever a model file comes from ------------------------------------------------
@@ -196,6 +201,11 @@ def place_canary_model_file(tiny, tmp_path, marker):
     )
 
 
+def place_vacuum(tiny, tmp_path, marker):
+    model_file = copy_model(tiny, tmp_path / 'v', marker=marker)
+    return model_file, lambda: parlai_in_process(['vacuum', '-mf', model_file], cwd=tmp_path)
+
+
 def place_toxichat_classifier(tiny, tmp_path, marker):
     from parlai.tasks.toxichat.metrics import Classifier
 
@@ -216,6 +226,7 @@ PLACES = {
     'canary_guard --guarded-model-file': (('tiny_model', 'tiny_canary'), place_guarded_model_file),
     'canary_guard --canary-model-file': ('tiny_canary', place_canary_model_file),
     'toxichat classifier': ('tiny_model', place_toxichat_classifier),
+    'parlai vacuum -mf': ('tiny_model', place_vacuum),
 }
 
 
@@ -249,8 +260,6 @@ def test_a_trusted_directory(tiny_model, tmp_path, monkeypatch):
     with open(model_file + '.opt', 'rb') as f:
         options = f.read()
     with open(model_file + '.opt', 'wb') as f:  # a pickled .opt of the same options
-        import json
-
         pickle.dump(json.loads(options), f)
     monkeypatch.setenv(model_files.TRUSTED_ENV, str(tmp_path / 'm'))
     create_agent_from_model_file(model_file)
@@ -260,8 +269,6 @@ def test_a_trusted_directory(tiny_model, tmp_path, monkeypatch):
 def test_a_pickled_opt_of_plain_options_still_loads(tiny_model, tmp_path, monkeypatch):
     monkeypatch.delenv(model_files.TRUSTED_ENV, raising=False)
     model_file = copy_model(tiny_model, tmp_path / 'm')
-    import json
-
     with open(model_file + '.opt') as f:
         options = json.load(f)
     with open(model_file + '.opt', 'wb') as f:
@@ -340,7 +347,9 @@ COMBINATIONS = [(o, 'invsqrt') for o in OPTIMIZERS] + [
 ]
 
 
-@pytest.mark.parametrize('optimizer, scheduler', COMBINATIONS, ids=[f'{o}-{s}' for o, s in COMBINATIONS])
+@pytest.mark.parametrize(
+    'optimizer, scheduler', COMBINATIONS, ids=[f'{o}-{s}' for o, s in COMBINATIONS]
+)
 def test_trained_model_reloads_and_resumes(optimizer, scheduler, tmp_path):
     model_file = str(tmp_path / 'model')
     args = dict(
@@ -362,3 +371,6 @@ def test_trained_model_reloads_and_resumes(optimizer, scheduler, tmp_path):
     assert updates() == (2 if scheduler == 'none' else 4)
     agent = create_agent_from_model_file(model_file, {'datatype': 'valid'})
     assert agent.opt['optimizer'] == optimizer
+    if (optimizer, scheduler) == ('adam', 'invsqrt'):  # and ParlAI's vacuum reads it too
+        parlai_in_process(['vacuum', '-mf', model_file, '--no-backup'], cwd=tmp_path)
+        assert 'optimizer' not in model_files.load_checkpoint(model_file, None)
