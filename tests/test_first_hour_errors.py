@@ -170,6 +170,14 @@ CASES = {
         ['ModelFileError: --t5-model-arch t5-large: cannot load the tokenizer (',
          'give that local directory to --t5-model-arch'],
     ),
+    'the canary preset offline': (
+        'train_model -o prosocial/canary -t prosocial:safety --multitask-weights 1 -mf {tmp}/model',
+        ['ModelFileError: --t5-model-arch t5-large: cannot load the tokenizer ('],
+    ),
+    'the cosmo preset offline': (
+        'train_model -o prosocial/cosmo -t prosocial:cosmo --multitask-weights 1 -mf {tmp}/model',
+        ['ModelFileError: --t5-model-arch google/t5-xl-lm-adapt: cannot load the tokenizer ('],
+    ),
     'stage 2 without stage 1': (
         'train_model -o prosocial/canary_mic -t prosocial:safety --multitask-weights 1 '
         '--t5-model-arch {tiny_t5} -mf {tmp}/model',

@@ -114,6 +114,11 @@ class CosmoDictionaryAgent(T5DictionaryAgent):
     the spaces as generated (``clean_up_tokenization_spaces=False``).
     """
 
+    def get_tokenizer(self, opt):
+        # also where train_model builds the dictionary, before any agent
+        parlai_get_tokenizer = super().get_tokenizer
+        return t5_loaded(opt, 'tokenizer', lambda: parlai_get_tokenizer(opt))
+
     def txt2vec(self, text, vec_type=list):
         return self.hf_tokenizer.encode(
             self.format_text(text), add_special_tokens=self.add_special_tokens
@@ -233,7 +238,7 @@ class CosmoAgent(T5Agent):
         self._generate_calls = 0
 
     def build_dictionary(self):
-        return t5_loaded(self.opt, 'tokenizer', lambda: CosmoDictionaryAgent(self.opt))
+        return CosmoDictionaryAgent(self.opt)
 
     def build_model(self) -> CanaryT5Model:
         model = t5_loaded(
