@@ -202,18 +202,19 @@ def listing():
     ]
 
 
-def main(out=sys.stdout):
+def main(out=None):
     from parlai_prosocial import __version__
 
+    out = out or sys.stdout
     sections = listing()
     width = max(len(name) for _, rows in sections for name, _ in rows) + 2
-    print(f'parlai-prosocial {__version__}: the names it adds to ParlAI\'s `parlai` command', file=out)
+    print(f"parlai-prosocial {__version__}: the names it adds to ParlAI's `parlai`", file=out)
     for title, rows in sections:
         print(f'\n{title}', file=out)
         for name, description in rows:
             print(f'  {name.ljust(width)}{description}', file=out)
-    print('\nOptions of each: parlai display_data -t NAME --help, parlai train_model -m NAME --help; '
-          'docs/names.md', file=out)
+    print('\nOptions of each: parlai display_data -t NAME --help, parlai train_model -m NAME '
+          '--help; docs/names.md', file=out)
 
 
 if __name__ == '__main__':

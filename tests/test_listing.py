@@ -37,9 +37,8 @@ def test_every_alias_and_preset_is_listed_with_a_description(listed):
         kind, name = alias.split('.')[1:3]
         expected = f'zoo:{name}/model' if kind == 'zoo' else name
         assert expected in everything, alias
-    presets = sorted(
-        f'prosocial/{f[:-4]}' for f in os.listdir(listing_module.presets_dir()) if f.endswith('.opt')
-    )
+    files = os.listdir(listing_module.presets_dir())
+    presets = sorted(f'prosocial/{f[:-4]}' for f in files if f.endswith('.opt'))
     assert sorted(_names(sections['Presets (-o)'])) == presets
 
 

@@ -565,7 +565,10 @@ def test_what_scores_nothing_warns_of_nothing(tmp_path, sample_dir, parlai_warni
 
 @pytest.mark.parametrize(
     'task, classes',
-    [('toxichat:stance', ['Agree', 'Disagree', 'Neutral']), ('toxichat:offensive', ['Safe', 'Offensive'])],
+    [
+        ('toxichat:stance', ['Agree', 'Disagree', 'Neutral']),
+        ('toxichat:offensive', ['Safe', 'Offensive']),
+    ],
 )
 def test_the_classifier_teachers_give_their_classes(task, classes):
     from parlai.scripts.train_model import setup_args
