@@ -208,7 +208,7 @@ def missing_model_files_of_ours(agents_module):
                     saved_options(opt[key] + '.opt')  # one line if it is the cut one
             raise
         except (RuntimeError, OSError) as e:
-            missing_base = base_model_not_downloaded(opt, e)
+            missing_base = base_model_not_downloaded(opt, e) or hub_model_not_loaded(opt, e)
             if missing_base is not None:
                 raise missing_base from None
             if not (str(e).startswith('WARNING: Model file does not exist')
@@ -261,13 +261,40 @@ def base_model_not_downloaded(opt, error):
     return None
 
 
-def _raised_in_parlai_download(error):
+def _raised_in(error, *places):
     import traceback
 
-    places = (os.path.join('parlai', 'core', 'build_data.py'), os.path.join('parlai', 'zoo', ''))
     return any(
         any(place in frame.filename for place in places)
         for frame in traceback.extract_tb(error.__traceback__)
+    )
+
+
+def _raised_in_parlai_download(error):
+    return _raised_in(
+        error, os.path.join('parlai', 'core', 'build_data.py'), os.path.join('parlai', 'zoo', '')
+    )
+
+
+def hub_model_not_loaded(opt, error):
+    """
+    The one line (a ``ModelFileError``) for ``error``, an ``OSError`` that Hugging Face raised
+    while a run naming a preset, agent or task of ours loads a GPT-2 family model from the hub
+    (``-o prosocial/table2_gpt2``, ``table2_dialogpt_rots``): offline and not in HF's cache, or
+    no such model. None otherwise. (T5 agents of ours say it themselves: ``t5_loaded``.)
+    """
+    from parlai_prosocial.errors import ModelFileError, ProsocialError
+
+    if (isinstance(error, ProsocialError) or not isinstance(error, OSError)
+            or 'model_name' not in opt or not involves_our_names(opt)
+            or not _raised_in(error, os.path.join('transformers', ''))):
+        return None
+    given = opt.get('model_name') or f'unset: the hub model of --gpt2-size {opt.get("gpt2_size")}'
+    reason = ' '.join(str(error).split())[:200]
+    return ModelFileError(
+        f'-m {opt.get("model")} (--model-name {given}): cannot load it from Hugging Face '
+        f'({reason}); without the network, save the model and its tokenizer once where there is '
+        'one (save_pretrained) and give that directory to --model-name'
     )
 
 
@@ -275,9 +302,11 @@ def base_models_of_our_presets(train_model_module):
     """
     ``parlai.scripts.train_model``: ``train_model -o prosocial/prost`` (any run naming a preset,
     agent or task of ours) whose ParlAI zoo base model is not downloaded and cannot be is one
-    line (:func:`base_model_not_downloaded`). Wraps ParlAI 1.7.2's ``TrainLoop.__init__``, where
-    the dictionary and the agent, hence the download, are built; its error (``RuntimeError:
-    Connection broken too many times``) came as a traceback. Any other error is unchanged.
+    line (:func:`base_model_not_downloaded`), as is a GPT-2 that Hugging Face cannot load
+    (:func:`hub_model_not_loaded`). Wraps ParlAI 1.7.2's ``TrainLoop.__init__``, where the
+    dictionary and the agent, hence the downloads, are built; their errors (``RuntimeError:
+    Connection broken too many times``, HF's ``OSError``) came as tracebacks. Any other error is
+    unchanged.
     """
     parlai_init = train_model_module.TrainLoop.__init__
 
@@ -285,7 +314,7 @@ def base_models_of_our_presets(train_model_module):
         try:
             parlai_init(self, opt)
         except (RuntimeError, OSError) as e:
-            missing_base = base_model_not_downloaded(opt, e)
+            missing_base = base_model_not_downloaded(opt, e) or hub_model_not_loaded(opt, e)
             if missing_base is None:
                 raise
             raise missing_base from None

@@ -178,6 +178,11 @@ CASES = {
         'train_model -o prosocial/cosmo -t prosocial:cosmo --multitask-weights 1 -mf {tmp}/model',
         ['ModelFileError: --t5-model-arch google/t5-xl-lm-adapt: cannot load the tokenizer ('],
     ),
+    'the table2 GPT-2 preset offline': (
+        'train_model -o prosocial/table2_gpt2 -mf {tmp}/model',
+        ['ModelFileError: -m hugging_face/gpt2 (--model-name unset: the hub model of --gpt2-size '
+         'small): cannot load it from Hugging Face (', 'give that directory to --model-name'],
+    ),
     'stage 2 without stage 1': (
         'train_model -o prosocial/canary_mic -t prosocial:safety --multitask-weights 1 '
         '--t5-model-arch {tiny_t5} -mf {tmp}/model',
@@ -254,6 +259,9 @@ def test_parlais_own_paths_stay_parlais(tmp_path, models):
     with pytest.raises(json.JSONDecodeError):
         parlai_in_process(['eval_model', '-mf', tmp_path / 'generator' / 'model',
                            '-t', 'integration_tests', '--datapath', tmp_path])
+    with pytest.raises(OSError, match="^Can't load tokenizer for 'gpt2'"):  # HF offline
+        parlai_in_process(['train_model', '-m', 'hugging_face/gpt2', '-t', 'integration_tests',
+                           '-mf', tmp_path / 'gpt2', '--datapath', tmp_path])
 
 
 @pytest.mark.parametrize('agent', ['prost', 'canary', 'canary_guard', 'cosmo'])
