@@ -34,13 +34,14 @@ def saved_options(opt_file):
         ) from None
 
 
-def check_model_file(path, option, agent_class=None, needs_dict=False):
+def check_model_file(path, option, agent_class=None, needs_dict=False, dict_file=None):
     """
     One line (a :class:`ModelFileError`) for the model file ``path`` given by ``option``
     (``--model-file``, ``--init-model``, ...) when ParlAI could not load it: missing, its ``.opt``
     cut, its ``.dict`` missing (``needs_dict``: agents with a dictionary built from the data), or
     saved by an agent that is neither ``agent_class`` nor one it derives from or that derives
-    from it (a ``transformer/generator`` file given to ``-m canary``).
+    from it (a ``transformer/generator`` file given to ``-m canary``). ``dict_file``: the
+    ``--dict-file`` given, which serves as the dictionary too.
     """
     if not os.path.isfile(path):
         raise ModelFileError(
@@ -64,8 +65,8 @@ def check_model_file(path, option, agent_class=None, needs_dict=False):
                 f'-m {saved["model"]}'
             )
     if needs_dict:
-        dict_file = saved.get('dict_file')
-        if not (dict_file and os.path.isfile(dict_file)) and not os.path.isfile(path + '.dict'):
+        candidates = [dict_file, saved.get('dict_file'), path + '.dict']
+        if not any(c and os.path.isfile(c) for c in candidates):
             raise ModelFileError(
                 f'{option} {path}: its dictionary {path}.dict is missing; copy it with the model '
                 'file (a model file comes with its .opt and .dict)'
@@ -79,9 +80,10 @@ def check_model_files_of(agent_class, opt, needs_dict=False):
     """
     model_file = opt.get('model_file')
     if model_file and os.path.isfile(model_file):
-        check_model_file(model_file, '--model-file', agent_class, needs_dict)
+        check_model_file(model_file, '--model-file', agent_class, needs_dict, opt.get('dict_file'))
     elif opt.get('init_model') and not opt['init_model'].startswith('zoo:'):
-        check_model_file(opt['init_model'], '--init-model', agent_class, needs_dict)
+        check_model_file(opt['init_model'], '--init-model', agent_class, needs_dict,
+                         opt.get('dict_file'))
 
 
 class AsksAgainOnEmptyInput:
