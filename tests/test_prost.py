@@ -437,12 +437,13 @@ def test_zoo_installs_from_the_environment_and_refreshes(tmp_path, monkeypatch):
     assert open(resolved).read() == 'retrained weights'
 
 
-def test_zoo_refuses_incomplete_or_non_prost_checkpoints(tmp_path, capsys):
+def test_zoo_refuses_incomplete_or_non_prost_checkpoints(tmp_path):
+    # (at the command line each is one line, exit status 1: parlai_prosocial.errors)
     incomplete = _fake_checkpoint(str(tmp_path / 'incomplete'))
     os.remove(incomplete + '.dict')
-    assert install_cli.main([incomplete, '--datapath', str(tmp_path / 'data')]) == 1
-    assert 'missing' in capsys.readouterr().err
+    with pytest.raises(prost_zoo.ProstCheckpointNotFound, match='missing'):
+        install_cli.main([incomplete, '--datapath', str(tmp_path / 'data')])
     generator = _fake_checkpoint(str(tmp_path / 'generator'), model='transformer/generator')
-    assert install_cli.main([generator, '--datapath', str(tmp_path / 'data')]) == 1
-    assert 'not Prost' in capsys.readouterr().err
+    with pytest.raises(prost_zoo.ProstCheckpointNotFound, match='not Prost'):
+        install_cli.main([generator, '--datapath', str(tmp_path / 'data')])
     assert not os.path.exists(tmp_path / 'data' / 'models' / 'prost' / '.built')
