@@ -229,17 +229,41 @@ def add_output_arguments(parser, default_help='not written'):
     )
 
 
-def check_output(parser, path, overwrite):
+def check_output(parser, path, overwrite, own=None):
     """
-    Stop with one line (exit status 2) before any work if ``path`` exists and ``overwrite`` is
-    not set.
+    Stop with one line (exit status 2) before any work, unless ``overwrite``: if ``path`` (the
+    ``--results`` copy) exists, or if ``own`` (the results file the script writes into its output
+    folder, which a rerun may replace) is a file committed to this repository (e.g. ``--out
+    benchmarks/canary_guard``).
     """
-    if path and os.path.exists(path) and not overwrite:
+    if overwrite:
+        return
+    if path and os.path.exists(path):
         parser.exit(
             2,
             f'{parser.prog}: error: --results {path} exists (a committed results file?): add '
             '--overwrite to replace it, or give another path\n',
         )
+    if own and os.path.isfile(own) and _committed(own):
+        parser.exit(
+            2,
+            f'{parser.prog}: error: {own} is a committed results file: give another output '
+            'folder, or add --overwrite to replace it\n',
+        )
+
+
+def _committed(path):
+    """
+    Whether ``path`` is a file tracked by the git repository of this checkout (False without git).
+    """
+    try:
+        tracked = subprocess.run(
+            ['git', 'ls-files', '--error-unmatch', os.path.abspath(path)],
+            cwd=REPO, capture_output=True,
+        )
+    except OSError:
+        return False
+    return tracked.returncode == 0
 
 
 # --- reading and rendering ------------------------------------------------------------------------

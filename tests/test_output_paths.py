@@ -49,9 +49,8 @@ def test_every_results_option_goes_through_the_shared_check():
 def test_an_existing_results_file_is_refused_before_any_work(script, tmp_path, monkeypatch, capsys):
     existing = tmp_path / 'results.json'
     existing.write_text('{"mine": 1}\n')
-    text = open(os.path.join(REPO, script)).read()
-    where = [flag for flag in ('--out', '--dir') if f"'{flag}'" in text]  # its working folder
-    argv = [where[0], str(tmp_path / 'out')] if where else []
+    flag = _output_flag(script)
+    argv = [flag, str(tmp_path / 'out')] if flag else []
     monkeypatch.setenv('TOXICHAT_DATA_DIR', str(tmp_path))  # the recipes' one required input
     with pytest.raises(SystemExit) as stop:
         _run(script, argv + ['--results', str(existing)], monkeypatch)
@@ -60,6 +59,37 @@ def test_an_existing_results_file_is_refused_before_any_work(script, tmp_path, m
     assert f'--results {existing} exists' in line and '--overwrite' in line
     assert existing.read_text() == '{"mine": 1}\n'
     assert not (tmp_path / 'out').exists()
+
+
+def _output_flag(script):
+    text = open(os.path.join(REPO, script)).read()
+    flags = [flag for flag in ('--out', '--dir') if f"'{flag}'" in text]  # its output folder
+    return flags[0] if flags else None
+
+
+@pytest.mark.parametrize(
+    'script',
+    [
+        script for script in SCRIPTS
+        if _output_flag(script)
+        and results._committed(os.path.join(REPO, os.path.dirname(script), 'results.json'))
+    ],
+)
+def test_an_output_folder_holding_a_committed_results_file_is_refused(
+    script, monkeypatch, capsys, tmp_path
+):
+    # e.g. --out benchmarks/canary_guard: the run's own results.json would replace the committed one
+    folder = os.path.join(REPO, os.path.dirname(script))
+    committed = os.path.join(folder, 'results.json')
+    before = _digest(committed)
+    flag = _output_flag(script)
+    monkeypatch.setenv('TOXICHAT_DATA_DIR', str(tmp_path))
+    with pytest.raises(SystemExit) as stop:
+        _run(script, [flag, folder], monkeypatch)
+    assert stop.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f'{committed} is a committed results file' in line and '--overwrite' in line
+    assert _digest(committed) == before
 
 
 def test_dataset_stats_writes_a_new_file_unless_told(tmp_path, monkeypatch, capsys):

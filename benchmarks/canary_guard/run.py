@@ -349,7 +349,9 @@ def main():
     parser.add_argument('--device', choices=['auto', 'cpu', 'cuda'], default='auto')
     parser.add_argument('--threads', type=int, default=None, help='CPU torch threads (all cores)')
     args = parser.parse_args()
-    results_file.check_output(parser, args.results, args.overwrite)
+    results_file.check_output(
+        parser, args.results, args.overwrite, os.path.join(args.out, 'results.json')
+    )
     paper = args.size == 'paper'
     defaults = {'repeats': (5, 3), 'reply_tokens': (16, 4), 'canary_tokens': (12, 4)}
     for key, (tiny_value, paper_value) in defaults.items():

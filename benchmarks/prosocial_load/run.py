@@ -260,7 +260,9 @@ def main():
     if args._measure:
         print(json.dumps(measure(*args._measure)))
         return
-    results_file.check_output(parser, args.results, args.overwrite)
+    results_file.check_output(
+        parser, args.results, args.overwrite, os.path.join(args.out, 'results.json')
+    )
     from parlai_prosocial import results as results_file
 
     out = os.path.abspath(args.out)

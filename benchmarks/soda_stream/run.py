@@ -220,7 +220,9 @@ def main():
             result = measure_teacher(data_dir, cache_dir, datatype, int(max_examples), what)
         print(json.dumps(result))
         return
-    results_file.check_output(parser, args.results, args.overwrite)
+    results_file.check_output(
+        parser, args.results, args.overwrite, os.path.join(args.dir, 'results.json')
+    )
     path = os.path.join(args.dir, 'train.parquet')
     cache = os.path.join(args.dir, 'cache')
     results = []

@@ -291,7 +291,9 @@ def main():
     if args._measure:
         print(json.dumps(measure(json.loads(args._measure), args._profile_to)))
         return
-    results_file.check_output(parser, args.results, args.overwrite)
+    results_file.check_output(
+        parser, args.results, args.overwrite, os.path.join(args.out, 'results.json')
+    )
     if args.steps % args.log_steps:
         parser.error('--steps must be a multiple of --log-steps')
     args.steps += args.log_steps  # the warm-up interval

@@ -173,9 +173,13 @@ def main(argv=None):
     parser.add_argument('--inference', default='nucleus', help='the LM\'s decoding')
     parser.add_argument('--max-tokens', type=int, default=40)
     parser.add_argument('--canary-epochs', type=int, default=150, help='the tiny Canary (offline)')
-    args = parser.parse_args(argv)
-
     from parlai_prosocial import results
+
+    results.add_output_arguments(parser, 'only OUT/results.json')
+    args = parser.parse_args(argv)
+    results.check_output(
+        parser, args.results, args.overwrite, os.path.join(args.out, 'results.json')
+    )
 
     out, commands, numbers = run(args)
     table = results.table(
@@ -186,7 +190,7 @@ def main(argv=None):
     )
     written = results.write(os.path.join(out, 'results.json'), 'steering', __file__, commands,
                             numbers, {'steering': table}, seeds=[args.seed])
-    results.publish(written)
+    results.publish(written, args.results)
     print(f'results.json, pairs.jsonl and the tiny models in {out}')
     return written
 

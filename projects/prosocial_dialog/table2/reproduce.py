@@ -259,7 +259,9 @@ def main():
     parser.add_argument('--no-fit', dest='fit', action='store_false',
                         help='skip the evaluations on the training split (the fit column)')
     args = parser.parse_args()
-    results.check_output(parser, args.results, args.overwrite)
+    results.check_output(
+        parser, args.results, args.overwrite, os.path.join(args.out, 'results.json')
+    )
 
     out, commands, numbers, zero_shot = run(args)
     written = results.write(

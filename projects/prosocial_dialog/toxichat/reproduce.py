@@ -352,7 +352,9 @@ def main():
     results_file.add_output_arguments(parser, 'only OUT/results.json')
     add_recipe_protocol_arguments(parser, 'the Table-5 runs on the recorded replies')
     args = parser.parse_args()
-    results_file.check_output(parser, args.results, args.overwrite)
+    results_file.check_output(
+        parser, args.results, args.overwrite, os.path.join(args.out, 'results.json')
+    )
     args.epochs = {'stance': args.stance_epochs, 'offensive': args.offensive_epochs}
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)

@@ -337,7 +337,9 @@ def main():
     parser.add_argument('--threads', type=int, default=1)
     results_file.add_output_arguments(parser, 'only OUT/results.json')
     args = parser.parse_args()
-    results_file.check_output(parser, args.results, args.overwrite)
+    results_file.check_output(
+        parser, args.results, args.overwrite, os.path.join(args.out, 'results.json')
+    )
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     tc_dir = os.path.abspath(args.toxichat_data_dir)
