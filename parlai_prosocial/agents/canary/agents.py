@@ -227,7 +227,9 @@ class CanaryT5Model(ParlaiT5Model):
             import torch
 
             self.t5.resize_token_embeddings(len(dictionary.hf_tokenizer))
-            with torch.no_grad():  # new rows start at the mean of the others, not at T5's init
+            # new rows start at the mean of the others (what transformers' resize does by
+            # default from 4.46 on, mean_resizing), not at a random init far from trained rows
+            with torch.no_grad():
                 for emb in {id(e): e for e in (self.t5.shared, self.t5.lm_head)}.values():
                     emb.weight[old_size:] = emb.weight[:old_size].mean(dim=0)
         self.encoder = ParlaiT5Encoder(opt, self.t5.get_encoder(), self.pad_idx)
