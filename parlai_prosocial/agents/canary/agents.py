@@ -227,8 +227,9 @@ class CanaryT5Model(ParlaiT5Model):
             import torch
 
             self.t5.resize_token_embeddings(len(dictionary.hf_tokenizer))
-            # new rows start at the mean of the others (what transformers' resize does by
-            # default from 4.46 on, mean_resizing), not at a random init far from trained rows
+            # new rows start at the mean of the others (the usual choice for added tokens, e.g.
+            # torchtune's resize_token_embeddings default), not at a random init far from trained
+            # rows
             with torch.no_grad():
                 for emb in {id(e): e for e in (self.t5.shared, self.t5.lm_head)}.values():
                     emb.weight[old_size:] = emb.weight[:old_size].mean(dim=0)
