@@ -48,6 +48,8 @@ def test_gpt2_generates_the_safety_label(trained_gpt2, sample_data_dir, tmp_path
     agent = create_agent_from_model_file(trained_gpt2)
     for label in SAFETY_LABELS:  # special tokens: one token each
         assert len([t for t in agent.dict.txt2vec(label)]) == 1, label
+    # their embedding rows were added, saved with the model and read back
+    assert agent.model.decoder.transformer.wte.weight.shape[0] == len(agent.dict.hf_tokenizer)
     report = str(tmp_path / 'report.json')
     testing.parlai_in_process(
         ['eval_model', '-mf', trained_gpt2, '-t', 'prosocial:safety_classification',
