@@ -773,6 +773,7 @@ def check_options_after_parsing(params_module):
     cannot be downloaded while the options are parsed is one line too
     (:func:`base_model_not_downloaded`).
     """
+    from parlai_prosocial.errors import ProsocialOptionError
     from parlai_prosocial.options import check_multitask_weights, resolve_tiny_t5
 
     ParlaiParser = params_module.ParlaiParser
@@ -782,8 +783,17 @@ def check_options_after_parsing(params_module):
         try:
             opt = parlai_parse_args(self, args=args, namespace=namespace, **kwargs)
         except (RuntimeError, OSError) as e:
-            # ParlAI downloads the zoo files of --dict-file and --model-file while it parses
             partial = getattr(self, 'opt', None)
+            if partial and _ours(init_opt=partial.get('init_opt')):
+                unknown = str(e).partition('Trying to set opt from file that does not exist: ')
+                if unknown[1]:  # a training preset given to display_data, eval_model, ...
+                    raise ProsocialOptionError(
+                        f'-o {partial["init_opt"]}: this command has no option '
+                        f'--{unknown[2].replace("_", "-")}, which the preset sets; it is a '
+                        'preset for parlai train_model (or multiprocessing_train, '
+                        'distributed_train)'
+                    ) from None
+            # ParlAI downloads the zoo files of --dict-file and --model-file while it parses
             missing_base = base_model_not_downloaded(partial, e) if partial else None
             if missing_base is None:
                 raise

@@ -470,7 +470,9 @@ def test_cpu_launch_needs_a_world_size(tmp_path, sample_data_dir, monkeypatch):
     from parlai.scripts import multiprocessing_train
 
     opt = _train_opt(str(tmp_path / 'model'), '--distributed-world-size', '0')
-    with pytest.raises(ValueError, match='--distributed-world-size'):
+    from parlai_prosocial.errors import ProsocialOptionError
+
+    with pytest.raises(ProsocialOptionError, match='--distributed-world-size'):
         multiprocessing_train.launch_and_train(opt)
     assert not os.path.exists(str(tmp_path / 'model.dict'))
 

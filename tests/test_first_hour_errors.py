@@ -104,6 +104,11 @@ CASES = {
         ['UnknownPresetError: -o prosocial/nope: no such preset (nor file); expected one of '
          'prosocial/canary,', 'prosocial/tiny_prost'],
     ),
+    'training preset given to display_data': (
+        'display_data -o prosocial/tiny_prost',
+        ['ProsocialOptionError: -o prosocial/tiny_prost: this command has no option --',
+         'it is a preset for parlai train_model'],
+    ),
     'data dir is a file': (
         'display_data -t prosocial --prosocial-data-dir {file}',
         ['ProsocialOptionError: --prosocial-data-dir {file} (from the command line or '
