@@ -119,7 +119,7 @@ def synthetic_dict(path, size):
 
 def paper_canary(out, t5_config, seed):
     """
-    A Canary model file (options only) whose ``--t5-model-arch`` is a random T5 of ``t5_config``
+    A Canary model file whose ``--t5-model-arch`` (and weights) is a random T5 of ``t5_config``
     saved to ``OUT/t5`` (with the tiny offline tokenizer: the vocabulary's size is the config's).
     """
     import torch
@@ -147,7 +147,11 @@ def paper_canary(out, t5_config, seed):
     opt = ParlaiParser(True, True).parse_args(
         ['-m', 'canary', '--t5-model-arch', t5_dir, '-mf', model_file, '--inference', 'greedy']
     )
-    opt.save(model_file + '.opt')  # no weights file: Canary loads the T5 directory's weights
+    if not os.path.isfile(model_file):
+        # the agent starts from the T5 directory's weights; the guard takes a saved model file
+        from parlai.core.agents import create_agent
+
+        create_agent(opt).save(model_file)
     return model_file, config
 
 
