@@ -4,10 +4,10 @@ Loading model files without running code that may be in them.
 ParlAI 1.7.2's ``TorchAgent.load`` calls ``torch.load(f, ..., pickle_module=parlai.utils.pickle)``;
 passing a ``pickle_module`` turns torch's ``weights_only`` loading off, so a model file (``-mf``,
 ``--init-model``, a downloaded or shared checkpoint) holding a pickled payload ran it when the
-model was loaded. And ``Opt.load`` unpickles a ``.opt`` file that is not UTF-8 text (ParlAI's
-oldest format), so a payload there ran too. With this plugin installed
-(``parlai_fixes.safe_checkpoint_loading``, ``parlai_fixes.safe_opt_loading``) every TorchAgent
-checkpoint (Prost, Canary, the guard and the models it guards, the ToxiChat classifiers, any
+model was loaded (``parlai vacuum`` loaded the same way). And ``Opt.load`` unpickles a ``.opt``
+file that is not UTF-8 text (ParlAI's oldest format), so a payload there ran too. With this plugin
+installed (``parlai_fixes.safe_checkpoint_loading``, ``safe_vacuum_loading``,
+``safe_opt_loading``) every TorchAgent checkpoint (Prost, Canary, the guard and the models it guards, the ToxiChat classifiers, any
 ParlAI model, a zoo model) is loaded by :func:`load_checkpoint`, and a pickled ``.opt`` by
 :func:`load_pickled_opt`:
 
