@@ -7,12 +7,12 @@ passing a ``pickle_module`` turns torch's ``weights_only`` loading off, so a mod
 model was loaded (``parlai vacuum`` loaded the same way). And ``Opt.load`` unpickles a ``.opt``
 file that is not UTF-8 text (ParlAI's oldest format), so a payload there ran too. With this plugin
 installed (``parlai_fixes.safe_checkpoint_loading``, ``safe_vacuum_loading``,
-``safe_opt_loading``) every TorchAgent checkpoint (Prost, Canary, the guard and the models it guards, the ToxiChat classifiers, any
-ParlAI model, a zoo model) is loaded by :func:`load_checkpoint`, and a pickled ``.opt`` by
-:func:`load_pickled_opt`:
+``safe_opt_loading``) every TorchAgent checkpoint (Prost, Canary, the guard and the models it
+guards, the ToxiChat classifiers, any ParlAI model, a zoo model) is loaded by
+:func:`load_checkpoint`, and a pickled ``.opt`` by :func:`load_pickled_opt`:
 
 * with ``torch.load(..., weights_only=True)``: tensors, numbers, strings and containers, plus
-  exactly the types ParlAI's own checkpoints need (:data:`CHECKPOINT_TYPES`: the numpy float64
+  exactly the types ParlAI's own checkpoints need (:func:`checkpoint_types`: the numpy float64
   that ``--lr-scheduler invsqrt`` leaves in the optimizer and scheduler states), allowed only
   while we load (torch's ``safe_globals``), never for the rest of the process.
 * A file that needs more (another pickled class or function) is refused with one line naming it
@@ -64,7 +64,8 @@ def refusal_message(path, reason):
 
 def checkpoint_types():
     """
-    :data:`CHECKPOINT_TYPES` as torch's ``safe_globals`` takes them (numpy imported only here).
+    What ParlAI's checkpoints hold beyond tensors, numbers, strings and containers, as torch's
+    ``safe_globals`` takes them (numpy imported only here).
 
     ``--lr-scheduler invsqrt`` computes its learning rate with ``np.sqrt``, so the optimizer's
     ``param_groups`` and the scheduler's state hold numpy float64 values, which pickle as
@@ -84,15 +85,6 @@ def checkpoint_types():
     ]
 
 
-#: What ParlAI's checkpoints hold beyond tensors, numbers, strings and containers (see
-#: :func:`checkpoint_types`), by the name the unpickler sees.
-CHECKPOINT_TYPES = (
-    'numpy.core.multiarray.scalar',
-    'numpy.dtype',
-    'numpy.dtype[float64]',
-)
-
-
 @contextlib.contextmanager
 def _checkpoint_types_allowed():
     """
@@ -109,7 +101,7 @@ def _checkpoint_types_allowed():
 def load_checkpoint(path, unsafe_load):
     """
     The states of the checkpoint ``path``, loaded with ``weights_only`` (plus
-    :data:`CHECKPOINT_TYPES`); ``unsafe_load(path)`` (ParlAI's own loading) only for a file the
+    :func:`checkpoint_types`); ``unsafe_load(path)`` (ParlAI's own loading) only for a file the
     user trusts (:data:`TRUSTED_ENV`) that needs more.
     """
     import torch
