@@ -46,8 +46,8 @@ EVALUATION_OPTIONS = {
     '--aggregate-micro', '-d', '--display-examples', '-ebs', '--eval-batchsize',
 }
 
-#: a Canary's saved ``model`` (T5 checkpoints trained on prosocial:safety load as Canary too)
-CANARY_MODELS = ('canary', 'hugging_face/t5')
+#: a Canary's saved ``model`` (a T5 agent's checkpoint loads as Canary too: load_canary)
+CANARY_MODELS = ('canary', 'hugging_face/t5', 't5', 'parlai.agents.hugging_face.t5:T5Agent')
 
 STANCE_CLASSES = ('Agree', 'Disagree', 'Neutral')
 OFFENSIVE_CLASSES = ('Offensive', 'Safe')
@@ -201,12 +201,11 @@ def check_generator(opt, option='the model'):
 def check_canary(guard_model_file, datapath):
     opt = _saved_opt(guard_model_file, datapath, '--guard-model-file')
     model = opt.get('model')
-    tasks = str(opt.get('task') or '')
-    if model not in CANARY_MODELS or (model != 'canary' and 'prosocial:safety' not in tasks):
+    if model not in CANARY_MODELS:
         raise ReportError(
-            f'--guard-model-file {guard_model_file}: not a Canary (a -m {model} model trained on '
-            f'{tasks or "no task"}; a Canary is -m canary, or hugging_face/t5 trained on '
-            'prosocial:safety)')
+            f'--guard-model-file {guard_model_file}: not a Canary (a -m {model} model; a Canary '
+            'is a -m canary model file, or a T5 checkpoint, -m hugging_face/t5, which loads as '
+            'one)')
 
 
 def classifier_input(args, datapath):

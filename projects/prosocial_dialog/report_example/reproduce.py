@@ -3,7 +3,8 @@
 The example prosocial report in ``report/``: the format of ``python -m parlai_prosocial.report``
 with tiny models, on the real ToxiChat test threads. Not a result: every model here is tiny.
 
-    python projects/prosocial_dialog/report_example/reproduce.py [--work /tmp/report_example]
+    python projects/prosocial_dialog/report_example/reproduce.py [--work /tmp/report_example] \
+        [--out DIR | --overwrite]
 
 1. Builds, in ``--work`` (not committed), the tiny models the tests use: a tiny
    ``transformer/generator`` (``-o prosocial/tiny_generator``, 30 epochs on the bundled
@@ -64,12 +65,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--work', default='/tmp/report_example',
                         help='where the tiny models are built (not committed)')
+    parser.add_argument('--out', default=os.path.join(HERE, 'report'),
+                        help='the report folder (default: the committed example, which only '
+                        '--overwrite replaces)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace the committed example report')
     args = parser.parse_args()
+    out = os.path.abspath(args.out)
+    results.check_output(parser, None, args.overwrite, own=os.path.join(out, 'results.json'))
     if not os.path.isdir(TOXICHAT):
         sys.exit(f'{os.path.normpath(TOXICHAT)} is not here (../shared/data)')
     work = os.path.abspath(args.work)
     test_dir, generator, canary, classifiers = build_models(work)
-    out = os.path.join(HERE, 'report')
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, '-m', 'parlai_prosocial.report', '-mf', generator,
                '--guard-model-file', canary, '--report-dir', out,
