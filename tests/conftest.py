@@ -22,6 +22,28 @@ def run_parlai():
     return testing.run_parlai
 
 
+@pytest.fixture
+def parlai_warnings():
+    """
+    The warnings ParlAI's logger emits during the test.
+    """
+    import logging
+
+    from parlai.utils.logging import logger
+
+    records = []
+
+    class Handler(logging.Handler):
+        def emit(self, record):
+            if record.levelno >= logging.WARNING:
+                records.append(record.getMessage())
+
+    handler = Handler()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
 # --- tiny models several test files use: built once per session, whatever the xdist workers ----
 
 

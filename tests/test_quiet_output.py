@@ -6,27 +6,8 @@ printed are filtered, exactly those, on their logger.
 
 import logging
 
-import pytest
-
 from parlai_prosocial import testing
 from parlai_prosocial.plugin_hook import KNOWN_LOG_NOISE
-
-
-@pytest.fixture
-def parlai_warnings():
-    from parlai.utils.logging import logger
-
-    records = []
-
-    class Handler(logging.Handler):
-        def emit(self, record):
-            if record.levelno >= logging.WARNING:
-                records.append(record.getMessage())
-
-    handler = Handler()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def test_the_dictionary_of_a_weighted_mixture_is_built_without_the_weights_warning(

@@ -55,28 +55,6 @@ def _no_data_dir_from_env(monkeypatch):
     monkeypatch.delenv(build.DATA_DIR_ENV, raising=False)
 
 
-@pytest.fixture
-def parlai_warnings():
-    """
-    The warnings ParlAI's logger emits during the test.
-    """
-    import logging
-
-    from parlai.utils.logging import logger
-
-    records = []
-
-    class Handler(logging.Handler):
-        def emit(self, record):
-            if record.levelno >= logging.WARNING:
-                records.append(record.getMessage())
-
-    handler = Handler()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-
-
 def make_opt(data_dir, task='toxichat', datatype='test', model='repeat_query', **kwargs):
     return ParlaiParser(True, True).parse_kwargs(
         task=task, datatype=datatype, model=model, toxichat_data_dir=str(data_dir), **kwargs
