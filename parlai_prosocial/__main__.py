@@ -147,6 +147,8 @@ def describe_preset(opt):
         )
         size = f"{layers} layer{'' if layers == 1 else 's'}, {opt['embedding_size']}-dim"
     parts.append(f'{model} ({size})' if size else model)
+    if opt.get('canary_pretrained_on'):  # stage 2: which stage-1 model it starts from
+        parts.append(f"pre-trained on {opt['canary_pretrained_on']},")
     if 'task' in opt:
         weights = opt.get('multitask_weights')
         mixed = f' weighted {weights}' if isinstance(weights, list) else (
