@@ -85,6 +85,17 @@ def main():
                '--toxichat-offensive-model-file', classifiers['offensive'],
                '--loglevel', 'warn']
     subprocess.run(command, check=True, cwd=results.REPO)
+    # said where the report is read, not only in this folder's README
+    report_md = os.path.join(out, 'report.md')
+    with open(report_md) as f:
+        title, rest = f.read().split('\n', 1)
+    with open(report_md, 'w') as f:
+        f.write(f'{title}\n\n{NOTE}\n{rest}')
+
+
+NOTE = ('> **A tiny-model example of the format, not a result**: every model here is tiny and '
+        'trained for seconds (see [../README.md](../README.md)); the numbers say nothing about '
+        'any real model.')
 
 
 if __name__ == '__main__':
