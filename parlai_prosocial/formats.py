@@ -271,3 +271,28 @@ def situation(name, rot):
     to ...".
     """
     return f'{name} is trying to gently convince a friend {rot_clause(rot)}'
+
+
+# --- ToxiChat's classifiers (App. D.1) ----------------------------------------------------------
+
+#: the classes of ToxiChat's stance and offensive annotations, as the release spells them
+STANCE_LABELS = ('Agree', 'Disagree', 'Neutral')
+OFFENSE_LABELS = ('Safe', 'Offensive')
+
+#: --toxichat-classifier-input: what the stance and offensive classifiers read (the reply with the
+#: turn it answers, or the whole thread)
+CLASSIFIER_INPUTS = ('pair', 'thread')
+
+
+def trained_classifier_input(model_opt):
+    """
+    The ``--toxichat-classifier-input`` a classifier was trained with, from its saved opt: the
+    option itself, ``pair`` for a model trained on a toxichat task before the option existed, or
+    None (trained on something else: nothing to check).
+    """
+    saved = model_opt.get('toxichat_classifier_input')
+    if saved:
+        return saved
+    if str(model_opt.get('task') or '').startswith('toxichat'):
+        return CLASSIFIER_INPUTS[0]
+    return None

@@ -77,3 +77,38 @@ def tiny_canary(tmp_path_factory, tiny_t5, sample_data_dir):
         return model_file
 
     return testing.built_once(tmp_path_factory, 'tiny_canary', build)
+
+
+@pytest.fixture(scope='session')
+def tiny_generator(tmp_path_factory, sample_data_dir):
+    """
+    A tiny ``transformer/generator`` trained on the ProsocialDialog sample (what the guard and the
+    report put Canary in front of).
+    """
+    def build(directory):
+        testing.parlai_in_process(
+            ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
+             '-mf', os.path.join(directory, 'model'), '--num-epochs', '30'],
+            cwd=directory,
+            env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
+        )
+        return os.path.join(directory, 'model')
+
+    return testing.built_once(tmp_path_factory, 'guard_generator', build)
+
+
+@pytest.fixture(scope='session')
+def toxichat_sample_dir(tmp_path_factory):
+    return write_sample('toxichat', tmp_path_factory.mktemp('toxichat_sample'))
+
+
+@pytest.fixture(scope='session')
+def toxichat_classifiers(tmp_path_factory, toxichat_sample_dir):
+    """
+    Tiny stance and offensive ``transformer/classifier`` s trained with ParlAI on the ToxiChat
+    sample's train split: ``{'stance': model file, 'offensive': model file}``.
+    """
+    return testing.built_once(
+        tmp_path_factory, 'toxichat_classifiers',
+        lambda directory: testing.train_toxichat_classifiers(directory, toxichat_sample_dir),
+    )

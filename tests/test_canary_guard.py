@@ -7,7 +7,6 @@ commands run in this process.
 """
 
 import json
-import os
 
 import pytest
 
@@ -44,17 +43,8 @@ def env(sample_data_dir):
 
 
 @pytest.fixture(scope='module')
-def generator(tmp_path_factory, env):
-    def build(directory):
-        testing.parlai_in_process(
-            ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
-             '-mf', os.path.join(directory, 'model'), '--num-epochs', '30'],
-            cwd=directory,
-            env_extra=env,
-        )
-        return os.path.join(directory, 'model')
-
-    return testing.built_once(tmp_path_factory, 'guard_generator', build)
+def generator(tiny_generator):
+    return tiny_generator
 
 
 def make_guard(canary, *args):

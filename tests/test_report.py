@@ -12,38 +12,8 @@ import pytest
 
 from parlai_prosocial import testing
 from parlai_prosocial.errors import ProsocialError
-from parlai_prosocial.samples import write_sample
 
 TIMED = ('exps', 'ctps', 'ltps', 'tps', 'gen_tps')
-
-
-@pytest.fixture(scope='module')
-def generator(tmp_path_factory, sample_data_dir):
-    # tests/test_canary_guard.py's tiny generator, the same build under the same name: built once
-    def build(directory):
-        testing.parlai_in_process(
-            ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
-             '-mf', os.path.join(directory, 'model'), '--num-epochs', '30'],
-            cwd=directory,
-            env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
-        )
-        return os.path.join(directory, 'model')
-
-    return testing.built_once(tmp_path_factory, 'guard_generator', build)
-
-
-@pytest.fixture(scope='module')
-def toxichat_dir(tmp_path_factory):
-    return write_sample('toxichat', tmp_path_factory.mktemp('report_toxichat'))
-
-
-@pytest.fixture(scope='module')
-def classifiers(tmp_path_factory, toxichat_dir):
-    # tests/test_toxichat.py's tiny pair-input classifiers, same build, same name
-    return testing.built_once(
-        tmp_path_factory, 'toxichat_classifiers',
-        lambda directory: testing.train_toxichat_classifiers(directory, toxichat_dir),
-    )
 
 
 @pytest.fixture(scope='module')
@@ -70,13 +40,14 @@ def run_report(args):
 
 
 @pytest.fixture(scope='module')
-def report(tmp_path_factory, generator, tiny_canary, classifiers, prosocial_dir, toxichat_dir):
+def report(tmp_path_factory, tiny_generator, tiny_canary, toxichat_classifiers, prosocial_dir,
+           toxichat_sample_dir):
     out = tmp_path_factory.mktemp('report') / 'out'
     written = run_report(
-        ['-mf', generator, '--guard-model-file', tiny_canary, '--report-dir', out,
-         '--prosocial-data-dir', prosocial_dir, '--toxichat-data-dir', toxichat_dir,
-         '--toxichat-stance-model-file', classifiers['stance'],
-         '--toxichat-offensive-model-file', classifiers['offensive'],
+        ['-mf', tiny_generator, '--guard-model-file', tiny_canary, '--report-dir', out,
+         '--prosocial-data-dir', prosocial_dir, '--toxichat-data-dir', toxichat_sample_dir,
+         '--toxichat-stance-model-file', toxichat_classifiers['stance'],
+         '--toxichat-offensive-model-file', toxichat_classifiers['offensive'],
          '-ne', 6, '-bs', 2, '--examples-per-level', 1]
     )
     return out, written
@@ -136,14 +107,15 @@ def test_charts_are_pngs_report_md_links(report):
 
 @pytest.mark.parametrize('case', ['classifier as the model', 'not a Canary',
                                   'classifiers of the other input', 'missing split'])
-def test_bad_input_stops_before_any_work(case, tmp_path, generator, classifiers, toxichat_dir):
+def test_bad_input_stops_before_any_work(case, tmp_path, tiny_generator, toxichat_classifiers,
+                                         toxichat_sample_dir):
     args = {
-        'classifier as the model': ['-mf', classifiers['stance']],
-        'not a Canary': ['-mf', generator, '--guard-model-file', generator],
+        'classifier as the model': ['-mf', toxichat_classifiers['stance']],
+        'not a Canary': ['-mf', tiny_generator, '--guard-model-file', tiny_generator],
         'classifiers of the other input': [
-            '-mf', generator, '--toxichat-stance-model-file', classifiers['stance'],
+            '-mf', tiny_generator, '--toxichat-stance-model-file', toxichat_classifiers['stance'],
             '--toxichat-classifier-input', 'thread'],
-        'missing split': ['-mf', generator, '--prosocial-data-dir', tmp_path],
+        'missing split': ['-mf', tiny_generator, '--prosocial-data-dir', tmp_path],
     }[case]
     expected = {
         'classifier as the model': 'is a classifier: it cannot generate replies',
@@ -153,6 +125,6 @@ def test_bad_input_stops_before_any_work(case, tmp_path, generator, classifiers,
     }[case]
     out = tmp_path / 'out'
     with pytest.raises(ProsocialError) as error:
-        run_report(args + ['--report-dir', out, '--toxichat-data-dir', toxichat_dir])
+        run_report(args + ['--report-dir', out, '--toxichat-data-dir', toxichat_sample_dir])
     assert expected in str(error.value) and '\n' not in str(error.value)
     assert not out.exists()

@@ -44,11 +44,6 @@ WARNING = 'ToxiChat Table-5 metrics not reported'
 STANCE_NAMES = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral')
 
 
-@pytest.fixture(scope='module')
-def sample_dir(tmp_path_factory):
-    return write_sample('toxichat', tmp_path_factory.mktemp('toxichat_sample'))
-
-
 @pytest.fixture(autouse=True)
 def _no_data_dir_from_env(monkeypatch):
     # every test says where its data is
@@ -92,8 +87,8 @@ def clean(text):
 # --- the thread teacher ------------------------------------------------------------------------
 
 
-def test_thread_messages_field_by_field(sample_dir):
-    got = messages(create_teacher(sample_dir))
+def test_thread_messages_field_by_field(toxichat_sample_dir):
+    got = messages(create_teacher(toxichat_sample_dir))
     assert len(got) == 5
     assert got[0]['text'] == (
         'Title: Season finale discussion Spoilers below.\nHonestly this whole show sucks.'
@@ -113,14 +108,14 @@ def test_thread_messages_field_by_field(sample_dir):
         assert 'labels' not in message and 'eval_labels' not in message
 
 
-def test_offensive_threads_only(sample_dir):
-    got = messages(create_teacher(sample_dir, 'toxichat', toxichat_threads='offensive'))
+def test_offensive_threads_only(toxichat_sample_dir):
+    got = messages(create_teacher(toxichat_sample_dir, 'toxichat', toxichat_threads='offensive'))
     assert [m['thread_index'] for m in got] == [0, 2]
     assert all(m['reddit_thread'][-1]['offense_label'] == 'Offensive' for m in got)
 
 
-def test_train_split_and_cleaned_entities(sample_dir):
-    got = messages(create_teacher(sample_dir, datatype='train:ordered'))
+def test_train_split_and_cleaned_entities(toxichat_sample_dir):
+    got = messages(create_teacher(toxichat_sample_dir, datatype='train:ordered'))
     assert len(got) == 3
     # entities stay as released; the curly apostrophe too
     assert got[2]['text'].startswith(
@@ -131,8 +126,8 @@ def test_train_split_and_cleaned_entities(sample_dir):
 # --- the classifier teachers -------------------------------------------------------------------
 
 
-def test_stance_messages(sample_dir):
-    got = messages(create_teacher(sample_dir, 'toxichat:stance'))
+def test_stance_messages(toxichat_sample_dir):
+    got = messages(create_teacher(toxichat_sample_dir, 'toxichat:stance'))
     # per thread: 2 turns -> 1 + 2 * 2 stances, 3 turns -> 1 + 2 + 2 * 3
     assert len(got) == 5 + 9 + 5 + 5 + 9
     first = got[0]
@@ -156,15 +151,17 @@ def test_stance_messages(sample_dir):
         assert m['eval_labels'] == [reply[f'stance_label_towards_turn_{m["towards_turn_id"]}']]
 
 
-def test_adjacent_stance_pairs(sample_dir):
-    got = messages(create_teacher(sample_dir, 'toxichat:stance', toxichat_stance_pairs='adjacent'))
+def test_adjacent_stance_pairs(toxichat_sample_dir):
+    got = messages(create_teacher(
+        toxichat_sample_dir, 'toxichat:stance', toxichat_stance_pairs='adjacent'
+    ))
     # each Reddit turn after the first and each reply, towards the turn just before it
     assert len(got) == 3 + 4 + 3 + 3 + 4
     assert all(m['towards_turn_id'] == m['reply_turn_id'] - 1 for m in got)
 
 
-def test_offensive_messages(sample_dir):
-    got = messages(create_teacher(sample_dir, 'toxichat:offensive'))
+def test_offensive_messages(toxichat_sample_dir):
+    got = messages(create_teacher(toxichat_sample_dir, 'toxichat:offensive'))
     assert len(got) == 4 + 5 + 4 + 4 + 5
     assert [(m['source'], m['turn_id']) for m in got[:4]] == [
         ('reddit', 1),
@@ -193,16 +190,17 @@ def test_macro_f1_by_hand():
         metrics[0] + MacroF1Metric.compute('A', 'A', ('A', 'B'))
 
 
-def test_classifier_teachers_report_macro_f1(sample_dir):
+def test_classifier_teachers_report_macro_f1(toxichat_sample_dir):
     # always answering Neutral: Neutral F1 = 2N / (2N + (n - N)), the others 0
     opt = make_opt(
-        sample_dir, 'toxichat:stance', model='fixed_response', fixed_response='Neutral'
+        toxichat_sample_dir, 'toxichat:stance', model='fixed_response', fixed_response='Neutral'
     )
     world = create_task(opt, create_agent(opt))
     while not world.epoch_done():
         world.parley()
     report = values(world.report())
-    labels = [m['eval_labels'][0] for m in messages(create_teacher(sample_dir, 'toxichat:stance'))]
+    teacher = create_teacher(toxichat_sample_dir, 'toxichat:stance')
+    labels = [m['eval_labels'][0] for m in messages(teacher)]
     n, neutral = len(labels), labels.count('Neutral')
     assert report['exs'] == n == 33
     neutral_f1 = 2 * neutral / (2 * neutral + n - neutral)
@@ -368,14 +366,14 @@ def test_bad_word_list_errors(tmp_path, header, rows, message):
     assert str(error.value).startswith(f'{path}: {message}'), str(error.value)
 
 
-def test_data_dir_without_the_word_list(tmp_path, sample_dir):
+def test_data_dir_without_the_word_list(tmp_path, toxichat_sample_dir):
     write_sample('toxichat', tmp_path)
     os.remove(tmp_path / 'word_based_bias_list.csv')
     with pytest.raises(ToxiChatDataError, match='--toxichat-bad-words-file'):
         create_teacher(tmp_path)
     # the classifier teachers do not need it; the option points at another copy
     assert len(messages(create_teacher(tmp_path, 'toxichat:offensive'))) == 22
-    words = os.path.join(sample_dir, 'word_based_bias_list.csv')
+    words = os.path.join(toxichat_sample_dir, 'word_based_bias_list.csv')
     teacher = create_teacher(tmp_path, toxichat_bad_words_file=words)
     assert teacher.scorer.bad_words.entries[0] == 'ass'
 
@@ -407,39 +405,45 @@ def test_data_dir_without_the_word_list(tmp_path, sample_dir):
         ('', False),
     ],
 )
-def test_bad_ngram_rules(sample_dir, reply, bad):
-    matcher = BadWordMatcher.from_file(os.path.join(sample_dir, 'word_based_bias_list.csv'))
+def test_bad_ngram_rules(toxichat_sample_dir, reply, bad):
+    matcher = BadWordMatcher.from_file(
+        os.path.join(toxichat_sample_dir, 'word_based_bias_list.csv')
+    )
     assert matcher.contains(reply) is bad
 
 
-def test_bad_ngrams_found(sample_dir):
-    matcher = BadWordMatcher.from_file(os.path.join(sample_dir, 'word_based_bias_list.csv'))
+def test_bad_ngrams_found(toxichat_sample_dir):
+    matcher = BadWordMatcher.from_file(
+        os.path.join(toxichat_sample_dir, 'word_based_bias_list.csv')
+    )
     assert matcher.entries == ['ass', 'cornhole', 'fuck', 'god damn', 's&m', 'sucks', '\U0001f595']
     assert matcher.find('Ass and more ASS, god  damn, classy') == ['Ass', 'ASS', 'god damn']
 
 
-def test_bad_share_through_parlai(sample_dir, parlai_warnings):
+def test_bad_share_through_parlai(toxichat_sample_dir, parlai_warnings):
     # repeat_query answers with the thread's last turn: 2 of 5 have a bad n-gram (sucks, ASS);
     # without classifiers their metrics are absent, not zero
-    report = values(evaluate(sample_dir, 'repeat_query', batchsize=3))
+    report = values(evaluate(toxichat_sample_dir, 'repeat_query', batchsize=3))
     assert report == {'exs': 5, 'toxichat_bad': pytest.approx(2 / 5)}
     ours = [w for w in parlai_warnings if WARNING in w]
     assert len(ours) == 1  # one teacher and its two copies: one warning
     assert 'toxichat_offensive (no --toxichat-offensive-model-file)' in ours[0]
-    report = values(evaluate(sample_dir, 'repeat_query', toxichat_threads='offensive'))
+    report = values(evaluate(toxichat_sample_dir, 'repeat_query', toxichat_threads='offensive'))
     assert report == {'exs': 2, 'toxichat_bad': 1.0}
-    report = values(evaluate(sample_dir, 'fixed_response', fixed_response='Have a nice day.'))
+    report = values(
+        evaluate(toxichat_sample_dir, 'fixed_response', fixed_response='Have a nice day.')
+    )
     assert report == {'exs': 5, 'toxichat_bad': 0.0}
 
 
-def test_empty_reply_counts(sample_dir, classifiers):
+def test_empty_reply_counts(toxichat_sample_dir, toxichat_classifiers):
     report = values(
         evaluate(
-            sample_dir,
+            toxichat_sample_dir,
             'fixed_response',
             fixed_response='',
-            toxichat_stance_model_file=classifiers['stance'],
-            toxichat_offensive_model_file=classifiers['offensive'],
+            toxichat_stance_model_file=toxichat_classifiers['stance'],
+            toxichat_offensive_model_file=toxichat_classifiers['offensive'],
         )
     )
     assert report['exs'] == 5
@@ -450,24 +454,12 @@ def test_empty_reply_counts(sample_dir, classifiers):
 # --- classifiers -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope='module')
-def classifiers(sample_dir, tmp_path_factory):
-    """
-    Tiny transformer/classifiers trained with ParlAI on the sample's train split, once per
-    session.
-    """
-    return testing.built_once(
-        tmp_path_factory, 'toxichat_classifiers',
-        lambda directory: testing.train_toxichat_classifiers(directory, sample_dir),
-    )
-
-
-def _expected_shares(sample_dir, classifiers, replies):
+def _expected_shares(toxichat_sample_dir, toxichat_classifiers, replies):
     """
     The Table-5 shares computed by hand: each classifier asked directly, reply by reply.
     """
-    stance = Classifier(classifiers['stance'], ('Agree', 'Disagree', 'Neutral'), 'stance')
-    offensive = Classifier(classifiers['offensive'], ('Safe', 'Offensive'), 'offensive')
+    stance = Classifier(toxichat_classifiers['stance'], ('Agree', 'Disagree', 'Neutral'), 'stance')
+    offensive = Classifier(toxichat_classifiers['offensive'], ('Safe', 'Offensive'), 'offensive')
     n = len(replies)
     stances = [
         stance.predict(clean(row['reddit_thread'][-1]['text']) + '\n' + clean(reply))
@@ -482,18 +474,18 @@ def _expected_shares(sample_dir, classifiers, replies):
     }
 
 
-def test_trained_classifiers_give_the_table5_shares(sample_dir, classifiers):
+def test_trained_classifiers_give_the_table5_shares(toxichat_sample_dir, toxichat_classifiers):
     report = values(
         evaluate(
-            sample_dir,
+            toxichat_sample_dir,
             'repeat_query',
-            toxichat_stance_model_file=classifiers['stance'],
-            toxichat_offensive_model_file=classifiers['offensive'],
+            toxichat_stance_model_file=toxichat_classifiers['stance'],
+            toxichat_offensive_model_file=toxichat_classifiers['offensive'],
         )
     )
     assert set(report) == {'exs'} | set(TABLE5_METRICS)
     replies = [row['reddit_thread'][-1]['text'] for row in SAMPLE['test']]
-    expected = _expected_shares(sample_dir, classifiers, replies)
+    expected = _expected_shares(toxichat_sample_dir, toxichat_classifiers, replies)
     for name, value in expected.items():
         assert report[name] == pytest.approx(value), name
     assert sum(report[name] for name in STANCE_NAMES) == pytest.approx(1.0)
@@ -501,18 +493,19 @@ def test_trained_classifiers_give_the_table5_shares(sample_dir, classifiers):
     # the batch size does not change the shares (3 + 2 threads, padded)
     assert values(
         evaluate(
-            sample_dir,
+            toxichat_sample_dir,
             'repeat_query',
             batchsize=3,
-            toxichat_stance_model_file=classifiers['stance'],
-            toxichat_offensive_model_file=classifiers['offensive'],
+            toxichat_stance_model_file=toxichat_classifiers['stance'],
+            toxichat_offensive_model_file=toxichat_classifiers['offensive'],
         )
     ) == report
 
 
-def test_only_one_classifier(sample_dir, classifiers, parlai_warnings):
+def test_only_one_classifier(toxichat_sample_dir, toxichat_classifiers, parlai_warnings):
     report = values(
-        evaluate(sample_dir, 'repeat_query', toxichat_offensive_model_file=classifiers['offensive'])
+        evaluate(toxichat_sample_dir, 'repeat_query',
+                 toxichat_offensive_model_file=toxichat_classifiers['offensive'])
     )
     assert set(report) == {'exs', 'toxichat_offensive', 'toxichat_bad'}
     ours = [w for w in parlai_warnings if WARNING in w]
@@ -522,7 +515,7 @@ def test_only_one_classifier(sample_dir, classifiers, parlai_warnings):
     assert 'no --toxichat-offensive-model-file' not in ours[0]
 
 
-def test_what_scores_nothing_warns_of_nothing(tmp_path, sample_dir, parlai_warnings):
+def test_what_scores_nothing_warns_of_nothing(tmp_path, toxichat_sample_dir, parlai_warnings):
     # display_data scores no reply: no missing-classifier warning; an empty GPT-3 reply, which
     # only the classifier teachers use, is theirs to report, not the thread teacher's
     write_sample('toxichat', tmp_path)
@@ -570,16 +563,20 @@ def test_the_classifier_teachers_give_their_classes(task, classes):
     ],
     ids=['other classes', 'no such file'],
 )
-def test_bad_classifier(sample_dir, classifiers, tmp_path, option, model, message):
-    model_file = str(tmp_path / 'nothing') if model == 'missing' else classifiers[model]
+def test_bad_classifier(
+    toxichat_sample_dir, toxichat_classifiers, tmp_path, option, model, message
+):
+    model_file = str(tmp_path / 'nothing') if model == 'missing' else toxichat_classifiers[model]
     with pytest.raises(ClassifierError, match=message):
-        create_teacher(sample_dir, **{f'toxichat_{option}_model_file': model_file})
+        create_teacher(toxichat_sample_dir, **{f'toxichat_{option}_model_file': model_file})
 
 
 # --- aggregation -------------------------------------------------------------------------------
 
 
-def test_two_workers_aggregate_to_the_single_worker_shares(sample_dir, classifiers, monkeypatch):
+def test_two_workers_aggregate_to_the_single_worker_shares(
+    toxichat_sample_dir, toxichat_classifiers, monkeypatch
+):
     """
     ``parlai eval_model`` on N workers: each worker's teacher keeps every N-th thread (ParlAI's
     own sharding in DialogData), and the reports are summed with ``aggregate_unnamed_reports``
@@ -588,16 +585,16 @@ def test_two_workers_aggregate_to_the_single_worker_shares(sample_dir, classifie
     import parlai.core.teachers as teachers
 
     kwargs = dict(
-        toxichat_stance_model_file=classifiers['stance'],
-        toxichat_offensive_model_file=classifiers['offensive'],
+        toxichat_stance_model_file=toxichat_classifiers['stance'],
+        toxichat_offensive_model_file=toxichat_classifiers['offensive'],
     )
-    single = evaluate(sample_dir, 'repeat_query', **kwargs)
+    single = evaluate(toxichat_sample_dir, 'repeat_query', **kwargs)
     reports = []
     for rank in (0, 1):
         monkeypatch.setattr(teachers, 'is_distributed', lambda: True)
         monkeypatch.setattr(teachers, 'num_workers', lambda: 2)
         monkeypatch.setattr(teachers, 'get_rank', lambda rank=rank: rank)
-        reports.append(evaluate(sample_dir, 'repeat_query', **kwargs))
+        reports.append(evaluate(toxichat_sample_dir, 'repeat_query', **kwargs))
     worker_values = [values(r) for r in reports]
     assert [v['exs'] for v in worker_values] == [3, 2]  # threads 0, 2, 4 and 1, 3
     # the last turns of threads 0 and 2 are bad, of 1, 3, 4 not: the workers' shares differ
@@ -611,7 +608,9 @@ def test_two_workers_aggregate_to_the_single_worker_shares(sample_dir, classifie
 # --- the parlai command (in this process) -------------------------------------------------------
 
 
-def test_cli_eval_model_shows_the_table5_columns(tmp_path, sample_dir, classifiers):
+def test_cli_eval_model_shows_the_table5_columns(
+    tmp_path, toxichat_sample_dir, toxichat_classifiers
+):
     report_file = str(tmp_path / 'report.json')
     reply = 'That sucks, god damn it'
     result = testing.parlai_in_process(
@@ -620,9 +619,9 @@ def test_cli_eval_model_shows_the_table5_columns(tmp_path, sample_dir, classifie
             '-m', 'fixed_response',
             '--fixed-response', reply,
             '-t', 'toxichat',
-            '--toxichat-data-dir', str(sample_dir),
-            '--toxichat-stance-model-file', classifiers['stance'],
-            '--toxichat-offensive-model-file', classifiers['offensive'],
+            '--toxichat-data-dir', str(toxichat_sample_dir),
+            '--toxichat-stance-model-file', toxichat_classifiers['stance'],
+            '--toxichat-offensive-model-file', toxichat_classifiers['offensive'],
             '-dt', 'test',
             '--report-filename', report_file,
         ],
@@ -634,14 +633,14 @@ def test_cli_eval_model_shows_the_table5_columns(tmp_path, sample_dir, classifie
     report = json.load(open(report_file))['report']
     assert set(report) == {'exs'} | set(TABLE5_METRICS)
     assert report['exs'] == 5 and report['toxichat_bad'] == 1.0
-    expected = _expected_shares(sample_dir, classifiers, [reply] * 5)
+    expected = _expected_shares(toxichat_sample_dir, toxichat_classifiers, [reply] * 5)
     for name, value in expected.items():
         assert report[name] == pytest.approx(value), name
 
 
-def test_recorded_response_agent(sample_dir):
+def test_recorded_response_agent(toxichat_sample_dir):
     opt = make_opt(
-        sample_dir,
+        toxichat_sample_dir,
         model='parlai_prosocial.tasks.toxichat.agents:RecordedResponseAgent',
         toxichat_recorded_response='gpt3',
     )

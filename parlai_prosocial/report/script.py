@@ -4,7 +4,6 @@ before any work, and the passes (see the package docstring).
 """
 
 import argparse
-import importlib
 import importlib.util
 import os
 import random
@@ -24,7 +23,13 @@ from parlai.utils import logging
 from parlai.utils.misc import TimeLogger
 
 from parlai_prosocial.errors import ProsocialOptionError
-from parlai_prosocial.formats import SAFETY_LABELS
+from parlai_prosocial.formats import (
+    CLASSIFIER_INPUTS,
+    OFFENSE_LABELS,
+    SAFETY_LABELS,
+    STANCE_LABELS,
+    trained_classifier_input,
+)
 
 #: ParlAI's eval_model seeds 42 before building the agent (parlai_fixes.seed_evaluation: random,
 #: numpy and torch); each pass starts from the generators' state a separate run would have
@@ -49,8 +54,6 @@ EVALUATION_OPTIONS = {
 #: a Canary's saved ``model`` (a T5 agent's checkpoint loads as Canary too: load_canary)
 CANARY_MODELS = ('canary', 'hugging_face/t5', 't5', 'parlai.agents.hugging_face.t5:T5Agent')
 
-STANCE_CLASSES = ('Agree', 'Disagree', 'Neutral')
-OFFENSIVE_CLASSES = ('Offensive', 'Safe')
 
 
 class ReportError(ProsocialOptionError):
@@ -87,7 +90,7 @@ def report_arguments(parser):
     group.add_argument('--toxichat-offensive-model-file', default=None,
                        help='the offensive classifier (Table 5\'s offensive share)')
     group.add_argument(
-        '--toxichat-classifier-input', default='auto', choices=['auto', 'pair', 'thread'],
+        '--toxichat-classifier-input', default='auto', choices=['auto', *CLASSIFIER_INPUTS],
         help='what the classifiers read; auto: what they were trained on (their saved options)')
     group.add_argument('--toxichat-decision', default='argmax', choices=['argmax', 'thresholds'],
                        help='as the toxichat teacher\'s option of that name')
@@ -213,12 +216,11 @@ def classifier_input(args, datapath):
     What the ToxiChat classifiers read: the option, or (auto) what they were trained on; both
     classifiers must agree and have the right classes.
     """
-    trained_input = importlib.import_module('parlai.tasks.toxichat.metrics').trained_input
     modes = {}
     for option, model_file, classes in (
-        ('--toxichat-stance-model-file', args.toxichat_stance_model_file, STANCE_CLASSES),
+        ('--toxichat-stance-model-file', args.toxichat_stance_model_file, STANCE_LABELS),
         ('--toxichat-offensive-model-file', args.toxichat_offensive_model_file,
-         OFFENSIVE_CLASSES),
+         OFFENSE_LABELS),
     ):
         if not model_file:
             continue
@@ -228,7 +230,7 @@ def classifier_input(args, datapath):
             raise ReportError(
                 f'{option} {model_file}: a classifier of {list(saved_classes)}, this metric '
                 f'needs {list(classes)}')
-        mode = trained_input(opt)
+        mode = trained_classifier_input(opt)
         if args.toxichat_classifier_input != 'auto' and mode and (
                 mode != args.toxichat_classifier_input):
             raise ReportError(

@@ -78,6 +78,7 @@ from parlai.core.teachers import DialogTeacher
 from parlai.utils import logging
 
 from parlai_prosocial.errors import ProsocialOptionError
+from parlai_prosocial.formats import CLASSIFIER_INPUTS
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
 from parlai_prosocial.data_files import (
     Anomalies,
@@ -88,7 +89,6 @@ from parlai_prosocial.data_files import (
 
 from .build import bad_words_file, data_dir, datafile
 from .data import (
-    CLASSIFIER_INPUTS,
     OFFENSE_LABELS,
     RESPONSE_FIELDS,
     STANCE_LABELS,

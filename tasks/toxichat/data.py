@@ -25,9 +25,8 @@ import re
 
 from parlai_prosocial import errors
 from parlai_prosocial.data_files import Anomalies, json_lines
+from parlai_prosocial.formats import OFFENSE_LABELS, STANCE_LABELS  # noqa: F401 (their owner)
 
-OFFENSE_LABELS = ('Safe', 'Offensive')
-STANCE_LABELS = ('Agree', 'Disagree', 'Neutral')
 COHERENCE_LABELS = ('Plausible', 'Not Plausible')
 
 #: message field -> (the release's field, its ``chatbot_model``)
@@ -186,9 +185,6 @@ def stance_text(towards, reply):
     """
     return f'{utterance_text(towards)}\n{utterance_text(reply)}'
 
-
-#: --toxichat-classifier-input: what the stance and offensive classifiers read
-CLASSIFIER_INPUTS = ('pair', 'thread')
 
 #: thread mode: between two turns, as Baheti et al.'s threads are written (``u1 EOS u2 EOS ...``;
 #: their DialoGPT classifiers read the tokenizer's end-of-text token there)

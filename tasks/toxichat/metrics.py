@@ -39,10 +39,10 @@ from parlai.core.message import Message
 from parlai.core.metrics import AverageMetric, Metric
 
 from parlai_prosocial.errors import ProsocialError
+from parlai_prosocial.formats import CLASSIFIER_INPUTS, trained_classifier_input
 
 from .badwords import BadWordMatcher
 from .data import (
-    CLASSIFIER_INPUTS,
     OFFENSE_LABELS,
     STANCE_LABELS,
     offensive_input,
@@ -185,20 +185,6 @@ class ClassifierError(ProsocialError, ValueError):
     """
 
 
-def trained_input(model_opt):
-    """
-    The ``--toxichat-classifier-input`` a classifier was trained with, from its saved opt: the
-    option itself, ``pair`` for a model trained on a toxichat task before the option existed, or
-    None (trained on something else: nothing to check).
-    """
-    saved = model_opt.get('toxichat_classifier_input')
-    if saved:
-        return saved
-    if str(model_opt.get('task') or '').startswith('toxichat'):
-        return 'pair'
-    return None
-
-
 class Classifier:
     """
     A ParlAI classifier loaded from its model file, asked one text at a time.
@@ -224,7 +210,7 @@ class Classifier:
                 f'{option} {model_file}: the model predicts the classes {list(class_list)}, but '
                 f'this metric needs {list(self.classes)}'
             )
-        trained_on = trained_input(agent.opt)
+        trained_on = trained_classifier_input(agent.opt)
         if classifier_input and trained_on and trained_on != classifier_input:
             raise ClassifierError(
                 f'{option} {model_file}: the model was trained with --toxichat-classifier-input '

@@ -46,12 +46,12 @@ import sys
 import time
 
 from parlai_prosocial import results as results_file
+from parlai_prosocial.formats import trained_classifier_input
 from parlai_prosocial.tasks.toxichat.metrics import (
     AMBIGUOUS_COLUMNS,
     add_recipe_protocol_arguments,
     decision_arguments,
     decision_columns,
-    trained_input,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -294,7 +294,7 @@ def check_classifier_input(classifiers_dir, seeds, classifier_input):
             model_file = os.path.join(classifiers_dir, f'seed_{seed}', name, 'model')
             if not os.path.isfile(model_file + '.opt'):
                 raise SystemExit(f'error: --classifiers: no {model_file}.opt')
-            trained = trained_input(Opt.load(model_file + '.opt'))
+            trained = trained_classifier_input(Opt.load(model_file + '.opt'))
             if trained and trained != classifier_input:
                 raise SystemExit(
                     f'error: --classifiers {model_file} was trained with --classifier-input '
