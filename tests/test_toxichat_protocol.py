@@ -438,6 +438,30 @@ def _recipe(monkeypatch, name, *args):
     return testing.run_script_in_process(monkeypatch, script, args)
 
 
+def test_recipe_trains_each_classifier_anew_in_a_used_folder(tmp_path):
+    # run again into the same --out, ParlAI's train_model resumed the earlier run's .checkpoint
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(root, 'projects', 'prosocial_dialog', 'toxichat', 'reproduce.py')
+    spec = importlib.util.spec_from_file_location('toxichat_reproduce', path)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    left = tmp_path / 'stance'
+    left.mkdir()
+    (left / 'model.checkpoint').write_text('an earlier run')
+
+    class Runner:
+        out = str(tmp_path)
+
+        def parlai(self, name, args):
+            self.found = os.listdir(left)
+
+    runner = Runner()
+    model_file = recipe.train(runner, 'stance', [1.0, 1.0, 1.0], 1, 0)
+    assert model_file == str(left / 'model') and runner.found == []
+
+
 def test_recipe_thread_input_end_to_end(tmp_path, sample_dir, monkeypatch):
     """
     ``reproduce.py`` on the sample, one seed, one epoch, with ``--decision thresholds``: thread

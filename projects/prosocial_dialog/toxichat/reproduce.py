@@ -43,6 +43,7 @@ Torch runs one thread per process (``--threads``): on a shared 2-core machine, t
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -166,8 +167,14 @@ class Runner:
 
 def train(runner, name, weights, epochs, seed):
     task, classes, metric = CLASSIFIERS[name]
-    model_file = os.path.join(runner.out, name, 'model')
-    os.makedirs(os.path.dirname(model_file), exist_ok=True)
+    folder = os.path.join(runner.out, name)
+    if os.path.exists(folder):
+        # train_model would resume from the .checkpoint an earlier run left there and train on:
+        # the same command must give the same classifier, so it is trained anew
+        print(f'    {name}: replacing the classifier an earlier run left in {folder}', flush=True)
+        shutil.rmtree(folder)
+    model_file = os.path.join(folder, 'model')
+    os.makedirs(folder)
     runner.parlai(
         f'train_{name}',
         ['train_model', '-t', task, '-mf', model_file, '--classes', *classes]
