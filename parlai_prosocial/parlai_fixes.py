@@ -562,7 +562,11 @@ def build_dict_before_spawning(mp_train_module):
 # --- Reproducible training ---------------------------------------------------------------------
 
 
-def _seed_everything(seed):
+#: the seed ParlAI's ``eval_model`` starts from (its ``random.seed(42)``)
+EVAL_SEED = 42
+
+
+def seed_everything(seed):
     """
     Seed Python's ``random``, numpy's global generator and torch (CPU and every GPU).
     """
@@ -600,14 +604,14 @@ def seed_before_building_the_agent(train_model_module):
     def __init__(self, opt):
         seed = opt.get('seed')
         if seed is not None:
-            _seed_everything(seed)
+            seed_everything(seed)
         parlai_init(self, opt)
         if seed is not None:
-            _seed_everything(seed + get_rank())
+            seed_everything(seed + get_rank())
 
     __init__.__doc__ = parlai_init.__doc__
     train_model_module.TrainLoop.__init__ = __init__
-    train_model_module.set_seed = _seed_everything
+    train_model_module.set_seed = seed_everything
 
 
 def seed_evaluation(eval_model_module):
@@ -622,11 +626,25 @@ def seed_evaluation(eval_model_module):
     parlai_eval_model = eval_model_module.eval_model
 
     def eval_model(opt):
-        _seed_everything(42)
+        seed_everything(EVAL_SEED)
         return parlai_eval_model(opt)
 
     eval_model.__doc__ = parlai_eval_model.__doc__
     eval_model_module.eval_model = eval_model
+
+
+def parlai_unpickling_load(trusted_path):
+    """
+    A checkpoint loaded as ParlAI 1.7.2's ``TorchAgent.load`` and ``Vacuum.run`` load it (their
+    pickle module, so not weights-only): only for a file the user trusts
+    (:func:`parlai_prosocial.model_files.load_checkpoint`).
+    """
+    import parlai.utils.pickle
+    import torch
+    from parlai.utils.io import PathManager
+
+    with PathManager.open(trusted_path, 'rb') as f:
+        return torch.load(f, map_location=lambda cpu, _: cpu, pickle_module=parlai.utils.pickle)
 
 
 def safe_checkpoint_loading(torch_agent_module):
@@ -647,16 +665,7 @@ def safe_checkpoint_loading(torch_agent_module):
     parlai_load = TorchAgent.load
 
     def load(self, path):
-        def unsafe_load(trusted_path):
-            import parlai.utils.pickle
-            import torch
-
-            with open(trusted_path, 'rb') as f:
-                return torch.load(
-                    f, map_location=lambda cpu, _: cpu, pickle_module=parlai.utils.pickle
-                )
-
-        states = load_checkpoint(path, unsafe_load)
+        states = load_checkpoint(path, parlai_unpickling_load)
         if 'model' in states:
             self.load_state_dict(states['model'])
         if 'optimizer' in states and hasattr(self, 'optimizer'):
@@ -720,15 +729,6 @@ def safe_vacuum_loading(vacuum_module):
 
     PathManager, logging = vacuum_module.PathManager, vacuum_module.logging
 
-    def unsafe_load(trusted_path):
-        import parlai.utils.pickle
-        import torch
-
-        with PathManager.open(trusted_path, 'rb') as f:
-            return torch.load(
-                f, map_location=lambda cpu, _: cpu, pickle_module=parlai.utils.pickle
-            )
-
     def run(self):
         self.opt.log()
         model_file = self.opt['path']
@@ -737,7 +737,7 @@ def safe_vacuum_loading(vacuum_module):
         if not PathManager.isfile(model_file):
             raise RuntimeError(f"'{model_file}' does not exist")
         logging.info(f"Loading {model_file}")
-        states = load_checkpoint(model_file, unsafe_load)
+        states = load_checkpoint(model_file, parlai_unpickling_load)
         if not self.opt['no_backup']:
             logging.info(f"Backing up {model_file} to {model_file}.unvacuumed")
             PathManager.mv(model_file, model_file + ".unvacuumed")

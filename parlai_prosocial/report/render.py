@@ -9,8 +9,9 @@ import shlex
 
 from parlai_prosocial import results
 from parlai_prosocial.formats import GUARD_ROTS_TEXT_FIELD, SAFETY_LABELS
+from parlai_prosocial.parlai_fixes import EVAL_SEED
 
-from .script import EVAL_SEED, GUARDED, PROSOCIAL, TOXICHAT, UNGUARDED
+from .script import GUARDED, PROSOCIAL, TOXICHAT, UNGUARDED
 
 #: Table 3's columns, then what RoT & Response models add, in this order when reported
 QUALITY_METRICS = ('bleu-4', 'f1', 'ppl', 'rot_bleu-4', 'rot_f1', 'response_ppl')

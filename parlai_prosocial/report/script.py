@@ -30,10 +30,7 @@ from parlai_prosocial.formats import (
     STANCE_LABELS,
     trained_classifier_input,
 )
-
-#: ParlAI's eval_model seeds 42 before building the agent (parlai_fixes.seed_evaluation: random,
-#: numpy and torch); each pass starts from the generators' state a separate run would have
-EVAL_SEED = 42
+from parlai_prosocial.parlai_fixes import EVAL_SEED, seed_everything
 
 #: the datasets, by key: (title, task)
 PROSOCIAL, TOXICHAT = 'prosocial', 'toxichat'
@@ -275,15 +272,6 @@ def _set_rng_state(state):
     torch.set_rng_state(state[2])
 
 
-def _seed(seed):
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 class Pass:
     """
     One ``parlai eval_model`` command run through ParlAI's evaluation loop, keeping every
@@ -472,7 +460,8 @@ class ProsocialReport(ParlaiScript):
         for p in passes:
             side = p.key[1]
             if side not in by_side:
-                _seed(EVAL_SEED)
+                # as eval_model seeds before building its agent (parlai_fixes.seed_evaluation)
+                seed_everything(EVAL_SEED)
                 agent = create_agent(p.opt, requireModelExists=True)
                 by_side[side] = (agent, _rng_state(), _time_canary(agent))
             p.build(*by_side[side])
