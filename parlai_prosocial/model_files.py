@@ -54,11 +54,10 @@ def trusted_by_env(path):
     return False
 
 
-def refusal_message(path, reason):
+def refusal_message(path, reason, holds='this model file holds more than weights'):
     return (
-        f'{path}: refused to load: this model file holds more than weights ({reason}), and '
-        'loading it could run code in it; if you trust the file, allow it with '
-        f'{TRUSTED_ENV}={path}'
+        f'{path}: refused to load: {holds} ({reason}), and loading it could run code in it; if '
+        f'you trust the file, allow it with {TRUSTED_ENV}={path}'
     )
 
 
@@ -163,11 +162,9 @@ def load_pickled_opt(path, unsafe_load):
         try:
             options = _DataOnlyUnpickler(f).load()
         except _GlobalRefused as e:
-            raise ModelFileError(
-                f'{path}: refused to load: this option file is pickled and holds more than options '
-                f'({e}), and loading it could run code in it; if you trust the file, allow it '
-                f'with {TRUSTED_ENV}={path}'
-            ) from None
+            raise ModelFileError(refusal_message(
+                path, e, 'this option file is pickled and holds more than options'
+            )) from None
         except Exception as e:  # noqa: BLE001 - anything a cut or foreign file raises
             message = ' '.join(str(e).split()) or 'the file ends too early'
             raise ModelFileError(
