@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-from parlai_prosocial.plugin_hook import ALIASES
+from parlai_prosocial.plugin_hook import aliased
 
 _RST_ROLE = re.compile(r':[a-z]+:`~?\.?([^`]+)`')
 _SENTENCE_END = re.compile(r'[.!?]\s+(?=[A-Z(`])')
@@ -36,13 +36,6 @@ def summary(doc):
         if not text[: end.start() + 1].endswith(_ABBREVIATIONS):
             return text[: end.start() + 1]
     return text
-
-
-def _aliased(kind):
-    """
-    The plugin's names of ``kind`` (``tasks``, ``agents``, ``zoo``) as ParlAI knows them.
-    """
-    return [alias.split('.')[2] for alias in ALIASES if alias.split('.')[1] == kind]
 
 
 def _snake(camel):
@@ -93,11 +86,11 @@ def agents():
     from parlai.core.teachers import Teacher
 
     rows = []
-    for name in _aliased('agents'):
+    for name in aliased('agents'):
         agent = load_agent_module(name)
         package = importlib.import_module(f'parlai.agents.{name}')
         rows.append((name, summary(package.__doc__) or summary(inspect.getdoc(agent))))
-    for task in _aliased('tasks'):
+    for task in aliased('tasks'):
         module = importlib.import_module(f'parlai.tasks.{task}.agents')
         for class_name, cls in vars(module).items():
             if (
@@ -117,7 +110,7 @@ def zoo_entries():
     names, resolved as ParlAI does (``parlai.zoo.NAME.build``, which must have ``download``).
     """
     rows = []
-    for name in _aliased('zoo'):
+    for name in aliased('zoo'):
         package = importlib.import_module(f'parlai.zoo.{name}')
         build = importlib.import_module(f'parlai.zoo.{name}.build')
         assert callable(build.download), name
@@ -127,9 +120,9 @@ def zoo_entries():
 
 
 def presets_dir():
-    from parlai_prosocial.parlai_fixes import our_opt_presets_dir
+    from parlai_prosocial.parlai_fixes import OUR_PRESETS, our_opt_presets_dir
 
-    return os.path.join(our_opt_presets_dir(), 'prosocial')
+    return os.path.join(our_opt_presets_dir(), OUR_PRESETS)
 
 
 def describe_preset(opt):
@@ -177,13 +170,12 @@ def presets():
     """
     ``[(name for -o, description)]`` of every preset, by name.
     """
+    from parlai_prosocial.parlai_fixes import our_opt_presets_dir, our_preset_names
+
     rows = []
-    directory = presets_dir()
-    for file_name in sorted(os.listdir(directory)):
-        if file_name.endswith('.opt'):
-            with open(os.path.join(directory, file_name), encoding='utf-8') as f:
-                opt = json.load(f)
-            rows.append((f'prosocial/{file_name[: -len(".opt")]}', describe_preset(opt)))
+    for name in our_preset_names():
+        with open(os.path.join(our_opt_presets_dir(), name + '.opt'), encoding='utf-8') as f:
+            rows.append((name, describe_preset(json.load(f))))
     return rows
 
 
@@ -192,7 +184,7 @@ def listing():
     ``[(section title, [(name, description)])]``: everything the plugin adds.
     """
     task_rows = []
-    for task in _aliased('tasks'):
+    for task in aliased('tasks'):
         module = importlib.import_module(f'parlai.tasks.{task}.agents')
         task_rows.append((task, summary(module.__doc__)))
         task_rows.extend(('  ' + name, text) for name, text in teachers(task) if name != task)

@@ -69,24 +69,13 @@ def _unknown_preset(optfile):
 # or option and what to do. With no name of ours, ParlAI's error is left as it is.
 
 
-def _our_names():
-    """
-    (our task names, our agent names), as ``-t`` and ``-m`` take them.
-    """
-    from parlai_prosocial.plugin_hook import ALIASES
-
-    def names(kind):
-        prefix = f'parlai.{kind}.'
-        return {name[len(prefix):] for name in ALIASES if name.startswith(prefix)}
-
-    return names('tasks'), names('agents')
-
-
 def _ours(model=None, task=None, init_opt=None):
     """
     Whether a model, ``--task`` string or ``-o`` preset is one of ours.
     """
-    tasks, agents = _our_names()
+    from parlai_prosocial.plugin_hook import aliased
+
+    tasks, agents = set(aliased('tasks')), set(aliased('agents'))
     if isinstance(model, str) and (model in agents or model.startswith('parlai_prosocial')):
         return True
     for part in (task or '').split(','):

@@ -69,6 +69,14 @@ FIXES = {
 }
 
 
+def aliased(kind):
+    """
+    The plugin's names of ``kind`` (``tasks``, ``agents``, ``zoo``) as ParlAI takes them (``-t``,
+    ``-m``, ``zoo:``), in the order of :data:`ALIASES`.
+    """
+    return [alias.split('.')[2] for alias in ALIASES if alias.split('.')[1] == kind]
+
+
 def _aliased_name(fullname):
     """
     Our module name for ``fullname``, for an alias or any submodule of one, else None.
