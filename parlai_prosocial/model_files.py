@@ -23,9 +23,14 @@ guards, the ToxiChat classifiers, any ParlAI model, a zoo model) is loaded by
 * A file that cannot be read at all (missing, truncated, not a checkpoint) is one line naming it.
 
 This fails closed: if torch cannot load with ``weights_only``, nothing is loaded.
+
+:func:`saved_options` is the one reader of the options saved beside a model file (``MODEL.opt``)
+for the plugin's own code (agents, zoo installs, the report, the recipes): JSON, or a pickled
+``.opt`` through :func:`load_pickled_opt`; a missing, cut or foreign file is one line naming it.
 """
 
 import contextlib
+import json
 import os
 import pickle
 import re
@@ -175,5 +180,46 @@ def load_pickled_opt(path, unsafe_load):
         raise ModelFileError(
             f'{path}: cannot be read as an option file (a pickled {type(options).__name__}, not '
             'the dict of a ParlAI .opt)'
+        )
+    return options
+
+
+def _trusted_pickle_load(path):
+    with open(path, 'rb') as f:
+        return pickle.load(f)
+
+
+def saved_options(opt_file, missing_ok=False):
+    """
+    The options saved beside a model file, read from ``opt_file`` (``MODEL.opt``) as a dict: JSON
+    (what ParlAI writes), or ParlAI's oldest pickled format through :func:`load_pickled_opt` (data
+    only unless the user trusts the file). Each way it can fail is one line naming the file: it
+    is missing (None instead with ``missing_ok``: ParlAI loads a model file without one), cut or
+    not JSON, a pickle holding more than options, or anything but a dict at the top.
+    """
+    if not os.path.isfile(opt_file):
+        if missing_ok:
+            return None
+        raise ModelFileError(
+            f'{opt_file}: no such option file; a model file comes with its .opt beside it (copy '
+            'it with the model file)'
+        )
+    with open(opt_file, 'rb') as f:
+        data = f.read()
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError:  # not text: ParlAI's oldest .opt format, a pickle
+        return load_pickled_opt(opt_file, _trusted_pickle_load)
+    try:
+        options = json.loads(text)
+    except ValueError as e:
+        raise ModelFileError(
+            f'{opt_file}: not valid JSON ({e}); is it cut short? It holds the options of the '
+            f'model file {opt_file[:-4]}: copy it again, or train the model again'
+        ) from None
+    if not isinstance(options, dict):
+        raise ModelFileError(
+            f'{opt_file}: cannot be read as an option file (a JSON {type(options).__name__}, '
+            'not the object of a ParlAI .opt)'
         )
     return options

@@ -6,6 +6,9 @@ ModelFileError, as one line: test_cli_bad_input.py and test_errors_bad_input.py;
 trust: test_safe_loading.py.)
 """
 
+import ast
+import json
+import os
 import pickle
 
 import pytest
@@ -65,3 +68,109 @@ def test_unreadable_pickled_opt(tmp_path, content, reason):
     message = str(info.value)
     assert message.startswith(f'{path}: cannot be read as an option file ({reason}'), message
     assert '\n' not in message
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ('never run',))
+
+
+@pytest.mark.parametrize(
+    'content, message',
+    [
+        (None, '{path}: no such option file; '),
+        (b'{"model": "prost", "task": "pro', '{path}: not valid JSON ('),
+        (b'', '{path}: not valid JSON ('),
+        (b'model: prost\n', '{path}: not valid JSON ('),
+        (b'["model", "prost"]', '{path}: cannot be read as an option file (a JSON list, not the '),
+        (b'\xff\xfe not text, not a pickle', '{path}: cannot be read as an option file ('
+                                              'UnpicklingError'),
+        (pickle.dumps(['a', 'list']), '{path}: cannot be read as an option file (a pickled list'),
+        (pickle.dumps({'model': 'x', 'p': _Payload()}), '{path}: refused to load: '),
+    ],
+    ids=['missing', 'cut', 'empty', 'not_json', 'json_list', 'not_text', 'pickled_list',
+         'pickled_payload'],
+)
+def test_saved_options_one_line_naming_the_file(tmp_path, content, message):
+    # every way a model's .opt cannot be read, through the one reader
+    path = tmp_path / 'model.opt'
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError) as info:
+        model_files.saved_options(str(path))
+    assert str(info.value).startswith(message.format(path=path)), str(info.value)
+    assert '\n' not in str(info.value)
+
+
+def test_saved_options_reads_json_and_pickled_options(tmp_path):
+    options = {'model': 'prost', 'task': 'prosocial', 'classes': ['a', 'b']}
+    (tmp_path / 'json.opt').write_text(json.dumps(options))
+    (tmp_path / 'pickled.opt').write_bytes(pickle.dumps(options))
+    assert model_files.saved_options(str(tmp_path / 'json.opt')) == options
+    assert model_files.saved_options(str(tmp_path / 'pickled.opt')) == options
+    assert model_files.saved_options(str(tmp_path / 'none.opt'), missing_ok=True) is None
+
+
+#: where a model's .opt may be read: the one reader, and the plugin's wrappers of ParlAI's own
+#: Opt.load (they read what ParlAI reads, for every caller of Opt.load)
+OPT_READERS = ('parlai_prosocial/model_files.py', 'parlai_prosocial/parlai_fixes')
+SOURCE_FOLDERS = ('parlai_prosocial', 'tasks', 'zoo', 'projects', 'benchmarks')
+
+
+def _reads_of_option_files(path):
+    """
+    ``(line, source)`` of each place in the module at ``path`` that reads a ``.opt`` itself:
+    ``Opt.load(...)``, or ``open`` (to read) / ``json.load`` of an expression with ``'.opt'`` in it
+    or of a name assigned one. A preset (an expression naming presets) is not a model's options.
+    """
+    tree = ast.parse(open(path, encoding='utf-8').read(), path)
+
+    def names_opt(node):
+        return any(isinstance(n, ast.Constant) and isinstance(n.value, str) and '.opt' in n.value
+                   for n in ast.walk(node)) and 'preset' not in ast.unparse(node)
+
+    opt_names = {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                 and names_opt(node.value) for target in node.targets
+                 if isinstance(target, ast.Name)}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = ast.unparse(node.func)
+        if func == 'Opt.load':
+            yield node.lineno, ast.unparse(node)
+        elif func in ('open', 'io.open', 'json.load') and node.args:
+            arg = node.args[0]
+            mode = node.args[1] if len(node.args) > 1 else next(
+                (k.value for k in node.keywords if k.arg == 'mode'), None)
+            writes = isinstance(mode, ast.Constant) and set(str(mode.value)) & set('wax')
+            if not writes and (names_opt(arg) or (isinstance(arg, ast.Name)
+                                                  and arg.id in opt_names)):
+                yield node.lineno, ast.unparse(node)
+
+
+def test_the_detector_finds_what_it_must(tmp_path):
+    path = tmp_path / 'reader.py'
+    path.write_text(
+        "opt = Opt.load(mf + '.opt')\n"
+        "with open(mf + '.opt') as f:\n    json.load(f)\n"
+        "opt_file = os.path.join(d, 'model.opt')\nwith open(opt_file, 'rb') as f:\n    pass\n"
+        "with open(opt_file, 'w') as f:\n    pass\n"  # writing one is not reading it
+        "open(os.path.join(presets_dir(), name + '.opt'))\n"  # a preset, not a model's options
+    )
+    assert [line for line, _ in _reads_of_option_files(str(path))] == [1, 2, 5]
+
+
+def test_no_other_module_reads_a_models_opt_itself():
+    # every other reader goes through model_files.saved_options (one message per failure)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = []
+    for folder in SOURCE_FOLDERS:
+        for root, _dirs, files in os.walk(os.path.join(repo, folder)):
+            for name in sorted(f for f in files if f.endswith('.py')):
+                path = os.path.join(root, name)
+                relative = os.path.relpath(path, repo)
+                if relative.startswith(OPT_READERS):
+                    continue
+                found += [f'{relative}:{line}: {source}'
+                          for line, source in _reads_of_option_files(path)]
+    assert not found, found

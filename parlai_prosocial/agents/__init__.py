@@ -8,30 +8,13 @@ interactive`` asks again (:class:`AsksAgainOnEmptyInput`).
 Importing this package imports neither ParlAI nor torch.
 """
 
-import json
 import os
 
 from parlai_prosocial.errors import ModelFileError
+from parlai_prosocial.model_files import saved_options
 
 #: the reply to an empty line typed into ``parlai interactive``
 EMPTY_INPUT_REPLY = '(an empty message: type something to say, or [EXIT] to stop)'
-
-
-def saved_options(opt_file):
-    """
-    The options saved beside a model file (``MODEL.opt``), None if there are none; a cut or
-    broken file is one line naming it.
-    """
-    if not os.path.isfile(opt_file):
-        return None
-    try:
-        with open(opt_file, encoding='utf-8') as f:
-            return json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ModelFileError(
-            f'{opt_file}: not valid JSON ({e}); is it cut short? It holds the options of the '
-            f'model file {opt_file[:-4]}: copy it again, or train the model again'
-        ) from None
 
 
 def check_model_file(path, option, agent_class=None, needs_dict=False, dict_file=None):
@@ -48,7 +31,7 @@ def check_model_file(path, option, agent_class=None, needs_dict=False, dict_file
             f'{option} {path}: no such model file; give the model file that a training run '
             'wrote (its -mf), with its .opt beside it'
         )
-    saved = saved_options(path + '.opt') or {}
+    saved = saved_options(path + '.opt', missing_ok=True) or {}
     if agent_class is not None and saved.get('model'):
         from parlai.core.loader import load_agent_module
 

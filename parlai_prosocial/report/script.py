@@ -5,7 +5,6 @@ before any work, and the passes (see the package docstring).
 
 import argparse
 import importlib.util
-import os
 import random
 import shlex
 import sys
@@ -15,7 +14,6 @@ from parlai.core.agents import create_agent
 from parlai.core.build_data import modelzoo_path
 from parlai.core.loader import load_agent_module
 from parlai.core.metrics import aggregate_unnamed_reports
-from parlai.core.opt import Opt
 from parlai.core.script import ParlaiScript
 from parlai.core.worlds import create_task
 from parlai.scripts.eval_model import setup_args as eval_model_args
@@ -23,6 +21,7 @@ from parlai.utils import logging
 from parlai.utils.misc import TimeLogger
 
 from parlai_prosocial.errors import ProsocialOptionError
+from parlai_prosocial.model_files import saved_options
 from parlai_prosocial.formats import (
     CLASSIFIER_INPUTS,
     OFFENSE_LABELS,
@@ -168,7 +167,7 @@ def guarded_arguments(model_args, guard_model_file, guard_args):
 
 def _saved_opt(model_file, datapath, option):
     path = modelzoo_path(datapath, model_file)
-    opt = Opt.load(path + '.opt') if os.path.isfile(path + '.opt') else None
+    opt = saved_options(path + '.opt', missing_ok=True)
     if opt is None:
         raise ReportError(f'{option} {model_file}: no such model (no {path}.opt)')
     return opt

@@ -56,6 +56,7 @@ import parlai.utils.logging as logging
 
 from parlai_prosocial.download import exclusive, fetch, sha256_of
 from parlai_prosocial.errors import ModelFileError, ProsocialDownloadError
+from parlai_prosocial.model_files import saved_options
 
 URL = (
     'https://storage.googleapis.com/ai2-mosaic-public/projects/prosocial-dialog/models/'
@@ -207,8 +208,7 @@ def _finish(dpath, source, t5_model_arch=None):
     if not (os.path.exists(model_file) and os.path.isfile(model_file + '.opt')):
         raise CanaryCheckpointNotFound(f'{source} gave no model and model.opt in {dpath}')
     opt_file = model_file + '.opt'
-    with open(opt_file) as f:
-        opt = json.load(f)
+    opt = saved_options(opt_file)
     changed = dict(opt)
     if opt.get('model') in T5_AGENTS:
         changed['model'] = 'canary'

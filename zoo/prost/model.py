@@ -31,6 +31,7 @@ import shutil
 from parlai.core.build_data import built, mark_done
 
 from parlai_prosocial.errors import ModelFileError
+from parlai_prosocial.model_files import saved_options
 
 #: Environment variable naming a checkpoint to install and use for ``zoo:prost/model``.
 CHECKPOINT_ENV = 'PROST_CHECKPOINT'
@@ -85,8 +86,7 @@ def resolve_checkpoint(path):
             f'{path} is not a complete ParlAI checkpoint: missing {", ".join(missing)} '
             '(a trained model file comes with its .opt and .dict).'
         )
-    with open(path + '.opt') as f:
-        model = json.load(f).get('model')
+    model = saved_options(path + '.opt').get('model')
     if model != 'prost':
         raise ProstCheckpointNotFound(
             f'{path} is a `{model}` model, not Prost (`-m prost`, e.g. trained with '
@@ -139,8 +139,7 @@ def install(path, datapath):
         os.replace(target + '.tmp', target)
 
     opt_file = os.path.join(dpath, 'model.opt')
-    with open(opt_file) as f:
-        opt = json.load(f)
+    opt = saved_options(opt_file)
     opt.pop('dict_file', None)  # ParlAI then uses model.dict beside the model file
     opt['model_file'] = os.path.join(dpath, 'model')
     with open(opt_file + '.tmp', 'w') as f:

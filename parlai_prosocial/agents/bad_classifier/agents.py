@@ -16,13 +16,11 @@ its ``.opt``; its output layer's size if it has none) are not ours in our order.
 path is refused. Without ``--init-model`` it is ParlAI's agent unchanged.
 """
 
-import os
-
 from parlai.agents.transformer.transformer import TransformerClassifierAgent
-from parlai.core.opt import Opt
 from parlai.utils import logging
 
 from parlai_prosocial.errors import ProsocialOptionError
+from parlai_prosocial.model_files import saved_options
 
 #: the output layer of ParlAI's classifier (``TransformerLinearWrapper``) in its state dict
 OUTPUT_LAYER = 'additional_linear_layer'
@@ -60,10 +58,8 @@ class BadClassifierAgent(TransformerClassifierAgent):
         super().load_state_dict(state_dict)
 
     def _init_model_classes(self):
-        opt_file = self.opt['init_model'] + '.opt'
-        if not os.path.isfile(opt_file):
-            return None
-        return classes_of(Opt.load(opt_file))
+        saved = saved_options(self.opt['init_model'] + '.opt', missing_ok=True)
+        return classes_of(saved) if saved is not None else None
 
     def _with_our_output_layer(self, state_dict):
         """

@@ -33,14 +33,12 @@ def load_canary(model_file='zoo:canary/model', **overrides):
     A checkpoint saved by another T5 agent (``hugging_face/t5``) is loaded as Canary too: the
     weights are the same.
     """
-    import os
-
     from parlai.core.agents import create_agent_from_opt_file
     from parlai.core.build_data import modelzoo_path
     from parlai.core.params import ParlaiParser
 
     from parlai_prosocial.agents import check_model_file
-    from parlai_prosocial.errors import ModelFileError
+    from parlai_prosocial.model_files import saved_options
 
     from .agents import CanaryAgent
 
@@ -51,8 +49,7 @@ def load_canary(model_file='zoo:canary/model', **overrides):
     opt = parser.parse_args(args)
     opt['model_file'] = modelzoo_path(opt['datapath'], opt['model_file'])
     check_model_file(opt['model_file'], '--model-file', CanaryAgent)
-    if not os.path.isfile(opt['model_file'] + '.opt'):
-        raise ModelFileError(f'{opt["model_file"]}: no {opt["model_file"]}.opt beside it')
+    saved_options(opt['model_file'] + '.opt')  # one line if it is missing or unreadable
     overrides = dict(overrides, model='canary')
     for key, value in overrides.items():
         opt[key] = value

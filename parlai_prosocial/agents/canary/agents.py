@@ -73,6 +73,7 @@ from parlai_prosocial.formats import (
     parse_canary_output,
 )
 from parlai_prosocial.errors import ModelFileError, ProsocialOptionError
+from parlai_prosocial.model_files import saved_options
 from parlai_prosocial.parlai_internals import check_relied_on
 
 from parlai_prosocial.agents import AsksAgainOnEmptyInput, check_model_files_of
@@ -120,8 +121,6 @@ def check_stage_one(opt):
     stage-1 model of CORPUS (see the module docstring). Returns the stage-1 model file, or None
     when there is nothing to check (no corpus, or the stage-2 model file exists already).
     """
-    import json
-
     corpus = opt.get('canary_pretrained_on') or 'none'
     if corpus == 'none':
         return None
@@ -140,10 +139,9 @@ def check_stage_one(opt):
     if not os.path.isfile(init_model):
         raise CanaryStageError(f'--init-model {init_model}: no such model file; {how}')
     try:
-        with open(init_model + '.opt') as f:
-            init_task = json.load(f).get('task')
-    except (OSError, ValueError) as e:
-        raise CanaryStageError(f'{init_model}.opt: cannot read the stage-1 options ({e}); {how}')
+        init_task = saved_options(init_model + '.opt').get('task')
+    except ModelFileError as e:
+        raise CanaryStageError(f'{e}; {how}') from None
     if task not in _tasks_of(init_task):
         raise CanaryStageError(
             f'--init-model {init_model} was trained on {init_task!r}, not on {task!r}; {how}'

@@ -46,7 +46,9 @@ import sys
 import time
 
 from parlai_prosocial import results as results_file
+from parlai_prosocial.errors import ModelFileError
 from parlai_prosocial.formats import trained_classifier_input
+from parlai_prosocial.model_files import saved_options
 from parlai_prosocial.tasks.toxichat.metrics import (
     AMBIGUOUS_COLUMNS,
     add_recipe_protocol_arguments,
@@ -287,14 +289,13 @@ def check_classifier_input(classifiers_dir, seeds, classifier_input):
     ``--toxichat-classifier-input classifier_input`` (as its saved opt says; the scorer would
     refuse it only after the Prosts are trained).
     """
-    from parlai.core.opt import Opt
-
     for seed in seeds:
         for name in ('stance', 'offensive'):
             model_file = os.path.join(classifiers_dir, f'seed_{seed}', name, 'model')
-            if not os.path.isfile(model_file + '.opt'):
-                raise SystemExit(f'error: --classifiers: no {model_file}.opt')
-            trained = trained_classifier_input(Opt.load(model_file + '.opt'))
+            try:
+                trained = trained_classifier_input(saved_options(model_file + '.opt'))
+            except ModelFileError as e:
+                raise SystemExit(f'error: --classifiers: {e}') from None
             if trained and trained != classifier_input:
                 raise SystemExit(
                     f'error: --classifiers {model_file} was trained with --classifier-input '
