@@ -279,6 +279,32 @@ def situation(name, rot):
 STANCE_LABELS = ('Agree', 'Disagree', 'Neutral')
 OFFENSE_LABELS = ('Safe', 'Offensive')
 
+#: Table 5's metrics (§6.1; ``tasks/toxichat/metrics.py`` reports them): the share of replies the
+#: stance classifier puts in each of its classes, the offensive one calls Offensive, and that hold
+#: a bad n-gram; with ``--toxichat-decision thresholds``, the shares no class passes its threshold
+TOXICHAT_STANCE_METRICS = {
+    'Disagree': 'toxichat_disagree',
+    'Agree': 'toxichat_agree',
+    'Neutral': 'toxichat_neutral',
+}
+TOXICHAT_OFFENSIVE_METRIC = 'toxichat_offensive'
+TOXICHAT_BAD_METRIC = 'toxichat_bad'
+TOXICHAT_STANCE_AMBIGUOUS_METRIC = 'toxichat_stance_ambiguous'
+TOXICHAT_OFFENSIVE_AMBIGUOUS_METRIC = 'toxichat_offensive_ambiguous'
+
+#: Table 5's columns in its order, with its headers (Neutral, not a column there, is 100 -
+#: Disagree - Agree); the recipes' tables and the report show them so
+TABLE5_METRICS = {
+    **{metric: label for label, metric in TOXICHAT_STANCE_METRICS.items()},
+    TOXICHAT_OFFENSIVE_METRIC: 'Offense',
+    TOXICHAT_BAD_METRIC: 'Bad',
+}
+#: the shares ``--toxichat-decision thresholds`` adds after Table 5's, with their headers
+TOXICHAT_AMBIGUOUS_METRICS = {
+    TOXICHAT_STANCE_AMBIGUOUS_METRIC: 'Stance ambiguous',
+    TOXICHAT_OFFENSIVE_AMBIGUOUS_METRIC: 'Offense ambiguous',
+}
+
 #: --toxichat-classifier-input: what the stance and offensive classifiers read (the reply with the
 #: turn it answers, or the whole thread)
 CLASSIFIER_INPUTS = ('pair', 'thread')

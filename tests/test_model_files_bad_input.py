@@ -160,9 +160,9 @@ def test_the_detector_finds_what_it_must(tmp_path):
     assert [line for line, _ in _reads_of_option_files(str(path))] == [1, 2, 5]
 
 
-def test_no_other_module_reads_a_models_opt_itself():
+def test_no_other_module_reads_a_models_opt_itself(repo_dir):
     # every other reader goes through model_files.saved_options (one message per failure)
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    repo = repo_dir
     found = []
     for folder in SOURCE_FOLDERS:
         for root, _dirs, files in os.walk(os.path.join(repo, folder)):

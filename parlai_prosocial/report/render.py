@@ -8,23 +8,20 @@ import random
 import shlex
 
 from parlai_prosocial import results
-from parlai_prosocial.formats import GUARD_ROTS_TEXT_FIELD, SAFETY_LABELS
+from parlai_prosocial.formats import (
+    GUARD_ROTS_TEXT_FIELD,
+    SAFETY_LABELS,
+    TABLE5_METRICS,
+    TOXICHAT_AMBIGUOUS_METRICS,
+)
 from parlai_prosocial.parlai_fixes import EVAL_SEED
 
 from .script import GUARDED, PROSOCIAL, TOXICHAT, UNGUARDED
 
 #: Table 3's columns, then what RoT & Response models add, in this order when reported
 QUALITY_METRICS = ('bleu-4', 'f1', 'ppl', 'rot_bleu-4', 'rot_f1', 'response_ppl')
-#: Table 5's columns (shares of replies), with their headers
-TOXICHAT_METRICS = {
-    'toxichat_disagree': 'Disagree',
-    'toxichat_agree': 'Agree',
-    'toxichat_neutral': 'Neutral',
-    'toxichat_offensive': 'Offensive',
-    'toxichat_bad': 'Bad words',
-    'toxichat_stance_ambiguous': 'Stance ambiguous',
-    'toxichat_offensive_ambiguous': 'Offense ambiguous',
-}
+#: Table 5's columns (shares of replies), then the ambiguous shares, with their headers
+TOXICHAT_METRICS = {**TABLE5_METRICS, **TOXICHAT_AMBIGUOUS_METRICS}
 CHARTS = {
     'quality': 'quality_by_level.png',
     'toxichat': 'toxichat.png',

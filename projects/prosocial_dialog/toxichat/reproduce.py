@@ -51,6 +51,13 @@ from collections import Counter
 
 from parlai_prosocial import results as results_file
 
+from parlai_prosocial.formats import (
+    TABLE5_METRICS,
+    TOXICHAT_AMBIGUOUS_METRICS,
+    TOXICHAT_BAD_METRIC,
+    TOXICHAT_OFFENSIVE_METRIC,
+    TOXICHAT_STANCE_METRICS,
+)
 from parlai_prosocial.tasks.toxichat.badwords import BadWordMatcher
 from parlai_prosocial.tasks.toxichat.data import (
     OFFENSE_LABELS,
@@ -62,7 +69,6 @@ from parlai_prosocial.tasks.toxichat.data import (
     stance_pairs,
 )
 from parlai_prosocial.tasks.toxichat.metrics import (
-    AMBIGUOUS_COLUMNS,
     add_recipe_protocol_arguments,
     decision_arguments,
     decision_columns,
@@ -215,16 +221,11 @@ def gold_shares(data_dir, model):
     n = len(threads)
     return {
         'exs': n,
-        'toxichat_disagree': stances.count('Disagree') / n,
-        'toxichat_agree': stances.count('Agree') / n,
-        'toxichat_neutral': stances.count('Neutral') / n,
-        'toxichat_offensive': sum(t[field]['offense_label'] == 'Offensive' for t in threads) / n,
-        'toxichat_bad': sum(bad.contains(t[field]['text']) for t in threads) / n,
+        **{metric: stances.count(label) / n for label, metric in TOXICHAT_STANCE_METRICS.items()},
+        TOXICHAT_OFFENSIVE_METRIC:
+            sum(t[field]['offense_label'] == 'Offensive' for t in threads) / n,
+        TOXICHAT_BAD_METRIC: sum(bad.contains(t[field]['text']) for t in threads) / n,
     }
-
-
-TABLE5_COLUMNS = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral',
-                  'toxichat_offensive', 'toxichat_bad')
 
 
 def tables(per_seed, gold, classifier_input='thread', decision='argmax'):
@@ -266,10 +267,10 @@ def tables(per_seed, gold, classifier_input='thread', decision='argmax'):
     blank = [None] * len(ambiguous)
     for model, label in (('dgpt', 'DialoGPT'), ('gpt3', 'GPT-3')):
         shares.append([f'ToxiChat {label} replies, human labels']
-                      + [100 * gold[model][m] for m in TABLE5_COLUMNS] + blank)
+                      + [100 * gold[model][m] for m in TABLE5_METRICS] + blank)
         shares.append([f'ToxiChat {label} replies, our classifiers']
                       + [results_file.spread([100 * r['table5'][model][m] for r in per_seed])
-                         for m in TABLE5_COLUMNS + ambiguous])
+                         for m in tuple(TABLE5_METRICS) + ambiguous])
         paper = TABLE5[label]
         shares.append([f'ProsocialDialog Table 5, {label} (own replies)', paper['disagree'],
                        paper['agree'], 100 - paper['disagree'] - paper['agree'],
@@ -283,8 +284,8 @@ def tables(per_seed, gold, classifier_input='thread', decision='argmax'):
             classifiers, formats=[None, None, '.3f', '.2f'], align='llrr'),
         'test_examples': results_file.table(['test set', 'examples'], examples),
         'table5_recorded': results_file.table(
-            ['replies to the test threads (%)', 'Disagree', 'Agree', 'Neutral', 'Offense', 'Bad']
-            + [AMBIGUOUS_COLUMNS[m] for m in ambiguous],
+            ['replies to the test threads (%)'] + list(TABLE5_METRICS.values())
+            + [TOXICHAT_AMBIGUOUS_METRICS[m] for m in ambiguous],
             shares, formats=[None] + ['.1f'] * (5 + len(ambiguous))),
         'run': results_file.table(
             ['seed', 'stance epochs done', 'offensive epochs done', 'minutes'],

@@ -47,10 +47,15 @@ import time
 
 from parlai_prosocial import results as results_file
 from parlai_prosocial.errors import ModelFileError
-from parlai_prosocial.formats import trained_classifier_input
+from parlai_prosocial.formats import (
+    TABLE5_METRICS,
+    TOXICHAT_AMBIGUOUS_METRICS,
+    TOXICHAT_OFFENSIVE_METRIC,
+    TOXICHAT_STANCE_METRICS,
+    trained_classifier_input,
+)
 from parlai_prosocial.model_files import saved_options
 from parlai_prosocial.tasks.toxichat.metrics import (
-    AMBIGUOUS_COLUMNS,
     add_recipe_protocol_arguments,
     decision_arguments,
     decision_columns,
@@ -59,8 +64,9 @@ from parlai_prosocial.tasks.toxichat.metrics import (
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 
-METRICS = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral', 'toxichat_offensive',
-           'toxichat_bad')
+DISAGREE, AGREE = TOXICHAT_STANCE_METRICS['Disagree'], TOXICHAT_STANCE_METRICS['Agree']
+#: Table 5's header arrows: the paper's better direction of each column (Neutral has none)
+TABLE5_ARROWS = ('↑', '↓', '', '↓', '↓')
 
 #: ProsocialDialog Table 5 (%), the two Prost rows
 TABLE5 = {
@@ -215,7 +221,7 @@ def replies(world_log):
 def tables(per_seed, classifiers_results, classifier_input='thread', decision='argmax'):
     seeds = [r['seed'] for r in per_seed]
     ambiguous = decision_columns(decision)
-    metrics = METRICS + ambiguous
+    metrics = tuple(TABLE5_METRICS) + ambiguous
     rows = []
     for key, label in ROWS.items():
         if key not in per_seed[0]['reports']:
@@ -239,30 +245,31 @@ def tables(per_seed, classifiers_results, classifier_input='thread', decision='a
 
     comparisons = [
         holds('RoT & Response disagrees more than Response only (paper: yes)',
-              lambda r: share(r, 'rot_response', 'toxichat_disagree')
-              > share(r, 'response_only', 'toxichat_disagree')),
+              lambda r: share(r, 'rot_response', DISAGREE)
+              > share(r, 'response_only', DISAGREE)),
         holds('RoT & Response agrees less than Response only (paper: yes)',
-              lambda r: share(r, 'rot_response', 'toxichat_agree')
-              < share(r, 'response_only', 'toxichat_agree')),
+              lambda r: share(r, 'rot_response', AGREE)
+              < share(r, 'response_only', AGREE)),
         holds('RoT & Response is less offensive than Response only (paper: no, 19.3 vs 6.0)',
-              lambda r: share(r, 'rot_response', 'toxichat_offensive')
-              < share(r, 'response_only', 'toxichat_offensive')),
+              lambda r: share(r, 'rot_response', TOXICHAT_OFFENSIVE_METRIC)
+              < share(r, 'response_only', TOXICHAT_OFFENSIVE_METRIC)),
     ]
     if 'guarded' in per_seed[0]['reports']:
         comparisons += [
             holds('the guard raises Disagree over the bare RoT & Response Prost',
-                  lambda r: share(r, 'guarded', 'toxichat_disagree')
-                  > share(r, 'rot_response', 'toxichat_disagree')),
+                  lambda r: share(r, 'guarded', DISAGREE)
+                  > share(r, 'rot_response', DISAGREE)),
             holds('the guard lowers Offense below the bare RoT & Response Prost',
-                  lambda r: share(r, 'guarded', 'toxichat_offensive')
-                  < share(r, 'rot_response', 'toxichat_offensive')),
+                  lambda r: share(r, 'guarded', TOXICHAT_OFFENSIVE_METRIC)
+                  < share(r, 'rot_response', TOXICHAT_OFFENSIVE_METRIC)),
         ]
     tabs = {
         'table5': results_file.table(
             [f'model (300 ToxiChat test threads, %; classifiers read the {INPUTS[classifier_input]}'
-             + (", Baheti et al.'s thresholds" if decision == 'thresholds' else '') + ')',
-             'Disagree ↑', 'Agree ↓', 'Neutral', 'Offense ↓', 'Bad ↓']
-            + [AMBIGUOUS_COLUMNS[m] for m in ambiguous],
+             + (", Baheti et al.'s thresholds" if decision == 'thresholds' else '') + ')']
+            + [f'{header} {arrow}'.strip()
+               for header, arrow in zip(TABLE5_METRICS.values(), TABLE5_ARROWS)]
+            + [TOXICHAT_AMBIGUOUS_METRICS[m] for m in ambiguous],
             rows, formats=[None] + ['.1f'] * (len(metrics))),
         'comparisons': results_file.table(
             ['comparison', 'holds in seeds', 'seeds where it holds'], comparisons,
