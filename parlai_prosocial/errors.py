@@ -64,6 +64,14 @@ class ModelFileError(ProsocialError):
     """
 
 
+class ExportError(ProsocialError):
+    """
+    A model that ``python -m parlai_prosocial.export`` cannot write as a Hugging Face folder: a
+    model file of another kind, an architecture or dictionary HF cannot express, an ``--out``
+    that is not empty.
+    """
+
+
 def one_line(error):
     """
     How the command line shows ``error``: its class name and its message, on one line.
