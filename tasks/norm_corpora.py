@@ -38,9 +38,10 @@ def read_table(path, delimiter, required, error, obtain=''):
     ``(where, row)`` for every record of a delimited file with a header line; ``where`` is
     ``"<path>: line N"`` and ``row`` a dict from column name to text. ``error`` (an exception
     class) is raised, naming the file and line, for a missing or empty file, a Git LFS pointer,
-    text that is not UTF-8, a header without one of the ``required`` columns, a quote never closed
-    (or text after a closing quote), a record whose number of fields differs from the header's, or
-    no record after the header. ``obtain`` is added to the missing-file error.
+    text that is not UTF-8, a header without one of the ``required`` columns (said so when the
+    file is separated by another delimiter) or with a column twice, a quote never closed (or text
+    after a closing quote), a record whose number of fields differs from the header's, or no
+    record after the header. ``obtain`` is added to the missing-file error.
     """
     if not os.path.isfile(path):
         raise error(f'{path}: no such file{(". " + obtain) if obtain else ""}')
@@ -56,11 +57,23 @@ def read_table(path, delimiter, required, error, obtain=''):
             header = next(reader)
         except UnicodeDecodeError as e:
             raise error(f'{path}: line 1: not UTF-8 text ({e.reason})') from None
+        except csv.Error as e:
+            raise _bad_header(path, delimiter, required, error, f'not a valid header ({e})')
         missing = [c for c in required if c not in header]
         if missing:
+            raise _bad_header(
+                path, delimiter, required, error,
+                f'the header has no column {", ".join(map(repr, missing))} '
+                f'(it has {", ".join(header[:30])})',
+            )
+        repeated = sorted({c for c in header if header.count(c) > 1}, key=header.index)
+        if repeated:
+            # a dict of the row would keep the last column of a name: its values would silently
+            # replace the first's
             raise error(
-                f'{path}: line 1: the header has no column {", ".join(map(repr, missing))} '
-                f'(it has {", ".join(header[:30])})'
+                f'{path}: line 1: the header has the column '
+                + ', '.join(f'{c!r} {header.count(c)} times' for c in repeated)
+                + '; expected each column once (which one holds the data?)'
             )
         line = reader.line_num + 1
         records = 0
@@ -89,6 +102,34 @@ def read_table(path, delimiter, required, error, obtain=''):
             yield where, dict(zip(header, record))
     if not records:
         raise error(f'{path}: no record after the header line; expected at least one')
+
+
+#: how a delimiter is named in a message
+DELIMITER_NAMES = {'\t': 'tabs', ',': 'commas', ';': 'semicolons', '|': 'bars'}
+
+
+def _bad_header(path, delimiter, required, error, problem):
+    """
+    The error for a header line that does not give the ``required`` columns (``problem`` says
+    how): when the line, split at another delimiter, has them all, the file is separated by that
+    one (a TSV saved as CSV, or the reverse), and the message says so.
+    """
+    with open(path, encoding='utf-8', newline='') as f:
+        first = f.readline()
+    for other, name in DELIMITER_NAMES.items():
+        if other == delimiter or other not in first:
+            continue
+        try:
+            columns = next(csv.reader([first], delimiter=other))
+        except csv.Error:
+            continue
+        if all(c in columns for c in required):
+            return error(
+                f'{path}: line 1: the columns are separated by {name}; expected '
+                f'{DELIMITER_NAMES[delimiter]}, as the release writes this file (was it saved '
+                f'again with {name}?)'
+            )
+    return error(f'{path}: line 1: {problem}')
 
 
 def _bad_record(path, start, line, header, delimiter, e, error):

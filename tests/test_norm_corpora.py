@@ -7,6 +7,7 @@ check.
 """
 
 import csv
+import io
 import os
 import zipfile
 
@@ -136,6 +137,46 @@ def _all_bad(rows):
     return [rows[0]] + [r[:i] + ['1'] + r[i + 1:] for r in rows[1:]]
 
 
+def _add_column(column):
+    """
+    A second ``column`` at the end of every row, with other values.
+    """
+    def change(rows):
+        header, *records = rows
+        return [header + [column]] + [r + [f'another {column} {i}'] for i, r in enumerate(records)]
+
+    return change
+
+
+def _resaved(original, delimiter, quoting=csv.QUOTE_MINIMAL):
+    """
+    The rows of a file separated by ``original`` written again with ``delimiter`` (a
+    spreadsheet's "save as").
+    """
+    def change(text):
+        rows = list(csv.reader(io.StringIO(text, newline=''), delimiter=original))
+        out = io.StringIO()
+        csv.writer(out, delimiter=delimiter, quoting=quoting, lineterminator='\n').writerows(rows)
+        return out.getvalue()
+
+    change.text = True
+    return change
+
+
+def _on_text(delimiter, change):
+    """
+    A change of the parsed rows as a change of the file's text.
+    """
+    def text_change(text):
+        rows = change(list(csv.reader(io.StringIO(text, newline=''), delimiter=delimiter)))
+        out = io.StringIO()
+        csv.writer(out, delimiter=delimiter, lineterminator='\n').writerows(rows)
+        return out.getvalue()
+
+    text_change.text = True
+    return text_change
+
+
 def _text(old, new, count=1):
     """
     A change of the file's text (not of its parsed rows): quotes csv would write correctly.
@@ -190,6 +231,19 @@ BAD = [
     ('norm_bank', _set('class_label', 'bad', 3), ['line 4', '"class_label"']),
     ('norm_bank', _set('text_label', '', 2), ['line 3', '"text_label" is empty']),
     ('norm_bank', _drop_column('input_sequence'), ['line 1', "no column 'input_sequence'"]),
+    # a column twice: the second would silently replace the first's values
+    ('social_chem', _add_column('rot'), ['line 1: the header has the column \'rot\' 2 times; '
+                                         'expected each column once']),
+    ('norm_bank', _add_column('class_label'), ["line 1: the header has the column 'class_label' "
+                                               '2 times']),
+    ('mic', _add_column('rot'), ["line 1: the header has the column 'rot' 2 times"]),
+    # saved again with the other delimiter, quoted or not (csv's "'\t' expected after '\"'")
+    ('social_chem', _resaved('\t', ','),
+     ['line 1: the columns are separated by commas; expected tabs']),
+    ('social_chem', _resaved('\t', ',', csv.QUOTE_ALL),
+     ['line 1: the columns are separated by commas; expected tabs']),
+    ('mic', _resaved(',', '\t', csv.QUOTE_ALL),
+     ['line 1: the columns are separated by tabs; expected commas']),
 ]
 
 
@@ -253,8 +307,14 @@ def test_missing_empty_truncated_and_lfs_files(tmp_path):
         ('social_chem', lambda text: text.replace('\ttrain\t4\t', '\ttrain\tmost\t', 1),
          ['--social-chem-target', 'attributes_and_rot'], 'line 2 (rot-id rot/reddit/confessions/'
          'a1/1/1/): field "rot-agree" is \'most\''),
+        # the reader's csv.Error ("'\\t' expected after '\"'") was a traceback
+        ('social_chem', _resaved('\t', ',', csv.QUOTE_ALL), [],
+         'line 1: the columns are separated by commas; expected tabs'),
+        ('norm_bank', _on_text('\t', _add_column('class_label')), [],
+         "line 1: the header has the column 'class_label' 2 times"),
     ],
-    ids=['only the header', 'a quote left open', 'a word in a number column'],
+    ids=['only the header', 'a quote left open', 'a word in a number column',
+         'social chem saved with commas', 'norm bank with class_label twice'],
 )
 def test_display_data_stops_with_one_line(tmp_path, corpus, change, options, expected):
     task, option, name, _, error = CASES[corpus]
