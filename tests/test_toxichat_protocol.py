@@ -17,13 +17,20 @@ Table 5 as §6.1 ran it (Baheti et al., 2021's protocol), issue 8 §4:
 
 import json
 import os
+from collections import Counter
 
 import pytest
 
 from parlai_prosocial import testing
 from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.tasks.toxichat import build
-from parlai_prosocial.tasks.toxichat.data import thread_input
+from parlai_prosocial.formats import (
+    CLASSIFIER_INPUTS,
+    OFFENSE_LABELS,
+    STANCE_LABELS,
+    TOXICHAT_STANCE_METRICS,
+)
+from parlai_prosocial.tasks.toxichat.data import read_threads, stance_pairs, thread_input
 from parlai_prosocial.tasks.toxichat.metrics import (
     AMBIGUOUS,
     BAHETI_THRESHOLDS,
@@ -36,7 +43,7 @@ from parlai_prosocial.samples import write_sample
 from parlai_prosocial.testing.samples import read_sample_file
 
 SAMPLE = {'test': read_sample_file('toxichat', 'test.jsonl')}
-STANCE_NAMES = ('toxichat_disagree', 'toxichat_agree', 'toxichat_neutral')
+STANCE_NAMES = tuple(TOXICHAT_STANCE_METRICS.values())
 
 
 @pytest.fixture(scope='module')
@@ -438,8 +445,10 @@ def _recipe(monkeypatch, name, *args):
     return testing.run_script_in_process(monkeypatch, script, args)
 
 
-def test_recipe_trains_each_classifier_anew_in_a_used_folder(tmp_path):
-    # run again into the same --out, ParlAI's train_model resumed the earlier run's .checkpoint
+def _toxichat_recipe():
+    """
+    ``projects/prosocial_dialog/toxichat/reproduce.py`` as a module.
+    """
     import importlib.util
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -447,6 +456,42 @@ def test_recipe_trains_each_classifier_anew_in_a_used_folder(tmp_path):
     spec = importlib.util.spec_from_file_location('toxichat_reproduce', path)
     recipe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recipe)
+    return recipe
+
+
+def _teachers_training_labels(sample_dir, task, mode):
+    """
+    The labels of the rows the classifier teacher ``task`` trains on in input mode ``mode``.
+    """
+    teacher = create_teacher(sample_dir, task, 'train:ordered', toxichat_classifier_input=mode)
+    return Counter(m['labels'][0] for m in messages(teacher))
+
+
+def _balanced(counts, classes):
+    return [sum(counts.values()) / (len(classes) * counts[c]) for c in classes]
+
+
+@pytest.mark.parametrize('mode', CLASSIFIER_INPUTS)
+def test_recipe_class_weights_are_those_of_the_teachers_training_rows(sample_dir, mode):
+    # issue 25: in thread mode the stance teacher trains on the adjacent pairs only, and the
+    # recipe weighted the classes by all pairs
+    recipe = _toxichat_recipe()
+    counts = recipe.training_label_counts(recipe.data_arguments(str(sample_dir), None, mode))
+    weights = recipe.class_weights(counts)
+    for name, (task, classes, _metric) in recipe.CLASSIFIERS.items():
+        trained_on = _teachers_training_labels(sample_dir, task, mode)
+        assert counts[name] == trained_on, name
+        assert weights[name] == pytest.approx(_balanced(trained_on, classes)), name
+    # the sample tells the rows apart: every annotated pair (pair mode's rows) is not the
+    # adjacent pairs (thread mode's), so weights from the wrong rows would fail above
+    threads = read_threads(os.path.join(str(sample_dir), 'train.jsonl'))
+    all_pairs = Counter(label for t in threads for *_, label in stance_pairs(t))
+    assert (counts['stance'] == all_pairs) == (mode == 'pair')
+
+
+def test_recipe_trains_each_classifier_anew_in_a_used_folder(tmp_path):
+    # run again into the same --out, ParlAI's train_model resumed the earlier run's .checkpoint
+    recipe = _toxichat_recipe()
     left = tmp_path / 'stance'
     left.mkdir()
     (left / 'model.checkpoint').write_text('an earlier run')
@@ -492,6 +537,13 @@ def test_recipe_thread_input_end_to_end(tmp_path, sample_dir, monkeypatch):
         'stance, adjacent pairs, thread input',
         'offensive, all utterances, thread input',
     ]
+    # each training command's --class-weights are those of the rows its teacher trains on
+    for task, classes in (('toxichat:stance', STANCE_LABELS), ('toxichat:offensive',
+                                                               OFFENSE_LABELS)):
+        command = next(c.split() for c in results['commands'] if f' -t {task} ' in c)
+        start = command.index('--class-weights') + 1
+        expected = _balanced(_teachers_training_labels(sample_dir, task, 'thread'), classes)
+        assert command[start: start + len(classes)] == [f'{w:.4f}' for w in expected], task
 
 
 # --- the zero-shot recipe (Table 5 with tiny Prosts): thread input by default -------------------

@@ -7,9 +7,10 @@ ToxiChat classifiers for the ProsocialDialog paper's Table 5 (§6.1), at CPU sca
 1. trains a stance classifier (``toxichat:stance``: turn replied to + reply -> Agree / Disagree /
    Neutral) and an offensive classifier (``toxichat:offensive``: utterance -> Safe / Offensive),
    each a small ``transformer/classifier`` trained from scratch on ToxiChat's train split with
-   ``parlai train_model``, class-weighted (``n / (classes * count)``, the labels are skewed:
-   88% Neutral, 78% Safe), for a fixed number of epochs (``--epochs``; never a time budget, so a
-   busy machine trains the same steps), validated every half epoch on the dev split, keeping the
+   ``parlai train_model``, class-weighted (``n / (classes * count)`` over the rows the teacher
+   trains on, asked of the teacher with the training command's task and data options: the
+   labels are skewed, mostly Neutral and Safe), for a fixed number of epochs (``--epochs``; never
+   a time budget, so a busy machine trains the same steps), validated every half epoch on the dev split, keeping the
    checkpoint with the best dev score by the metric reported below (stance macro-F1, Offensive
    F1); once per seed (``--seeds``, default 0 1 2: ``train_model --seed S``);
 2. scores them on the test split with ``parlai eval_model`` as Baheti et al. (2021) report them:
@@ -62,11 +63,9 @@ from parlai_prosocial.tasks.toxichat.badwords import BadWordMatcher
 from parlai_prosocial.tasks.toxichat.data import (
     OFFENSE_LABELS,
     STANCE_LABELS,
-    labelled_utterances,
     read_threads,
     split_path,
     stance_field,
-    stance_pairs,
 )
 from parlai_prosocial.tasks.toxichat.metrics import (
     add_recipe_protocol_arguments,
@@ -117,32 +116,58 @@ CLASSIFIERS = {
 }
 
 
-def label_counts(data_dir):
+def data_arguments(data_dir, datapath, classifier_input):
     """
-    The train split's stance and offensive label counts (what the two teachers train on).
+    The data options every command of the recipe gets (the teachers' rows depend on them).
     """
-    threads = read_threads(split_path(data_dir, 'train'))
-    stance = Counter(label for t in threads for *_, label in stance_pairs(t))
-    offensive = Counter(
-        turn['offense_label'] for t in threads for _, turn in labelled_utterances(t)
-    )
-    return {'stance': stance, 'offensive': offensive}
+    data_args = ['--toxichat-data-dir', data_dir] if data_dir else []
+    if classifier_input != 'pair':
+        # only when not ParlAI's default (pair), so pair-mode commands stay as they always ran
+        data_args += ['--toxichat-classifier-input', classifier_input]
+    if datapath:
+        data_args += ['--datapath', datapath]
+    return data_args
+
+
+def training_label_counts(data_args):
+    """
+    {classifier: Counter of labels} of the rows each classifier's teacher trains on, asked of the
+    teacher itself with the training command's task and data options (one ordered epoch of its
+    train split): in thread mode the stance teacher gives the adjacent pairs only, in pair mode
+    every annotated pair, and the weights follow whatever it gives.
+    """
+    from parlai.core.params import ParlaiParser
+    from parlai.core.teachers import create_task_agent_from_taskname
+
+    counts = {}
+    for name, (task, _classes, _metric) in CLASSIFIERS.items():
+        opt = ParlaiParser(True, False).parse_args(['-t', task, '-dt', 'train:ordered'] + data_args)
+        teacher = create_task_agent_from_taskname(opt)[0]
+        counts[name] = Counter()
+        while not teacher.epoch_done():
+            message = teacher.act()
+            if not message.get('batch_padding'):
+                counts[name].update(message['labels'])
+    return counts
 
 
 def balanced_weights(counts, classes):
+    """
+    ``--class-weights`` for ``classes``: ``n / (classes * count)`` (scikit-learn's "balanced").
+    """
     total = sum(counts[c] for c in classes)
     return [total / (len(classes) * counts[c]) for c in classes]
 
 
+def class_weights(counts):
+    return {name: balanced_weights(counts[name], classes)
+            for name, (_task, classes, _metric) in CLASSIFIERS.items()}
+
+
 class Runner:
-    def __init__(self, out, data_dir, datapath, threads, shown_out='OUT', classifier_input='pair'):
+    def __init__(self, out, data_args, threads, shown_out='OUT'):
         self.out = out
-        self.data_args = ['--toxichat-data-dir', data_dir] if data_dir else []
-        if classifier_input != 'pair':
-            # only when not ParlAI's default (pair), so pair-mode commands stay as they always ran
-            self.data_args += ['--toxichat-classifier-input', classifier_input]
-        if datapath:
-            self.data_args += ['--datapath', datapath]
+        self.data_args = data_args
         self.env = dict(
             os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
         )
@@ -303,8 +328,7 @@ def epochs_done(model_file):
 def run_seed(args, data_dir, weights, seed):
     out = os.path.join(args.out, f'seed_{seed}')
     os.makedirs(out, exist_ok=True)
-    runner = Runner(out, args.data_dir, args.datapath, args.threads, shown_out=f'OUT/seed_{seed}',
-                    classifier_input=args.classifier_input)
+    runner = Runner(out, args.data_args, args.threads, shown_out=f'OUT/seed_{seed}')
     start = time.time()
     models = {name: train(runner, name, weights[name], args.epochs[name], seed)
               for name in CLASSIFIERS}
@@ -376,8 +400,10 @@ def main():
         datapath = args.datapath or ParlaiParser(True, False).parse_args([])['datapath']
         data_dir = build({'datapath': datapath})
     start = time.time()
-    counts = label_counts(data_dir)
-    weights = {n: balanced_weights(counts[n], CLASSIFIERS[n][1]) for n in CLASSIFIERS}
+    # the weights of the rows the training commands train on, from their own task and options
+    args.data_args = data_arguments(args.data_dir, args.datapath, args.classifier_input)
+    counts = training_label_counts(args.data_args)
+    weights = class_weights(counts)
     per_seed = [run_seed(args, data_dir, weights, seed) for seed in args.seeds]
     gold = {model: gold_shares(data_dir, model) for model in ('dgpt', 'gpt3')}
     numbers = {
