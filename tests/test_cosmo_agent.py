@@ -306,6 +306,8 @@ def test_the_preset_is_the_papers_3b_recipe():
         'adafactor', 0.001, 'none'
     )
     assert (opt['batchsize'], opt['max_train_steps']) == (256, 110000)
+    # §4's effective batch ≈ 780: three batches of 256 per update, 768 examples (the card)
+    assert (opt['global_batchsize'], opt['update_freq']) == (256, 3)
     assert (opt['cosmo_drop_narrative'], opt['cosmo_drop_instruction']) == (0.3, 0.5)
     assert opt['seed'] == 0 and opt['validation_patience'] == -1 and opt['num_epochs'] == -1
     tiny = setup_args().parse_args(['-o', 'prosocial/tiny_cosmo'])
