@@ -165,20 +165,23 @@ def portable(text):
     return text.replace(beside, '..' + os.sep)
 
 
-def write(path, name, script, commands, numbers, tables, seeds=None, **extra):
+def write(path, name, script, commands, numbers, tables, seeds=None, relative=True, **extra):
     """
     Write the results file ``path`` (JSON) with the versions and machine filled in; returns it.
+    ``relative=False`` keeps the commands' paths as given (absolute ones rerun from any folder),
+    instead of writing this checkout's relative to it (:func:`portable`).
     """
+    as_written = portable if relative else str
     results = {
         'format': FORMAT,
         'name': name,
         'script': os.path.relpath(os.path.abspath(script), REPO),
-        'argv': [portable(a) for a in sys.argv[1:]],
+        'argv': [as_written(a) for a in sys.argv[1:]],
         'created': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
         'versions': versions(),
         'machine': machine(),
         'seeds': seeds,
-        'commands': [portable(c) for c in commands],
+        'commands': [as_written(c) for c in commands],
         'numbers': numbers,
         'tables': tables,
     }
