@@ -18,51 +18,100 @@ It writes into the directory
 
 and prints the ``export`` lines that point ParlAI at them. These are demo and test data, not the
 datasets: numbers from them show that the code runs, nothing about the papers' models.
+
+It also exports ``OMP_NUM_THREADS=1`` (unless the shell sets it already): the tiny models are so
+small that a second torch thread only adds contention, which made a by-hand ``tiny_prost`` 2x
+slower than the quickstart's on an idle 2-core machine and 10-30x slower on a busy one
+(``benchmarks/first_hour``). The variable is read when torch starts, so no preset can set it; it
+is exported here because this line is what makes a shell the tiny presets' shell. A shell that
+then trains a real model should ``unset OMP_NUM_THREADS`` (or open a new shell).
+
+Nothing a user has is overwritten: a file in the way that this command did not write stops it
+before anything is written (one line), unless ``--overwrite``; so does a folder argument that is
+empty, a file, under a file, a dangling symbolic link or not writable
+(:class:`parlai_prosocial.samples.FolderWrite`).
 """
 
-import argparse
 import os
 import shlex
+import tempfile
 
+from parlai_prosocial.command_line import OneLineArgumentParser
 from parlai_prosocial.data_files import data_dir_env
-from parlai_prosocial.samples import TASKS, write_casual, write_sample
+from parlai_prosocial.samples import TASKS, FolderWrite, add_casual, add_sample, check_destination
 
 #: where the tiny T5 is, for --t5-model-arch
 TINY_T5_ENV = 'PARLAI_PROSOCIAL_TINY_T5'
 
+#: torch's CPU threads for the tiny models (see the module docstring)
+THREADS_ENV = 'OMP_NUM_THREADS'
+TINY_MODEL_THREADS = '1'
 
-def write_task_samples(directory):
+
+def add_task_samples(write, directory):
+    """
+    Every task's sample under ``directory/<task>``, added to ``write`` (a
+    :class:`~parlai_prosocial.samples.FolderWrite`); returns environment variable -> folder.
+    """
+    return {data_dir_env(task): add_sample(write, task, os.path.join(directory, task))
+            for task in TASKS}
+
+
+def write_task_samples(directory, overwrite=False):
     """
     Every task's sample under ``directory/<task>``; returns environment variable -> folder.
     """
-    return {data_dir_env(task): write_sample(task, os.path.join(directory, task)) for task in TASKS}
-
-
-def write_offline_data(directory):
-    """
-    Write all of it (see the module docstring) under ``directory``; returns the environment
-    variables to set, name -> value.
-    """
-    from parlai_prosocial.agents.canary.tiny import build_tiny_t5
-
-    directory = os.path.abspath(directory)
-    environment = write_task_samples(directory)
-    datapath = os.path.join(directory, 'parlai_data')
-    write_casual(datapath)
-    environment['PARLAI_DATAPATH'] = datapath
-    environment[TINY_T5_ENV] = str(build_tiny_t5(os.path.join(directory, 'tiny_t5')))
+    write = FolderWrite(overwrite)
+    environment = add_task_samples(write, check_destination(directory))
+    write.write()
     return environment
 
 
+def write_offline_data(directory, overwrite=False):
+    """
+    Write all of it (see the module docstring) under ``directory``; returns the environment
+    variables to set, name -> value (the data's; the thread count is :func:`exports`').
+    """
+    from parlai_prosocial.agents.canary.tiny import build_tiny_t5
+
+    directory = check_destination(directory)
+    write = FolderWrite(overwrite)
+    environment = add_task_samples(write, directory)
+    datapath = os.path.join(directory, 'parlai_data')
+    add_casual(write, datapath)
+    environment['PARLAI_DATAPATH'] = datapath
+    tiny_t5 = os.path.join(directory, 'tiny_t5')
+    with tempfile.TemporaryDirectory() as built:
+        # built aside, then copied like the rest: checked with it before anything is written
+        write.copy_tree(build_tiny_t5(built), tiny_t5)
+        write.write()
+    environment[TINY_T5_ENV] = tiny_t5
+    return environment
+
+
+def exports(environment, current=os.environ):
+    """
+    The ``export`` lines for ``environment``, and the thread count unless ``current`` (the
+    shell's environment) sets one.
+    """
+    lines = [f'export {name}={shlex.quote(value)}' for name, value in environment.items()]
+    if THREADS_ENV not in current:
+        lines.append(f'export {THREADS_ENV}={TINY_MODEL_THREADS}  # tiny models: one torch thread')
+    return lines
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
+        prog='python -m parlai_prosocial.offline_data',
         description='Write the offline demo data of the tiny presets and print the export lines '
-        'that point ParlAI at it (eval "$(python -m parlai_prosocial.offline_data DIR)").'
+        'that point ParlAI at it (eval "$(python -m parlai_prosocial.offline_data DIR)").',
     )
-    parser.add_argument('directory')
+    parser.add_argument('directory', metavar='DIR')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace files already in DIR that this command did not write')
     args = parser.parse_args(argv)
-    for name, value in write_offline_data(args.directory).items():
-        print(f'export {name}={shlex.quote(value)}')
+    for line in exports(write_offline_data(args.directory, args.overwrite)):
+        print(line)
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ import parlai.core.build_data as build_data
 from parlai.core.params import ParlaiParser
 from parlai.core.teachers import create_task_agent_from_taskname
 
-from parlai_prosocial.samples import CASUAL, CASUAL_MARKER, HERE, write_casual
+from parlai_prosocial.samples import CASUAL, HERE, WRITTEN_LIST, write_casual
 
 
 @pytest.fixture(scope='module')
@@ -124,7 +124,7 @@ def test_refuses_to_overwrite_a_real_dataset(tmp_path):
     # but our own stand-in may be written again
     write_casual(tmp_path / 'fresh', tasks=['dailydialog', 'convai2'])
     write_casual(tmp_path / 'fresh', tasks=['dailydialog'])
-    assert os.path.isfile(tmp_path / 'fresh' / 'dailydialog' / CASUAL_MARKER)
+    assert os.path.isfile(tmp_path / 'fresh' / 'dailydialog' / WRITTEN_LIST)
     with pytest.raises(ValueError):
         write_casual(tmp_path, tasks=['squad'])
 

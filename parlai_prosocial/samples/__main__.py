@@ -1,15 +1,25 @@
 """
-``python -m parlai_prosocial.samples NAME DIRECTORY``: copy a bundled sample into DIRECTORY.
+``python -m parlai_prosocial.samples NAME DIRECTORY [--overwrite]``: copy a bundled sample into
+DIRECTORY; a file of yours in the way stops it (one line) unless ``--overwrite``.
 """
 
-import argparse
-
+from parlai_prosocial.command_line import OneLineArgumentParser
 from parlai_prosocial.samples import SAMPLES, write_sample
 
-parser = argparse.ArgumentParser(
-    prog='python -m parlai_prosocial.samples', description='Copy a bundled sample into DIRECTORY.'
-)
-parser.add_argument('name', choices=SAMPLES)
-parser.add_argument('directory')
-args = parser.parse_args()
-print(write_sample(args.name, args.directory))
+
+def main(argv=None):
+    parser = OneLineArgumentParser(
+        prog='python -m parlai_prosocial.samples',
+        description='Copy a bundled sample into DIRECTORY (a file already there that this '
+        'command did not write stops it, unless --overwrite).',
+    )
+    parser.add_argument('name', choices=SAMPLES, metavar='NAME', help=', '.join(SAMPLES))
+    parser.add_argument('directory', metavar='DIRECTORY')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace files already in DIRECTORY')
+    args = parser.parse_args(argv)
+    print(write_sample(args.name, args.directory, overwrite=args.overwrite))
+
+
+if __name__ == '__main__':
+    main()
