@@ -1,0 +1,193 @@
+"""
+Does an exported folder compute what the ParlAI agent computes? On the same dialogues:
+
+* **ids**: the folder's ``dialogue_input.py`` with its tokenizer gives the ids ParlAI's agent puts
+  in ``text_vec`` (its history, tokenizer, delimiter, end token and truncation);
+* **scores**: the next-token log-probabilities of the HF model equal those of ParlAI's model
+  (``agent.model(xs, ys=...)``, ParlAI's teacher forcing) at every step of a continuation (the
+  greedy reply), in every vocabulary column (ParlAI's masked ``__start__`` column is masked in the
+  export too: both at about -1e20, compared as masked);
+* **greedy**: HF's ``generate`` with the folder's generation config gives ParlAI's greedy reply,
+  token for token, and ``DialogueInput.reply`` its text.
+
+Used by the tests, the benchmark and anyone checking an export of their own::
+
+    from parlai_prosocial.export import parity
+    agent = parity.parlai_agent(MODEL_FILE)
+    report = parity.compare(agent, FOLDER, [['Hi!'], ['Hi!', 'Hello.', 'How are you?']])
+"""
+
+import importlib.util
+import os
+
+#: a column at or below this log-probability is a masked one (ParlAI's -1e20)
+MASKED = -1e10
+
+
+def parlai_agent(model_file, **overrides):
+    """
+    The ParlAI agent of ``model_file``, decoding greedily (the decoding the export reproduces).
+    """
+    from parlai.core.agents import create_agent_from_model_file
+
+    settings = dict(inference='greedy', beam_size=1, no_cuda=True, skip_generation=False,
+                    interactive_mode=False)
+    settings.update(overrides)
+    return create_agent_from_model_file(model_file, settings)
+
+
+def load_folder(folder):
+    """
+    ``(model, tokenizer, DialogueInput)`` of an exported folder, loaded as a user loads it: the
+    folder's own ``dialogue_input.py``.
+    """
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    spec = importlib.util.spec_from_file_location(
+        '_exported_dialogue_input', os.path.join(folder, 'dialogue_input.py')
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return model, tokenizer, module.DialogueInput.from_folder(folder)
+
+
+def parlai_observation(agent, turns, fmt, narrative='', instruction=''):
+    """
+    ``turns`` (oldest first, the partner's last) observed by ``agent`` as ParlAI builds the
+    context of their format (see ``dialogue_input``); the observation, with ``text_vec``.
+    """
+    from parlai.core.message import Message
+
+    agent.reset()
+    if fmt == 'canary':
+        return agent.observe(Message({'text': '\n'.join(turns), 'episode_done': False}))
+    last = len(turns) - 1
+    for i, turn in enumerate(turns[:-1]):
+        if (last - i) % 2 == 1:
+            agent.history.add_reply(turn)
+        else:
+            agent.history.update_history(Message({'text': turn}))
+    message = {'text': turns[-1], 'episode_done': False}
+    if fmt == 'cosmo':
+        message.update(cosmo_narrative=narrative, cosmo_instruction=instruction)
+    return agent.observe(Message(message))
+
+
+def parlai_greedy(agent, observation, max_ts):
+    """
+    ParlAI's greedy reply to ``observation``: the ids after the start token, up to and including
+    the end token.
+    """
+    import torch
+
+    batch = agent.batchify([observation])
+    with torch.no_grad():
+        preds, _ = agent._generate(batch, 1, max_ts)
+    tokens = preds[0][0].tolist()
+    return _after_start(tokens, agent.END_IDX)
+
+
+def _after_start(tokens, end):
+    tokens = list(tokens[1:])
+    return tokens[: tokens.index(end) + 1] if end in tokens else tokens
+
+
+def parlai_logprobs(agent, observation, target):
+    """
+    ParlAI's next-token log-probabilities for ``observation`` at each step of ``target`` (teacher
+    forced): a ``[len(target), vocabulary]`` float tensor.
+    """
+    import torch
+
+    batch = agent.batchify([observation])
+    ys = torch.tensor([target], dtype=torch.long)
+    agent.model.eval()
+    with torch.no_grad():
+        scores = agent.model(*agent._model_input(batch), ys=ys)[0]
+    return torch.log_softmax(scores[0].float(), dim=-1)
+
+
+def hf_logprobs(model, input_ids, target):
+    import torch
+
+    start = model.config.decoder_start_token_id
+    with torch.no_grad():
+        logits = model(
+            input_ids=torch.tensor([input_ids]),
+            attention_mask=torch.ones(1, len(input_ids), dtype=torch.long),
+            decoder_input_ids=torch.tensor([[start] + list(target[:-1])]),
+        ).logits
+    return torch.log_softmax(logits[0].float(), dim=-1)
+
+
+def hf_greedy(model, input_ids, max_ts=None):
+    import torch
+
+    config = model.generation_config
+    kwargs = {}
+    if max_ts is not None:  # the same bound as ParlAI's max_ts
+        if config.max_new_tokens is not None:
+            kwargs['max_new_tokens'] = max_ts
+        else:
+            kwargs['max_length'] = max_ts
+    with torch.no_grad():
+        output = model.generate(torch.tensor([input_ids]), do_sample=False, num_beams=1,
+                                **kwargs)
+    return _after_start(output[0].tolist(), config.eos_token_id)
+
+
+def score_difference(parlai, hf):
+    """
+    ``(largest |difference| over the unmasked columns, whether the masked columns coincide)``.
+    """
+    masked_parlai, masked_hf = parlai <= MASKED, hf <= MASKED
+    same_mask = bool((masked_parlai == masked_hf).all())
+    keep = ~(masked_parlai | masked_hf)
+    return float((parlai[keep] - hf[keep]).abs().max()), same_mask
+
+
+def compare(agent, folder, contexts, max_ts=None, loaded=None):
+    """
+    Parity of ``folder`` with ``agent`` on ``contexts`` (each a list of turns, or a dict with
+    ``turns``, ``narrative``, ``instruction`` for COSMO). One dict per context: ``parlai_ids``,
+    ``hf_ids``, ``ids_equal``, ``parlai_reply`` / ``hf_reply`` (greedy ids), ``greedy_equal``,
+    ``parlai_text`` / ``hf_text``, ``max_logprob_difference``, ``masks_equal``.
+    """
+    model, tokenizer, dialogue = loaded or load_folder(folder)
+    fmt = dialogue.format
+    if max_ts is None:
+        max_ts = agent.label_truncate or 256
+    rows = []
+    for context in contexts:
+        if isinstance(context, dict):
+            turns = context['turns']
+            extra = {k: context.get(k, '') for k in ('narrative', 'instruction')}
+        else:
+            turns, extra = list(context), {}
+        observation = parlai_observation(agent, turns, fmt, **extra)
+        parlai_ids = observation['text_vec'].tolist()
+        hf_ids = dialogue.input_ids(tokenizer, turns, **extra)
+        parlai_reply = parlai_greedy(agent, observation, max_ts)
+        hf_reply = hf_greedy(model, hf_ids, max_ts)
+        # scores along ParlAI's reply, on ParlAI's ids (the input ids are compared above)
+        difference, masks = score_difference(
+            parlai_logprobs(agent, observation, parlai_reply),
+            hf_logprobs(model, parlai_ids, parlai_reply),
+        )
+        rows.append({
+            'turns': turns,
+            'parlai_ids': parlai_ids,
+            'hf_ids': hf_ids,
+            'ids_equal': parlai_ids == hf_ids,
+            'parlai_reply': parlai_reply,
+            'hf_reply': hf_reply,
+            'greedy_equal': parlai_reply == hf_reply,
+            'parlai_text': agent._v2t(parlai_reply),
+            'hf_text': dialogue.reply(tokenizer, [model.config.decoder_start_token_id]
+                                      + hf_reply),
+            'max_logprob_difference': difference,
+            'masks_equal': masks,
+        })
+    return rows
