@@ -196,11 +196,43 @@ def listing():
     ]
 
 
-def main(out=None):
-    from parlai_prosocial import __version__
+def matches(name, wanted):
+    """
+    Whether the listed ``name`` is one that ``wanted`` (a name given to the command) asks for: the
+    name itself, a task's teachers (``prosocial`` -> ``prosocial:safety``), a preset or zoo entry by
+    its short name (``tiny_prost``, ``prost``).
+    """
+    return (
+        name == wanted
+        or name.startswith(wanted + ':')
+        or name == f'prosocial/{wanted}'
+        or name.startswith(f'zoo:{wanted}/')
+    )
 
+
+def main(out=None, argv=None):
+    from parlai_prosocial import __version__
+    from parlai_prosocial.command_line import OneLineArgumentParser
+
+    parser = OneLineArgumentParser(
+        prog='python -m parlai_prosocial',
+        description="Every name the plugin adds to ParlAI's `parlai`, one line each.",
+    )
+    parser.add_argument('names', nargs='*', metavar='NAME',
+                        help='only these (a task with its teachers, an agent, a preset, a zoo '
+                        'entry), e.g. prosocial, canary, tiny_prost')
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     sections = listing()
+    if args.names:
+        unknown = [w for w in args.names
+                   if not any(matches(n.strip(), w) for _, rows in sections for n, _ in rows)]
+        if unknown:
+            parser.error(f'no such name: {", ".join(unknown)} (without a NAME it lists them all)')
+        sections = [(title, [(n, d) for n, d in rows
+                             if any(matches(n.strip(), w) for w in args.names)])
+                    for title, rows in sections]
+        sections = [(title, rows) for title, rows in sections if rows]
     width = max(len(name) for _, rows in sections for name, _ in rows) + 2
     print(f"parlai-prosocial {__version__}: the names it adds to ParlAI's `parlai`", file=out)
     for title, rows in sections:

@@ -198,3 +198,28 @@ def test_the_command_line_shows_one_line(tmp_path):
     assert result.stderr.count('\n') == 1 and not result.stdout
     assert (tmp_path / 'train.json').read_text() == 'mine\n'
     assert not (tmp_path / WRITTEN_LIST).exists()
+
+
+@pytest.mark.parametrize('args, message', [
+    (['no_such_name'], 'no such name: no_such_name (without a NAME it lists them all)'),
+    (['--all'], 'unrecognized arguments: --all'),
+])
+def test_the_listing_refuses_an_unknown_name_or_flag(args, message, capsys):
+    from parlai_prosocial.__main__ import main as listing_main
+
+    with pytest.raises(SystemExit) as info:
+        listing_main(argv=args)
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert not captured.out and captured.err.count('\n') == 1, captured
+    assert captured.err.startswith(f'python -m parlai_prosocial: error: {message}'), captured.err
+
+
+def test_the_listing_of_some_names(capsys):
+    from parlai_prosocial.__main__ import main as listing_main
+
+    listing_main(argv=['tiny_prost', 'toxichat'])
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]
+             if line.startswith('  ')]
+    assert names == ['toxichat', 'toxichat:thread', 'toxichat:stance', 'toxichat:offensive',
+                     'prosocial/tiny_prost'], names

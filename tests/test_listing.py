@@ -72,6 +72,7 @@ def test_descriptions_are_one_sentence_of_the_docstring():
 
 def test_the_command(capsys, monkeypatch):
     monkeypatch.delitem(sys.modules, 'parlai_prosocial.__main__')  # as `python -m` finds it
+    monkeypatch.setattr(sys, 'argv', ['python -m parlai_prosocial'])
     runpy.run_module('parlai_prosocial', run_name='__main__')
     output = capsys.readouterr().out
     assert 'prosocial:rot_response' in output and 'prosocial/tiny_toxichat_stance' in output
