@@ -1,6 +1,7 @@
 """
-Settings for the whole test suite, set before any test (or subprocess of one) starts; where the
-real data is; how the tasks' own ``test.py`` files are imported; their bundled samples.
+Settings for the whole test suite, set before any test (or subprocess of one) starts; the run's
+own directory for the models built once; where the real data is; how the tasks' own ``test.py``
+files are imported; their bundled samples.
 """
 
 import importlib
@@ -22,8 +23,28 @@ torch.set_num_threads(1)
 
 REPO = os.path.dirname(os.path.abspath(__file__))
 TASKS_DIR = os.path.join(REPO, 'tasks')
-#: the real data for measurement (see its README): beside the repository, never copied into it
-REAL_DATA_DIR = os.path.join(os.path.dirname(REPO), 'shared', 'data')
+#: names the folder that stands for ``../shared/data`` in this run (e.g. a path that does not
+#: exist, to run the suite as a user without it does)
+REAL_DATA_ENV = 'PROSOCIAL_TEST_REAL_DATA_DIR'
+#: the real data for measurement (see its README): beside the repository, never copied into it,
+#: never needed by the product; tests that read it are skipped without it (outside CI)
+REAL_DATA_DIR = os.environ.get(REAL_DATA_ENV) or os.path.join(
+    os.path.dirname(REPO), 'shared', 'data'
+)
+
+
+def pytest_configure(config):
+    # the run's controller (or a run without xdist) makes the run's own directory, where the tiny
+    # models are built once for all its workers (they inherit its name), and removes it at the
+    # end: pytest's numbered base temps are cleaned up by other pytest runs (a second run of the
+    # suite once deleted built_once/tiny_t5 under the first one's feet)
+    if not hasattr(config, 'workerinput'):
+        import shutil
+
+        from parlai_prosocial import testing
+
+        directory = testing.begin_run()
+        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
 
 
 @pytest.fixture(scope='session')
@@ -34,14 +55,18 @@ def repo_dir():
 @pytest.fixture(scope='session')
 def real_data():
     """
-    ``real_data('toxichat')``: that folder of ``../shared/data``. Absent, the test is skipped, but
-    under CI (``CI=true``, where the folder is always present) it fails.
+    ``real_data('toxichat')``: that folder of ``../shared/data`` (or of
+    ``$PROSOCIAL_TEST_REAL_DATA_DIR``). Absent, the test is skipped, saying why; under CI
+    (``CI=true``, where the folder is always present) it fails.
     """
 
     def find(name):
         path = os.path.join(REAL_DATA_DIR, name)
         if not os.path.isdir(path):
-            message = f'the real data folder {path} is not here'
+            message = (
+                f'the real data folder {path} is not here (../shared/data beside the repository '
+                f'or ${REAL_DATA_ENV}: the project\'s measurement data, which users need not have)'
+            )
             if os.environ.get('CI', '').lower() == 'true':
                 pytest.fail(message)
             pytest.skip(message)

@@ -61,9 +61,13 @@ def tiny_t5(tmp_path_factory):
 def tiny_canary(tmp_path_factory, tiny_t5, sample_data_dir):
     """
     ``-o prosocial/tiny_canary`` on ``prosocial:safety`` alone for 150 epochs (the preset's 100
-    already overfit; a margin for data order): it labels the sample's training openers as the
-    annotators did. Its model file.
+    already overfit; a margin for data order): its model file. Checked once, when it is built, to
+    reproduce every training target of the sample, its label with a probability of at least 0.95
+    (``testing.canary.check_fits_training``): the precondition of the tests that assert its labels,
+    which they assert on those training contexts only. (The guard's plumbing is tested with
+    ``scripted_canary``.)
     """
+    from parlai_prosocial.testing.canary import check_fits_training
 
     def build(directory):
         model_file = os.path.join(directory, 'model')
@@ -74,9 +78,37 @@ def tiny_canary(tmp_path_factory, tiny_t5, sample_data_dir):
             cwd=directory,
             env_extra={'PROSOCIAL_DATA_DIR': sample_data_dir},
         )
+        check_fits_training(model_file, sample_data_dir, 'the session\'s tiny Canary')
         return model_file
 
     return testing.built_once(tmp_path_factory, 'tiny_canary', build)
+
+
+@pytest.fixture(scope='session')
+def scripted_canary_file(tmp_path_factory, sample_data_dir):
+    """
+    The model file of a Canary whose decisions are certain by construction
+    (``testing.canary.ScriptedCanary.as_trained``): every turn of the bundled ProsocialDialog
+    sample gets its ``prosocial:safety`` target (the annotators' label and RoTs), by the turn
+    alone, whatever came before it; any other turn ``__casual__``.
+    """
+    from parlai_prosocial.testing.canary import ScriptedCanary
+
+    directory = tmp_path_factory.mktemp('scripted_canary')
+    return ScriptedCanary.as_trained(sample_data_dir).save(str(directory / 'model'))
+
+
+@pytest.fixture
+def scripted_canary(scripted_canary_file, monkeypatch):
+    """
+    ``--canary-model-file`` of the scripted Canary (``scripted_canary_file``), which every
+    ``-m canary_guard`` built in this process during the test loads: for the tests of the guard's
+    plumbing (what it passes, steers, shows), which then hold on any machine.
+    """
+    from parlai_prosocial.testing.canary import load_scripted_canaries
+
+    load_scripted_canaries(monkeypatch)
+    return scripted_canary_file
 
 
 @pytest.fixture(scope='session')

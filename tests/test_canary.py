@@ -1,9 +1,11 @@
 """
 Canary (``-m canary``), offline: the session's tiny Canary (``tiny_canary`` in conftest.py: a tiny
-T5 trained on ``prosocial:safety`` until it reproduces the sample's targets) evaluated with the
-``parlai`` command, its targets parsed into ``safety_label`` and ``rots``; the ``casual_safety``
-wrapper teacher; the presets; and ``zoo:canary/model`` (local installs, and the sha256 check of the
-download path with the network call replaced).
+T5 trained on ``prosocial:safety`` until it reproduces the sample's targets, which its fixture
+checks) evaluated with the ``parlai`` command, its targets parsed into ``safety_label`` and
+``rots``; the ``casual_safety`` wrapper teacher; the presets; and ``zoo:canary/model`` (local
+installs, and the sha256 check of the download path with the network call replaced). Its labels
+are asserted on its training contexts only: what it does elsewhere is a float decision of a tiny
+model, which differs between CPUs.
 """
 
 import json
@@ -195,7 +197,7 @@ def test_trained_canary_writes_labels_and_rots_that_parse(trained, tiny_t5, tmp_
     ]
     assert (reply['safety_label'], reply['rots_text']) == ('__needs_caution__', KNOWN_ROTS)
     metrics = json.load(open(report))['report']
-    assert metrics['safety_acc'] >= 0.75  # overfit: in practice 1.0
+    assert metrics['safety_acc'] == 1.0  # its fixture checked it reproduces every target
 
 
 def test_classify_from_python_and_the_three_way_schema(trained):
@@ -204,15 +206,17 @@ def test_classify_from_python_and_the_three_way_schema(trained):
     canary = load_canary(os.path.join(trained, 'model'))
     assert type(canary).__name__ == 'CanaryAgent'
     assert canary.classify(KNOWN_CONTEXT) == ('__needs_caution__', KNOWN_ROTS)
-    # a list of turns is the dialogue so far, as the safety teacher writes it
+    # a list of turns is the dialogue so far, as the safety teacher writes it (this one is a
+    # training context too: the second turn of a dialogue)
     first, second = SAMPLE['train'][1]
     turns = [first['context'], first['response'], second['context']]
-    label, rots = canary.classify(turns)
-    assert label in SAFETY_LABELS
+    assert canary.classify(turns) == (second['safety_label'], ', '.join(second['rots']))
+    assert second['safety_label'] == '__probably_needs_caution__'
     three = load_canary(os.path.join(trained, 'model'), canary_safety_schema='three')
     batch = three.classify_batch([turns, KNOWN_CONTEXT])
-    assert batch[1] == ('__needs_caution__', KNOWN_ROTS)
-    assert batch[0][0] in ('__casual__', '__needs_caution__', '__needs_intervention__')
+    assert batch == [
+        ('__needs_caution__', ', '.join(second['rots'])), ('__needs_caution__', KNOWN_ROTS)
+    ]
 
 
 # --- casual examples ----------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """
-``-m canary_guard``: the session's tiny Canary (overfit on the sample's training split, so it
-labels the sample's openers as the annotators did) guards two kinds of generator: a tiny
-``transformer/generator`` trained once on ProsocialDialog, and ParlAI's ``repeat_query`` (which
-echoes the last line it observes, so its reply shows what the guard fed it). The ``parlai``
-commands run in this process.
+``-m canary_guard``'s plumbing: what it passes, steers and shows for Canary's decisions. The Canary
+is the scripted one (``scripted_canary`` in conftest.py: each turn of the bundled sample gets its
+annotated target, any other turn ``__casual__``), so every decision is certain on any machine; it
+guards two kinds of generator: a tiny ``transformer/generator`` trained once on ProsocialDialog,
+and ParlAI's ``repeat_query`` (which echoes the last line it observes, so its reply shows what the
+guard fed it). The session's trained tiny Canary is evaluated on its own training split at the end
+(its labels: test_canary.py). The ``parlai`` commands run in this process.
 """
 
 import json
@@ -80,8 +82,8 @@ def test_lm_prompt_is_the_papers():
 # --- repeat_query: what the generator sees ------------------------------------------------------
 
 
-def test_casual_passes_unchanged_caution_steers_intervention_adds_help(tiny_canary):
-    guard = make_guard(tiny_canary, '--guarded-model', 'repeat_query')
+def test_casual_passes_unchanged_caution_steers_intervention_adds_help(scripted_canary):
+    guard = make_guard(scripted_canary, '--guarded-model', 'repeat_query')
     casual = say(guard, CASUAL['context'], episode_done=True)
     assert casual['safety_label'] == '__casual__'
     assert casual['guard_action'] == PASS
@@ -101,7 +103,7 @@ def test_casual_passes_unchanged_caution_steers_intervention_adds_help(tiny_cana
     assert intervention['guard_action'] == STEER and 'help_text' not in intervention
     assert intervention['text'] == rots_of(INTERVENTION)
 
-    helping = make_guard(tiny_canary, '--guarded-model', 'repeat_query',
+    helping = make_guard(scripted_canary, '--guarded-model', 'repeat_query',
                          '--guard-help-text', DEFAULT_HELP_TEXT)
     intervention = say(helping, INTERVENTION['context'], episode_done=True)
     assert intervention['guard_action'] == STEER_AND_HELP
@@ -109,11 +111,12 @@ def test_casual_passes_unchanged_caution_steers_intervention_adds_help(tiny_cana
     assert intervention['text'] == rots_of(INTERVENTION) + ' ' + DEFAULT_HELP_TEXT
 
 
-def test_a_batch_of_conversations_and_observations_that_hold_data_not_agents(tiny_canary):
+def test_a_batch_of_conversations_and_observations_that_hold_data_not_agents(scripted_canary):
     from parlai.core.agents import create_agent_from_shared
 
     guard = make_guard(
-        tiny_canary, '--guarded-model', 'fixed_response', '--guarded-args', "--fixed-response 'Hm.'"
+        scripted_canary, '--guarded-model', 'fixed_response',
+        '--guarded-args', "--fixed-response 'Hm.'",
     )
     shared = guard.share()
     copies = [create_agent_from_shared(shared) for _ in range(3)]
@@ -136,14 +139,14 @@ def test_a_batch_of_conversations_and_observations_that_hold_data_not_agents(tin
 # --- a trained transformer/generator ------------------------------------------------------------
 
 
-def test_generator_casual_reply_is_the_bare_generators(tiny_canary, generator):
+def test_generator_casual_reply_is_the_bare_generators(scripted_canary, generator):
     from parlai.core.agents import create_agent_from_model_file
 
     bare = create_agent_from_model_file(generator)
-    guard = make_guard(tiny_canary, '--guarded-model-file', generator)
+    guard = make_guard(scripted_canary, '--guarded-model-file', generator)
     assert guard.mode == 'context'
-    # the sample's casual turn, which the tiny Canary was trained to label casual, then a follow-up
-    # in the same conversation: both pass, word for word the bare generator's replies
+    # the sample's casual turn, then a follow-up in the same conversation: both labelled casual,
+    # both pass, word for word the bare generator's replies
     for text in (CASUAL['context'], CASUAL['response']):
         expected = say(bare, text)['text']
         reply = say(guard, text)
@@ -152,8 +155,8 @@ def test_generator_casual_reply_is_the_bare_generators(tiny_canary, generator):
         assert reply['text'] == expected
 
 
-def test_generator_sees_rots_for_the_turn_only(tiny_canary, generator):
-    guard = make_guard(tiny_canary, '--guarded-model-file', generator)
+def test_generator_sees_rots_for_the_turn_only(scripted_canary, generator):
+    guard = make_guard(scripted_canary, '--guarded-model-file', generator)
     seen = []
     observe = guard.generator.observe
 
@@ -171,16 +174,16 @@ def test_generator_sees_rots_for_the_turn_only(tiny_canary, generator):
     assert history == [CAUTION['context'], reply['text']]
     # the guard's dialogue (what Canary reads next) is the same
     assert guard.turns == [CAUTION['context'], reply['text']]
-    contexts = []
-    classify = guard.canary.classify_batch
-    guard.canary.classify_batch = lambda cs, **kw: contexts.extend(cs) or classify(cs, **kw)
     say(guard, 'Why not?', episode_done=True)
-    assert contexts == [f"{CAUTION['context']}\n{reply['text']}\nWhy not?"]
+    # what Canary read: the dialogue so far, the partner's turn last
+    assert guard.canary.contexts == [
+        CAUTION['context'], f"{CAUTION['context']}\n{reply['text']}\nWhy not?"
+    ]
     assert guard.turns == [] and guard.generator.history.history_strings == []
 
 
-def test_prompt_mode_feeds_the_papers_prompt(tiny_canary, generator):
-    guard = make_guard(tiny_canary, '--guarded-model-file', generator, '--guard-mode', 'prompt')
+def test_prompt_mode_feeds_the_papers_prompt(scripted_canary, generator):
+    guard = make_guard(scripted_canary, '--guarded-model-file', generator, '--guard-mode', 'prompt')
     seen = []
     observe = guard.generator.observe
     guard.generator.observe = lambda m: seen.append(m['text']) or observe(m)
@@ -188,16 +191,15 @@ def test_prompt_mode_feeds_the_papers_prompt(tiny_canary, generator):
     assert first['guard_action'] == STEER
     assert seen[-1] == lm_prompt([CAUTION['context']], rots_of(CAUTION))
     assert '\n' not in first['text']
-    second = say(guard, 'Why not?', episode_done=True)
-    turns = [CAUTION['context'], first['text'], 'Why not?']
-    steer = second['guard_action'] != PASS
-    assert seen[-1] == lm_prompt(turns, second['guard_rots_text'] if steer else None)
+    second = say(guard, 'Why not?', episode_done=True)  # a casual turn: P_0 of the whole dialogue
+    assert second['guard_action'] == PASS
+    assert seen[-1] == lm_prompt([CAUTION['context'], first['text'], 'Why not?'])
     third = say(guard, CASUAL['context'], episode_done=True)  # a new episode
     assert third['guard_action'] == PASS
     assert seen[-1] == lm_prompt([CASUAL['context']])
 
 
-def test_batch_act_equals_one_at_a_time(tiny_canary, generator, tmp_path, env):
+def test_batch_act_equals_one_at_a_time(scripted_canary, generator, tmp_path, env):
     """
     ``eval_model`` on the sample's training split with batch size 1 and 3: same replies, same
     decisions, same metrics.
@@ -207,7 +209,7 @@ def test_batch_act_equals_one_at_a_time(tiny_canary, generator, tmp_path, env):
         report, logs = str(tmp_path / f'r{bs}.json'), str(tmp_path / f'l{bs}.jsonl')
         testing.parlai_in_process(
             ['eval_model', '-m', 'canary_guard', '--guarded-model-file', generator,
-             '--canary-model-file', tiny_canary, '-t', 'prosocial', '-dt', 'train:evalmode',
+             '--canary-model-file', scripted_canary, '-t', 'prosocial', '-dt', 'train:evalmode',
              '-bs', str(bs), '--report-filename', report, '--world-logs', logs],
             cwd=str(tmp_path),
             env_extra=env,
@@ -224,12 +226,15 @@ def test_batch_act_equals_one_at_a_time(tiny_canary, generator, tmp_path, env):
     for key in ('exs', 'f1', 'guard_steered', 'guard_help', 'ppl'):
         assert report1[key] == pytest.approx(report3[key], abs=1e-4), key
     assert report1['guard_help'] == 0  # no help pointer unless asked for
+    # the gold reply in the history (--use-reply label): each turn the annotated decision
+    annotated = [turn['safety_label'] for dialogue in SAMPLE['train'] for turn in dialogue]
+    assert sorted(label for _, _, label, _ in turns1) == sorted(annotated)
 
 
-def test_interactive_shows_the_decision(tiny_canary, tmp_path):
+def test_interactive_shows_the_decision(scripted_canary, tmp_path):
     out = testing.parlai_in_process(
         ['interactive', '-m', 'canary_guard',
-         '--guarded-model', 'repeat_query', '--canary-model-file', tiny_canary,
+         '--guarded-model', 'repeat_query', '--canary-model-file', scripted_canary,
          '--display-add-fields', 'safety_label,guard_rots_text,guard_action',
          '--guard-help-text', DEFAULT_HELP_TEXT],
         stdin='\n[DONE]\n'.join([CASUAL['context'], INTERVENTION['context']]) + '\n[EXIT]\n',
@@ -243,6 +248,7 @@ def test_interactive_shows_the_decision(tiny_canary, tmp_path):
 
 
 def test_canary_table2_metrics_are_the_same_at_any_batch_size(tiny_canary, tmp_path, env):
+    # the trained tiny Canary on its training split (its fixture checks it reproduces it)
     reports = {}
     for bs in (1, 4):
         report = str(tmp_path / f'r{bs}.json')

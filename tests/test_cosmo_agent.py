@@ -8,8 +8,9 @@ out by hand here: ``narrative <sep> instruction <sep> u1 <turn> u2 ...``, tokeni
 checkpoint's tokenizer, replies decoded with ``skip_special_tokens=True,
 clean_up_tokenization_spaces=False``, sampled with ``do_sample=True, top_p=0.95,
 temperature=1.0, max_new_tokens=128``. One tiny COSMO (``-o prosocial/tiny_cosmo``) is trained
-once for the session, beside the session's tiny Canary; the ``parlai`` commands run in this
-process.
+once for the session; the guard in front of it decides with the scripted Canary
+(``scripted_canary`` in conftest.py: certain on any machine) where a test asserts its decisions,
+with the session's tiny Canary where none is asserted; the ``parlai`` commands run in this process.
 """
 
 import json
@@ -381,9 +382,9 @@ def test_steered_narrative_is_app_c_situation_after_the_users():
     assert steered_narrative(NARRATIVE, '', 'Ann') == NARRATIVE
 
 
-def test_canary_guard_puts_rots_into_cosmos_narrative(tiny_canary, trained):
+def test_canary_guard_puts_rots_into_cosmos_narrative(scripted_canary, trained):
     opt = ParlaiParser(True, True).parse_args(
-        ['-m', 'canary_guard', '--canary-model-file', tiny_canary, '--guarded-model', 'cosmo',
+        ['-m', 'canary_guard', '--canary-model-file', scripted_canary, '--guarded-model', 'cosmo',
          '--guarded-model-file', trained,
          '--guarded-args', f'--inference greedy --cosmo-narrative "{NARRATIVE}"']
     )
@@ -392,13 +393,18 @@ def test_canary_guard_puts_rots_into_cosmos_narrative(tiny_canary, trained):
     assert (casual['guard_action'], casual['safety_label']) == ('pass', '__casual__')
     assert casual[INPUT_FIELD] == f'{NARRATIVE} <sep> {CASUAL["context"]}'
 
+    # after a casual turn (Canary reads the whole dialogue; the scripted one decides by the turn)
     caution = say(guard, CAUTION['context'], episode_done=True)
     assert (caution['guard_action'], caution['safety_label']) == ('steer', '__needs_caution__')
-    assert caution['guard_rots_text'].strip()
+    assert caution['guard_rots_text'] == ', '.join(CAUTION['rots'])
+    assert guard.canary.contexts[-1] == '\n'.join(
+        [CASUAL['context'], casual['text'], CAUTION['context']]
+    )
     # Canary's RoTs (as it wrote them) as App. C's situation, after the user's narrative
+    steered = situation('Cosmo', caution['guard_rots_text'])
     assert caution[INPUT_FIELD] == (
-        f'{NARRATIVE} {situation("Cosmo", caution["guard_rots_text"])} <sep> {CASUAL["context"]} <turn> '
-        f'{casual["text"]} <turn> {CAUTION["context"]}'
+        f'{NARRATIVE} {steered} <sep> {CASUAL["context"]} <turn> {casual["text"]} <turn> '
+        f'{CAUTION["context"]}'
     )
     # for that turn only: the next conversation starts from the user's narrative alone
     again = say(guard, CASUAL['context'])

@@ -3,8 +3,9 @@ Helpers for parlai-prosocial's test suite (and for anyone testing code built on 
 teacher as ParlAI does for ``-t TASK``, read whole epochs, split them into episodes, run a
 ``parlai`` command in this process (or, where the command line itself is the subject, the stock
 command in a new one), run a recipe's commands in this process, and build a tiny model once for
-all the ``pytest-xdist`` workers of a session. Like ``parlai.utils.testing``, this ships with the
-package, so tests import it under its one installed name.
+all the ``pytest-xdist`` workers of a run, in a directory of the run's own (:func:`built_once`,
+:func:`begin_run`); Canary for tests: :mod:`.canary`. Like ``parlai.utils.testing``, this ships
+with the package, so tests import it under its one installed name.
 """
 
 import contextlib
@@ -176,24 +177,43 @@ def run_script_in_process(monkeypatch, path, args):
     return module.main()
 
 
+#: the directory of one test run, shared by its ``pytest-xdist`` workers, where :func:`built_once`
+#: builds: set by :func:`begin_run` in the run's controller, inherited by the workers it starts
+RUN_DIR_ENV = 'PARLAI_PROSOCIAL_TEST_RUN_DIR'
+
+
+def begin_run():
+    """
+    A new directory for this test run (``tempfile.mkdtemp``: no other run, and no pytest temp
+    directory rotation, ever touches it), named in the environment for the ``pytest-xdist``
+    workers started after it; returns it. The caller removes it when the run ends (the root
+    ``conftest.py``: ``pytest_configure`` in the controller, removed at ``pytest_unconfigure``).
+    """
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix='parlai_prosocial_tests_')
+    os.environ[RUN_DIR_ENV] = directory
+    return directory
+
+
 def built_once(tmp_path_factory, name, build):
     """
-    ``build(directory)`` run once per test session, however many ``pytest-xdist`` workers share
-    it, in ``<session temp>/built_once/<name>``: the first worker to ask builds under a file lock,
-    the others wait and reuse it. ``build`` returns what the callers need (JSON: paths, numbers),
-    which is returned to every caller. For the tiny models several test files train the same way.
+    ``build(directory)`` run once per test run, however many ``pytest-xdist`` workers share it,
+    in ``<run directory>/<name>`` (:func:`begin_run`; without one, a suite that did not call it,
+    in this process's pytest base temp): the first worker to ask builds under a file lock, the
+    others wait and reuse it; a build that failed half-way is started again by the next one to
+    ask. ``build`` returns what the callers need (JSON: paths, numbers), which is returned to
+    every caller. For the tiny models several test files train the same way.
     """
     import json
     import shutil
 
     from filelock import FileLock
 
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get('PYTEST_XDIST_WORKER'):
-        root = root.parent  # the session's folder, shared by its workers
-    directory = os.path.join(str(root), 'built_once', name)
+    root = os.environ.get(RUN_DIR_ENV) or str(tmp_path_factory.getbasetemp() / 'built_once')
+    directory = os.path.join(root, name)
     done = directory + '.json'
-    os.makedirs(os.path.dirname(directory), exist_ok=True)
+    os.makedirs(root, exist_ok=True)
     with FileLock(directory + '.lock'):
         if not os.path.isfile(done):
             shutil.rmtree(directory, ignore_errors=True)  # a build that failed half-way
