@@ -10,6 +10,7 @@ import os
 
 from parlai_prosocial import testing
 from parlai_prosocial.agents.canary_guard import lm_prompt
+from parlai_prosocial.testing.canary import check_fits_training
 
 
 def _script(repo_dir):
@@ -28,6 +29,9 @@ def test_steering_recipe_writes_the_pairs(repo_dir, tmp_path, sample_data_dir, m
             '--canary-epochs', '150', '--n', '600', '--split', 'train']
     written = script.main(args)
     # the tiny Canary is fitted to the sample's training split: its openings are labelled there
+    # (what follows relies on that; checked once, with its own message)
+    check_fits_training(str(tmp_path / 'a' / 'canary' / 'model'), sample_data_dir,
+                        "the steering recipe's tiny Canary")
     openings = script.test_openings(sample_data_dir, 'train')
     numbers = written['numbers']
     assert numbers['test_dialogues'] == len(openings) > 0
