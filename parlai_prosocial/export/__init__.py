@@ -53,6 +53,18 @@ def model_kind(opt, model_file):
     )
 
 
+def input_format(opt):
+    """
+    How the exported model's input is built (``dialogue_input``): ``history`` (ParlAI's dialogue
+    history: Prost, transformer/generator), ``cosmo``, or ``canary`` (one text: Canary and any
+    other T5).
+    """
+    model = (opt.get('model') or '').replace(':', '/')
+    if model in GENERATOR_MODELS:
+        return 'history'
+    return 'cosmo' if model == 'cosmo' else 'canary'
+
+
 def resolve_model_file(model_file, datapath=None):
     """
     The path of ``model_file`` (a zoo name is downloaded or found as ParlAI does) and its options.

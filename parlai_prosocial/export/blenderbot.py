@@ -277,7 +277,7 @@ def write_blenderbot(opt, model_file, folder, max_shard_size):
     from parlai_prosocial.agents.prost.agents import ProstAgent
     from parlai_prosocial.model_files import load_checkpoint
 
-    from . import text_truncate, write_weights
+    from . import input_format, text_truncate, write_weights
     from .tokenizer import check_expressible, parlai_tokenizer
 
     check_architecture(opt)
@@ -324,7 +324,7 @@ def write_blenderbot(opt, model_file, folder, max_shard_size):
         'dictionary': opt.get('dict_tokenizer') or 're',
         'decoding': method,
         'input': {
-            'format': 'history',
+            'format': input_format(opt),
             'delimiter': opt.get('delimiter', '\n'),
             'global_end_token': dictionary.end_token if global_end else None,
             'split_lines': bool(opt.get('split_lines')),
@@ -334,5 +334,8 @@ def write_blenderbot(opt, model_file, folder, max_shard_size):
             'start_id': start,
             'end_id': dictionary.tok2ind[dictionary.end_token],
             'clean_up_spaces': False,
+            'strip_prefix_space': bool(
+                dictionary.tokenizer == 'bytelevelbpe' and dictionary.bpe.add_prefix_space
+            ),
         },
     }

@@ -140,7 +140,9 @@ class DialogueInput:
                     break
                 if i != start:
                     kept.append(i)
-            return tokenizer.decode(kept, skip_special_tokens=False)
+            text = tokenizer.decode(kept, skip_special_tokens=False)
+            # ParlAI's byte-level BPE encodes with a space in front and strips it again
+            return text.lstrip(' ') if self.settings.get('strip_prefix_space') else text
         return tokenizer.decode(ids, skip_special_tokens=True,
                                 clean_up_tokenization_spaces=self.settings['clean_up_spaces'])
 

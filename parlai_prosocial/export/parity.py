@@ -5,7 +5,7 @@ Does an exported folder compute what the ParlAI agent computes? On the same dial
   in ``text_vec`` (its history, tokenizer, delimiter, end token and truncation);
 * **scores**: the next-token log-probabilities of the HF model equal those of ParlAI's model
   (``agent.model(xs, ys=...)``, ParlAI's teacher forcing) at every step of a continuation (the
-  greedy reply), in every vocabulary column (ParlAI's masked ``__start__`` column is masked in the
+  greedy reply, up to a padding token: :func:`scored_target`), in every vocabulary column (ParlAI's masked ``__start__`` column is masked in the
   export too: both at about -1e20, compared as masked);
 * **greedy**: HF's ``generate`` with the folder's generation config gives ParlAI's greedy reply,
   token for token, and ``DialogueInput.reply`` its text.
@@ -148,46 +148,102 @@ def score_difference(parlai, hf):
     return float((parlai[keep] - hf[keep]).abs().max()), same_mask
 
 
-def compare(agent, folder, contexts, max_ts=None, loaded=None):
+def parlai_side(agent, contexts, fmt, max_ts=None):
     """
-    Parity of ``folder`` with ``agent`` on ``contexts`` (each a list of turns, or a dict with
-    ``turns``, ``narrative``, ``instruction`` for COSMO). One dict per context: ``parlai_ids``,
-    ``hf_ids``, ``ids_equal``, ``parlai_reply`` / ``hf_reply`` (greedy ids), ``greedy_equal``,
-    ``parlai_text`` / ``hf_text``, ``max_logprob_difference``, ``masks_equal``.
+    What ParlAI's ``agent`` computes for ``contexts`` (each a list of turns, or a dict with
+    ``turns``, ``narrative``, ``instruction`` for COSMO) in the input format ``fmt``: per context
+    its input ids, greedy reply (ids and text) and the log-probabilities along that reply.
     """
-    model, tokenizer, dialogue = loaded or load_folder(folder)
-    fmt = dialogue.format
     if max_ts is None:
         max_ts = agent.label_truncate or 256
     rows = []
     for context in contexts:
-        if isinstance(context, dict):
-            turns = context['turns']
-            extra = {k: context.get(k, '') for k in ('narrative', 'instruction')}
-        else:
-            turns, extra = list(context), {}
+        turns, extra = _context(context)
         observation = parlai_observation(agent, turns, fmt, **extra)
-        parlai_ids = observation['text_vec'].tolist()
-        hf_ids = dialogue.input_ids(tokenizer, turns, **extra)
-        parlai_reply = parlai_greedy(agent, observation, max_ts)
-        hf_reply = hf_greedy(model, hf_ids, max_ts)
-        # scores along ParlAI's reply, on ParlAI's ids (the input ids are compared above)
-        difference, masks = score_difference(
-            parlai_logprobs(agent, observation, parlai_reply),
-            hf_logprobs(model, parlai_ids, parlai_reply),
-        )
+        reply = parlai_greedy(agent, observation, max_ts)
+        target = scored_target(agent, reply)
         rows.append({
             'turns': turns,
-            'parlai_ids': parlai_ids,
-            'hf_ids': hf_ids,
-            'ids_equal': parlai_ids == hf_ids,
-            'parlai_reply': parlai_reply,
-            'hf_reply': hf_reply,
-            'greedy_equal': parlai_reply == hf_reply,
-            'parlai_text': agent._v2t(parlai_reply),
-            'hf_text': dialogue.reply(tokenizer, [model.config.decoder_start_token_id]
-                                      + hf_reply),
-            'max_logprob_difference': difference,
-            'masks_equal': masks,
+            'parlai_ids': observation['text_vec'].tolist(),
+            'parlai_reply': reply,
+            'parlai_text': _parlai_text(agent, reply),
+            'parlai_target': target,
+            'parlai_logprobs': parlai_logprobs(agent, observation, target),
         })
     return rows
+
+
+def scored_target(agent, reply):
+    """
+    The part of ``reply`` the scores are compared along: up to its first padding or start token
+    (an untrained T5 may emit its padding token, which is also its start token: ParlAI's teacher
+    forcing refuses a target that starts with it, and masks it in the decoder's input where HF's
+    ``generate`` does not); the end token alone when nothing is left.
+    """
+    target = []
+    for token in reply:
+        if token in (agent.NULL_IDX, agent.START_IDX):
+            break
+        target.append(token)
+    return target or [agent.END_IDX]
+
+
+def _parlai_text(agent, reply):
+    """
+    ParlAI's text of ``reply``; None where ParlAI's own decoding fails (its byte-level BPE
+    asserts that a reply starts with a space, which an untrained model's need not).
+    """
+    try:
+        return agent._v2t(reply)
+    except AssertionError:
+        return None
+
+
+def _context(context):
+    if isinstance(context, dict):
+        return list(context['turns']), {k: context.get(k, '') for k in ('narrative',
+                                                                          'instruction')}
+    return list(context), {}
+
+
+def hf_side(loaded, contexts, parlai_rows, max_ts):
+    """
+    The exported model (``load_folder``'s triple) on the same contexts, compared with
+    :func:`parlai_side`'s rows: adds ``hf_ids``, ``ids_equal``, ``hf_reply``, ``greedy_equal``,
+    ``hf_text``, ``texts_equal``, ``max_logprob_difference``, ``masks_equal`` to each.
+    """
+    model, tokenizer, dialogue = loaded
+    rows = []
+    for context, parlai in zip(contexts, parlai_rows):
+        turns, extra = _context(context)
+        hf_ids = dialogue.input_ids(tokenizer, turns, **extra)
+        hf_reply = hf_greedy(model, hf_ids, max_ts)
+        difference, masks = score_difference(
+            parlai['parlai_logprobs'], hf_logprobs(model, parlai['parlai_ids'],
+                                                   parlai['parlai_target'])
+        )
+        hf_text = dialogue.reply(tokenizer, [model.config.decoder_start_token_id] + hf_reply)
+        row = {k: v for k, v in parlai.items() if k != 'parlai_logprobs'}
+        row.update(
+            hf_ids=hf_ids,
+            ids_equal=hf_ids == parlai['parlai_ids'],
+            hf_reply=hf_reply,
+            greedy_equal=hf_reply == parlai['parlai_reply'],
+            hf_text=hf_text,
+            texts_equal=parlai['parlai_text'] is None or hf_text == parlai['parlai_text'],
+            max_logprob_difference=difference,
+            masks_equal=masks,
+        )
+        rows.append(row)
+    return rows
+
+
+def compare(agent, folder, contexts, max_ts=None, loaded=None):
+    """
+    Parity of ``folder`` with ``agent`` on ``contexts`` (:func:`parlai_side`, :func:`hf_side`).
+    """
+    loaded = loaded or load_folder(folder)
+    if max_ts is None:
+        max_ts = agent.label_truncate or 256
+    return hf_side(loaded, contexts, parlai_side(agent, contexts, loaded[2].format, max_ts),
+                   max_ts)

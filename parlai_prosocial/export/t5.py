@@ -25,8 +25,6 @@ the exported model generates as ParlAI does, and its scores are those of ParlAI'
 of ParlAI's ``ppl``.
 """
 
-import os
-
 from parlai_prosocial.errors import ExportError
 
 
@@ -118,6 +116,8 @@ def write_t5(opt, model_file, folder, max_shard_size):
     The T5 model, its generation config and tokenizer in ``folder``; what the card and the input
     helper need to know.
     """
+    from . import input_format
+
     agent = load_agent(model_file, opt)
     t5 = agent.model.t5
     t5.config.architectures = ['T5ForConditionalGeneration']
@@ -137,7 +137,7 @@ def write_t5(opt, model_file, folder, max_shard_size):
         'decoding': method,
         'card_options': ('t5_model_arch', 'inference', 'text_truncate', 'label_truncate'),
         'input': {
-            'format': 'cosmo' if cosmo else 'canary',
+            'format': input_format(opt),
             'text_truncate': limit,
             'start_id': agent.START_IDX,
             'end_id': agent.END_IDX,
@@ -147,7 +147,3 @@ def write_t5(opt, model_file, folder, max_shard_size):
     del agent
     return facts
 
-
-def is_t5_folder(folder):
-    return os.path.isfile(os.path.join(folder, 'spiece.model')) or os.path.isfile(
-        os.path.join(folder, 'tokenizer.json'))

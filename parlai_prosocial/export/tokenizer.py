@@ -146,6 +146,12 @@ def _bytelevel_tokenizer(dictionary):
                 'together'
             )
         vocab[token] = int(dictionary.tok2ind[token])
+    # ParlAI's special tokens are added tokens of its HF tokenizer; in the vocabulary with
+    # ParlAI's ids, the added tokens of the same names take those ids
+    specials = [dictionary.null_token, dictionary.start_token, dictionary.end_token,
+                dictionary.unk_token] + list(dictionary.additional_special_tokens or [])
+    for token in specials:
+        vocab[token] = int(dictionary.tok2ind[token])
     state['model']['vocab'] = vocab
     state['added_tokens'] = []
     tokenizer = Tokenizer.from_str(json.dumps(state))
