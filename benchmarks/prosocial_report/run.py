@@ -2,12 +2,14 @@
 """
 What the prosocial report costs against the separate ``parlai eval_model`` runs it replaces.
 
-    python benchmarks/prosocial_report/run.py [--work /tmp/report_example] [--num-examples 100] \
+    python benchmarks/prosocial_report/run.py [--work /tmp/report_benchmark] [--num-examples 100] \
         [--repeats 2] [--results benchmarks/prosocial_report/results.json]
 
-The models and data are the example report's (``projects/prosocial_dialog/report_example``: a
-tiny generator, a tiny Canary in front of it, tiny ToxiChat classifiers; the bundled
-ProsocialDialog sample, the real ToxiChat test threads), built into ``--work`` if not there. Each
+The models are built as the example report's (``projects/prosocial_dialog/report_example``: a
+tiny RoT & Response generator, a tiny Canary in front of it, tiny ToxiChat classifiers; the
+bundled ProsocialDialog sample), but on the real ToxiChat threads of ``../shared/data/toxichat``
+(the classifiers trained on its training threads, the report on its test threads), into
+``--work`` if not there. Each
 repeat runs, as a user would, each in its own process and timed by the wall clock:
 
 * the report: ``python -m parlai_prosocial.report ... -ne N`` (all four passes, charts, report.md);
@@ -34,6 +36,7 @@ from parlai_prosocial import results
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(results.REPO, 'projects', 'prosocial_dialog', 'report_example',
                        'reproduce.py')
+TOXICHAT = os.path.normpath(os.path.join(results.REPO, '..', 'shared', 'data', 'toxichat'))
 TARGET = 1.1
 TIMED = ('exps', 'ctps', 'ltps', 'tps', 'gen_tps')
 
@@ -88,7 +91,7 @@ def main():
     if sys.argv[1:2] == ['--inner']:
         return inner(*sys.argv[2:4])
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--work', default='/tmp/report_example',
+    parser.add_argument('--work', default='/tmp/report_benchmark',
                         help='the tiny models (built there if absent)')
     parser.add_argument('--num-examples', type=int, default=100, help='-ne of every pass')
     parser.add_argument('--repeats', type=int, default=2)
@@ -96,19 +99,16 @@ def main():
     args = parser.parse_args()
     results.check_output(parser, args.results, args.overwrite)
 
+    if not os.path.isdir(TOXICHAT):
+        sys.exit(f'{TOXICHAT} is not here (../shared/data)')
     example = example_module()
-    work = os.path.abspath(args.work)
-    test_dir, generator, canary, classifiers = example.build_models(work)
+    built = example.build_models(os.path.abspath(args.work), TOXICHAT)
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
     scratch = tempfile.mkdtemp(prefix='report_bench_')
     report_dir = os.path.join(scratch, 'report')
-    report = [sys.executable, '-m', 'parlai_prosocial.report', '-mf', generator,
-              '--guard-model-file', canary, '--report-dir', report_dir,
-              '--prosocial-data-dir', test_dir,
-              '--toxichat-data-dir', os.path.normpath(example.TOXICHAT),
-              '--toxichat-stance-model-file', classifiers['stance'],
-              '--toxichat-offensive-model-file', classifiers['offensive'],
-              '-ne', str(args.num_examples), '--loglevel', 'warn']
+    # --overwrite: every repeat writes the same scratch folder
+    report = example.report_command(built, report_dir, '-ne', str(args.num_examples),
+                                    '--overwrite', '--loglevel', 'warn')
 
     report_seconds, separate_seconds = [], []
     pass_seconds = [[] for _ in range(4)]
@@ -142,7 +142,8 @@ def main():
             inside[which].append(timed_inside(which, spec_file, env))
 
     # the separate runs' numbers are the report's
-    keys = [('prosocial', 'unguarded'), ('toxichat', 'unguarded'), ('prosocial', 'guarded'),
+    # in the order the report records its passes
+    keys = [('prosocial', 'unguarded'), ('prosocial', 'guarded'), ('toxichat', 'unguarded'),
             ('toxichat', 'guarded')]
     same = True
     for n, (dataset, side) in enumerate(keys):
@@ -151,7 +152,7 @@ def main():
         same = same and theirs == written['numbers'][dataset][side]['overall']
 
     ratios = [r / s for r, s in zip(report_seconds, separate_seconds)]
-    titles = ['ProsocialDialog, unguarded', 'ToxiChat, unguarded', 'ProsocialDialog, guarded',
+    titles = ['ProsocialDialog, unguarded', 'ProsocialDialog, guarded', 'ToxiChat, unguarded',
               'ToxiChat, guarded']
     rows = [['the report (one process, 4 passes, charts)', results.spread(report_seconds)],
             ['the 4 eval_model runs, sum', results.spread(separate_seconds)]]
