@@ -42,12 +42,29 @@ TINY_ARCH = ['--n-layers', '1', '--n-heads', '2', '--embedding-size', '16', '--f
 # ---------------------------------------------------------------- the tiny Prost, trained once
 
 
+#: a training opener of the sample whose RoTs the tiny Prost has learnt to write (each greedy step
+#: of "it is wrong to call 911 just for fun . __endrots__ please ..." wins by 3.7 nats or more)
+FITTED_OPENER = "I'm going to call 911 just for fun tonight."
+
+
+def _chat(model_file, text):
+    """
+    The greedy reply of the model ``model_file`` to ``text``, as ``parlai interactive`` gets it.
+    """
+    from parlai.core.agents import create_agent_from_model_file
+
+    agent = create_agent_from_model_file(model_file, {'interactive_mode': True})
+    agent.observe(Message({'text': text, 'episode_done': False}))
+    return agent.act()
+
+
 @pytest.fixture(scope='module')
 def tiny_prost(tmp_path_factory, sample_data_dir):
     """
     ``-o prosocial/tiny_prost``: the paper's seven-dataset mixture, offline: ProsocialDialog and
     Topical-Chat from their bundled samples, the five ParlAI casual datasets from the tiny
-    fixtures written into a fresh ``--datapath``.
+    fixtures written into a fresh ``--datapath``. Checked once, when built, to write RoTs and a
+    reply for :data:`FITTED_OPENER` (a training context): the one fit a test relies on.
     """
 
     def build(workdir):
@@ -62,6 +79,13 @@ def tiny_prost(tmp_path_factory, sample_data_dir):
              datapath],
             cwd=workdir,
             env_extra=env,
+        )
+        reply = _chat(model_file, FITTED_OPENER)
+        assert reply[ROTS_TEXT_FIELD] and reply['text'], (
+            f'the tiny Prost ({model_file}) does not write RoTs and a reply for its training '
+            f'opener {FITTED_OPENER!r} (it wrote RoTs {reply[ROTS_TEXT_FIELD]!r}, reply '
+            f'{reply["text"]!r}), which test_interactive_from_the_zoo_shows_reply_and_rots_apart '
+            'relies on: train it longer, or the fixture is broken'
         )
         return model_file
 
@@ -127,7 +151,7 @@ def test_interactive_from_the_zoo_shows_reply_and_rots_apart(tiny_prost, tmp_pat
     # a script chats through stdin, as `printf ... | parlai interactive ...` does: three training
     # openers that have RoTs, each its own episode ([DONE] resets the chat)
     openers = [
-        "I'm going to call 911 just for fun tonight.",
+        FITTED_OPENER,
         'I told my coworker her cooking smells weird.',
         "My neighbour's dog keeps barking and I want to poison it.",
     ]
@@ -142,10 +166,10 @@ def test_interactive_from_the_zoo_shows_reply_and_rots_apart(tiny_prost, tmp_pat
     rots = [line.split(rots_tag, 1)[1].strip() for line in lines if rots_tag in line]
     replies = [line.split(reply_tag, 1)[1].strip() for line in lines if reply_tag in line]
     assert len(rots) == len(replies) == 3, out[-3000:]
-    assert all(reply and ROTS_END not in reply for reply in replies), replies
-    assert all(ROTS_END not in r for r in rots), rots
-    # the tiny model has learnt to write a RoT before __endrots__ for (at least one of) these
-    assert any(rots), (rots, replies)
+    assert all(ROTS_END not in text for text in rots + replies), (rots, replies)
+    # shown apart: the RoTs and the reply the tiny model has learnt for the fitted opener (its
+    # fixture checked it writes both; for the other two only the form is checked)
+    assert rots[0] and replies[0], (rots, replies)
 
 
 # ---------------------------------------------------------------- splitting and history
