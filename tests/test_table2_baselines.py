@@ -30,14 +30,36 @@ def test_gpt2_preset_is_the_papers_row():
 
 @pytest.fixture(scope='module')
 def trained_gpt2(tmp_path_factory, sample_data_dir):
+    """
+    The tiny GPT-2 fine-tuned on the sample's training split until it reproduces every label
+    (100 epochs: each label token, and the end after it, wins by 8.5 nats or more; 40 epochs left
+    half of them wrong, right at the test's old 0.5 threshold). Checked once here.
+    """
+    from parlai.core.agents import create_agent_from_model_file
+    from parlai.core.message import Message
+
     directory = tmp_path_factory.mktemp('table2_gpt2')
     gpt2 = build_tiny_gpt2(str(directory / 'gpt2'))
     model_file = str(directory / 'model')
     testing.parlai_in_process(
         ['train_model', '-o', 'prosocial/table2_gpt2', '--model-name', gpt2, '-mf', model_file,
          '--batchsize', '4', '--eval-batchsize', '4', '--learningrate', '0.01',
-         '--num-epochs', '40', '--validation-every-n-epochs', '-1'],
+         '--num-epochs', '100', '--validation-every-n-epochs', '-1'],
         cwd=str(directory), env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
+    )
+    agent = create_agent_from_model_file(model_file)
+    teacher = testing.create_teacher('prosocial:safety_classification', 'train:evalmode',
+                                     prosocial_data_dir=sample_data_dir)
+    wrong = []
+    for message in testing.one_epoch(teacher):
+        agent.observe(Message({'text': message['text'], 'episode_done': True}))
+        reply = agent.act()['text'].strip()
+        if reply != message['eval_labels'][0]:
+            wrong.append(f'{message["text"]!r}: {reply!r}, expected {message["eval_labels"][0]!r}')
+    assert not wrong, (
+        'the tiny GPT-2 does not reproduce its training labels, the precondition of '
+        'test_gpt2_generates_the_safety_label: ' + '; '.join(wrong)
+        + '. Train it longer, or the fixture is broken.'
     )
     return model_file
 
@@ -58,10 +80,10 @@ def test_gpt2_generates_the_safety_label(trained_gpt2, sample_data_dir, tmp_path
         cwd=str(tmp_path), env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
     )
     accuracy = json.load(open(report))['report']['accuracy']
-    assert accuracy >= 0.5  # fitted to the sample's training split
+    assert accuracy == 1.0  # its training split, which its fixture checked it reproduces
     replies = [r['text'].strip() for line in open(str(tmp_path / 'logs.jsonl'))
                for _, r in json.loads(line)['dialog']]
-    assert sum(r in SAFETY_LABELS for r in replies) >= len(replies) / 2
+    assert replies and all(r in SAFETY_LABELS for r in replies), replies
     assert os.path.isfile(trained_gpt2 + '.opt')
 
 
