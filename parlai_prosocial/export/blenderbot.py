@@ -323,6 +323,9 @@ def write_blenderbot(opt, model_file, folder, max_shard_size):
         'dtype': str(embeddings.dtype).replace('torch.', ''),
         'dictionary': opt.get('dict_tokenizer') or 're',
         'decoding': method,
+        'card_options': ('embedding_size', 'n_layers', 'n_encoder_layers', 'n_decoder_layers',
+                         'n_heads', 'ffn_size', 'dict_tokenizer', 'inference', 'text_truncate',
+                         'label_truncate'),
         'input': {
             'format': input_format(opt),
             'delimiter': opt.get('delimiter', '\n'),

@@ -41,6 +41,10 @@ DESCRIPTIONS = {
     'hugging_face/t5': 'a ParlAI `hugging_face/t5` model',
 }
 
+#: the card's title per agent
+NAMES = {'prost': 'Prost', 'canary': 'Canary', 'cosmo': 'COSMO',
+         'transformer/generator': 'transformer/generator', 'hugging_face/t5': 'T5'}
+
 #: report metric -> (model-index metric type, name)
 REPORT_METRICS = {
     'prosocial': [('f1', 'f1', 'F1'), ('bleu-4', 'bleu', 'BLEU-4'), ('ppl', 'perplexity',
@@ -185,8 +189,8 @@ def write_card(folder, opt, facts, report=None, license=None):
     options = {key: opt.get(key) for key in facts.get('card_options', ())}
     lines = [
         '---', _yaml(meta), '---', '',
-        f'# {os.path.basename(os.path.dirname(opt["model_file"])) or "model"}: '
-        f'{agent} exported to Hugging Face', '',
+        f'# {NAMES.get(agent, agent)}' + (f' (`-o {preset}`)' if preset else '')
+        + ', exported from ParlAI', '',
         f'This is {DESCRIPTIONS.get(agent, agent)}, trained with '
         '[ParlAI](https://parl.ai/) and the parlai-prosocial plugin and exported with '
         '`python -m parlai_prosocial.export`: a `transformers` '
@@ -195,12 +199,13 @@ def write_card(folder, opt, facts, report=None, license=None):
         'plugin\'s parity tests).', '',
         '## Training', '',
         f'- ParlAI agent: `-m {agent}`' + (f', preset `-o {preset}`' if preset else ''),
-        f'- Tasks: {tasks}' + (f' (weights {opt.get("multitask_weights")})'
-                               if opt.get('multitask_weights') not in (None, [1]) else ''),
+        f'- Tasks: {tasks}' + (f' (weights {list(opt["multitask_weights"])})'
+                               if len(_tasks(opt)) > 1 and opt.get('multitask_weights') else ''),
         f'- Model file: `{os.path.basename(opt["model_file"])}`'
-        + (f', initialised from `{opt["init_model"]}`' if opt.get('init_model') else ''),
+        + (f', initialised from `{_shown(opt["init_model"])}`' if opt.get('init_model') else ''),
     ]
     for key, value in options.items():
+        value = _shown(value)
         if value is not None:
             lines.append(f'- `--{key.replace("_", "-")}`: `{value}`')
     if facts.get('parameters'):
@@ -226,6 +231,16 @@ def write_card(folder, opt, facts, report=None, license=None):
     ]
     with open(os.path.join(folder, 'README.md'), 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines))
+
+
+def _shown(value):
+    """
+    An option's value as the card shows it: a path of the exporting machine means nothing on the
+    Hub, a zoo or hub name does.
+    """
+    if isinstance(value, str) and os.path.isabs(value):
+        return f'a local file ({os.path.basename(value.rstrip(os.sep))})'
+    return value
 
 
 def _usage(settings, agent):

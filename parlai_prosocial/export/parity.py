@@ -225,6 +225,7 @@ def hf_side(loaded, contexts, parlai_rows, max_ts):
         hf_text = dialogue.reply(tokenizer, [model.config.decoder_start_token_id] + hf_reply)
         row = {k: v for k, v in parlai.items() if k != 'parlai_logprobs'}
         row.update(
+            greedy_tie_margin=tie_margin(parlai, hf_reply),
             hf_ids=hf_ids,
             ids_equal=hf_ids == parlai['parlai_ids'],
             hf_reply=hf_reply,
@@ -236,6 +237,21 @@ def hf_side(loaded, contexts, parlai_rows, max_ts):
         )
         rows.append(row)
     return rows
+
+
+def tie_margin(parlai, hf_reply):
+    """
+    Where HF's greedy reply first differs from ParlAI's (within the scored steps): how far apart
+    ParlAI's log-probabilities of the two tokens there are (a near-tie, within the score tolerance,
+    is a difference of float rounding, not of the model); None where they do not differ there.
+    """
+    reply, logprobs = parlai['parlai_reply'], parlai['parlai_logprobs']
+    for step, (ours, theirs) in enumerate(zip(reply, hf_reply)):
+        if ours != theirs:
+            if step >= len(logprobs):
+                return None
+            return float((logprobs[step][ours] - logprobs[step][theirs]).abs())
+    return None
 
 
 def compare(agent, folder, contexts, max_ts=None, loaded=None):
