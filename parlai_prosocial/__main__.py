@@ -3,7 +3,7 @@
 what it is.
 
 Generated from the code, so it cannot drift from it: the tasks, agents and zoo entries are
-``plugin_hook.ALIASES`` loaded through ParlAI's own loaders (a name listed here is a name
+``our_names.ALIASES`` loaded through ParlAI's own loaders (a name listed here is a name
 ``parlai`` resolves), described by the first sentence of their docstrings; the teachers are the
 public teacher classes of each task's ``agents`` module (named as ParlAI names them); the
 presets are the ``.opt`` files of ``opt_presets/prosocial/``, described by what they set (a
@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-from parlai_prosocial.plugin_hook import aliased
+from parlai_prosocial.our_names import aliased
 
 _RST_ROLE = re.compile(r':[a-z]+:`~?\.?([^`]+)`')
 _SENTENCE_END = re.compile(r'[.!?]\s+(?=[A-Z(`])')
@@ -61,7 +61,8 @@ def teachers(task):
             and cls is not default
         ):
             continue
-        if hasattr(module, '__getattr__'):
+        answers = getattr(module, '__getattr__', None)  # (ours only says a name is no teacher)
+        if answers is not None and not getattr(answers, 'only_unknown_teachers', False):
             # the module answers any teacher name with this teacher (casual_safety:TASK)
             name = f'{task}:TASK'
         elif _snake(class_name[: -len('Teacher')]) == task:
@@ -120,7 +121,7 @@ def zoo_entries():
 
 
 def presets_dir():
-    from parlai_prosocial.parlai_fixes import OUR_PRESETS, our_opt_presets_dir
+    from parlai_prosocial.presets import OUR_PRESETS, our_opt_presets_dir
 
     return os.path.join(our_opt_presets_dir(), OUR_PRESETS)
 
@@ -170,7 +171,7 @@ def presets():
     """
     ``[(name for -o, description)]`` of every preset, by name.
     """
-    from parlai_prosocial.parlai_fixes import our_opt_presets_dir, our_preset_names
+    from parlai_prosocial.presets import our_opt_presets_dir, our_preset_names
 
     rows = []
     for name in our_preset_names():

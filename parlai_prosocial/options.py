@@ -1,6 +1,6 @@
 """
-Checks of ParlAI's own options that this plugin adds where ParlAI parses them
-(:func:`parlai_prosocial.parlai_fixes.check_options_after_parsing`), and the one value they
+Checks of ParlAI's own options that a run of ours gets once ParlAI has parsed them (the fix
+``options_of_our_runs``, :mod:`parlai_prosocial.parlai_fixes.our_runs`), and the one value they
 resolve: the tiny offline T5 of the ``tiny_*`` presets.
 """
 
@@ -9,9 +9,10 @@ import os
 
 from parlai_prosocial.errors import ProsocialOptionError
 
-#: ``--t5-model-arch`` naming the tiny random T5 of :mod:`parlai_prosocial.agents.canary.tiny`
+from parlai_prosocial.our_names import TINY_T5
+
+#: ``--t5-model-arch TINY_T5`` is the tiny random T5 of :mod:`parlai_prosocial.agents.canary.tiny`
 #: (the ``tiny_canary`` and ``tiny_cosmo`` presets), so those presets run offline as they are
-TINY_T5 = 'parlai_prosocial/tiny-t5'
 TINY_T5_VERSION = 'tiny-t5 v1'
 
 

@@ -1,20 +1,25 @@
 """
-The ParlAI code this plugin replaces or relies on, in one place, each with the hash of its source
-in ParlAI 1.7.2 (the last release; the repository is archived).
+The ParlAI code this plugin depends on, checked against ParlAI 1.7.2 (the last release; the
+repository is archived) by the hash of its source.
 
-* ``REPLACED``: what each fix in :mod:`parlai_prosocial.parlai_fixes` replaces. Before a fix is
-  applied (``plugin_hook``, right after ParlAI imports the module), :func:`apply_fix` checks that
-  the code is still the 1.7.2 code; if not, the fix is skipped with one warning line naming it,
-  instead of silently diverging from or breaking a changed ParlAI. A fix in ``FAIL_CLOSED`` guards
-  security: it stops with an error instead of skipping.
-* ``RELIED_ON``: ParlAI internals that our code overrides or reads without replacing them
-  (private attributes, methods whose behaviour a subclass re-implements); the code that relies on
-  one calls :func:`check_relied_on` with its name, which warns once if it changed.
+* What the fixes replace: each :class:`parlai_prosocial.parlai_fixes.Fix` records its targets.
+* What our classes override: derived from the classes, not listed by hand.
+  :func:`overrides_of_our_classes` walks every class of the plugin that subclasses a ParlAI class
+  (or is mixed into one: ``mixed_into``) and finds each method it defines that a ParlAI class
+  above it defines too; their 1.7.2 hashes are the generated table
+  :data:`parlai_prosocial.parlai_overridden.OVERRIDDEN` (``python -m
+  parlai_prosocial.parlai_internals --write`` writes it; ``tests/test_parlai_fixes.py`` fails
+  when an override has no recorded hash, or a recorded one is no override any more).
+* :data:`RELIED_ON`: what cannot be derived: ParlAI code that our code copies or whose private
+  attributes it reads, each with the module of ours that does it.
+
+At run time, once a run of ours is parsed (the fix ``options_of_our_runs``), the entries of every
+module of ours loaded by then are checked (:func:`check_loaded_overrides`): one warning line per
+piece of ParlAI code that is no longer 1.7.2's.
 
 Hashes are of the source text of the function or class as written in ParlAI's file (read with
 ``ast``, so a fix already applied in this process does not change them): the first 16 hex digits
-of its sha256. ``python -m parlai_prosocial.parlai_internals`` prints them for the installed
-ParlAI. Nothing here imports ParlAI itself.
+of its sha256. Nothing here imports ParlAI itself.
 """
 
 import ast
@@ -22,128 +27,45 @@ import functools
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import re
 import sys
 
 PARLAI_VERSION = '1.7.2'
 
-#: fix (a function of parlai_fixes) -> {ParlAI code it replaces ('module:Qual.name'): source hash}
-REPLACED = {
-    'find_our_opt_presets': {'parlai.core.opt:Opt.load_init': '9ccea692c01b06ac'},
-    'cut_option_files_of_ours': {'parlai.core.opt:Opt.load': '2bd2c6e6931655ed'},
-    'unknown_teachers_of_our_tasks': {
-        'parlai.core.loader:load_teacher_module': '4d6afe14bd14ff62',
-    },
-    'missing_model_files_of_ours': {'parlai.core.agents:create_agent': '4d4fb1dbafd83fed'},
-    'base_models_of_our_presets': {
-        'parlai.scripts.train_model:TrainLoop.__init__': '9661bbeb94299902',
-    },
-    'reduce_on_plateau_without_verbose': {
-        'parlai.nn.lr_scheduler:ReduceOnPlateauLRScheduler.__init__': '03b86289e61ca5dd',
-    },
-    'distributed_on_cpu': {
-        'parlai.utils.distributed:distributed_context': 'e8e7961cc3abfdfc',
-        'parlai.utils.distributed:all_gather_list': 'f23e9d55d48811ef',
-    },
-    'join_on_cpu': {
-        'parlai.utils.fsdp:JoinableTrainLoop.join_device': '03ff28d5ec7aa516',
-        'parlai.utils.fsdp:JoinableEvaluator.join_device': '03ff28d5ec7aa516',
-    },
-    'build_dict_before_spawning': {
-        'parlai.scripts.multiprocessing_train:launch_and_train': 'd8ec8a4dc6389f5e',
-    },
-    'seed_before_building_the_agent': {
-        'parlai.scripts.train_model:set_seed': '9a7a743cb4661157',
-        'parlai.scripts.train_model:TrainLoop.__init__': '9661bbeb94299902',
-    },
-    'seed_evaluation': {'parlai.scripts.eval_model:eval_model': '6b3c7de770e25a06'},
-    'safe_checkpoint_loading': {'parlai.core.torch_agent:TorchAgent.load': 'b1f28e83aababb8e'},
-    'safe_opt_loading': {'parlai.core.opt:Opt.load': '2bd2c6e6931655ed'},
-    'safe_vacuum_loading': {'parlai.scripts.vacuum:Vacuum.run': '9ae0508b61cfa317'},
-    'check_options_after_parsing': {
-        'parlai.core.params:ParlaiParser.parse_args': 'dbbb011de57c09a0',
-    },
-    'underscores_in_option_names_only': {
-        'parlai.core.params:fix_underscores': 'dd28ee41e30b3182',
-    },
-    'dictionary_without_multitask_weights': {
-        'parlai.scripts.build_dict:build_dict': 'bc0e8e148e0952b0',
-    },
-    'final_reports_to_tensorboard': {
-        'parlai.scripts.train_model:TrainLoop.train': '179fae0ae6302467',
-    },
-    # not replaced: what makes the tokenizer's length message noise (it tokenizes whole texts)
-    'quiet_hugging_face_noise': {
-        'parlai.agents.hugging_face.dict:HuggingFaceDictionaryAgent.txt2vec': '3c0384b479320777',
-    },
-    'global_batch': {
-        'parlai.scripts.train_model:setup_args': 'ad6f2f1709848693',
-        'parlai.scripts.train_model:TrainLoop.__init__': '9661bbeb94299902',
-    },
-}
-
-#: fixes that guard security: a changed target stops the program instead of skipping the fix
-FAIL_CLOSED = {'safe_checkpoint_loading', 'safe_opt_loading', 'safe_vacuum_loading'}
-
-#: ParlAI internal ('module:Qual.name') -> (source hash, who relies on it and how)
+#: ParlAI code ('module:Qual.name') that our code copies or reads the internals of (not derived:
+#: an override is found in :data:`~parlai_prosocial.parlai_overridden.OVERRIDDEN`) ->
+#: (source hash, the module of ours that relies on it, how)
 RELIED_ON = {
-    'parlai.core.teachers:ChunkTeacher._process_data': (
-        '3e003a8becc49aed',
-        'tasks/soda/agents.py: SodaTeacher._process_data re-implements it (and its queue protocol)',
-    ),
     'parlai.core.teachers:DialogData.__init__': (
-        '69935e2bedff28cd',
-        'tasks/prosocial: ResponseTeacher splits evaluation between distributed workers on the '
-        'datatypes DialogData splits (this_workers_share)',
+        '69935e2bedff28cd', 'parlai_prosocial.tasks.prosocial.agents',
+        'ResponseTeacher splits evaluation between distributed workers on the datatypes '
+        'DialogData splits (this_workers_share)',
     ),
     'parlai.core.teachers:DialogData._load': (
-        '76e1f80ae705b18e',
-        'tasks/prosocial: this_workers_share gives worker r the episodes i with i mod n = r, '
-        'as DialogData._load keeps them',
+        '76e1f80ae705b18e', 'parlai_prosocial.tasks.prosocial.agents',
+        'this_workers_share gives worker r the episodes i with i mod n = r, as DialogData._load '
+        'keeps them',
     ),
     'parlai.core.teachers:DialogData.get': (
-        'dc2c87c33f71b38c',
-        "tasks/prosocial: ResponseTeacher.get builds the message DialogData.get would (the "
-        "entry's fields, episode_done on an episode's last entry)",
-    ),
-    'parlai.agents.hugging_face.t5:ParlaiT5Model.__init__': (
-        '6fc0cf47ea3e8347',
-        'agents/canary: CanaryT5Model.__init__ re-implements it to build T5 from a config',
-    ),
-    'parlai.agents.hugging_face.t5:T5Agent.add_cmdline_args': (
-        'ebf8796dad2718b2',
-        "agents/canary: edits the --t5-model-arch action through argparse's "
-        '_option_string_actions to accept a local directory',
+        'dc2c87c33f71b38c', 'parlai_prosocial.tasks.prosocial.agents',
+        "ResponseTeacher.get builds the message DialogData.get would (the entry's fields, "
+        "episode_done on an episode's last entry)",
     ),
     'parlai.core.metrics:Metrics.__init__': (
-        '82461705caa5d71c',
-        "tasks/prosocial: reads Metrics._metrics_list to report rot_bleu-k only when asked",
+        '82461705caa5d71c', 'parlai_prosocial.tasks.prosocial.agents',
+        'reads Metrics._metrics_list to report rot_bleu-k only when asked',
     ),
-    'parlai.agents.hugging_face.t5:T5Agent._generate': (
-        'bbea0a56fc97f0f5',
-        'agents/cosmo: CosmoAgent._generate passes HF generate arguments (do_sample, top_p, '
-        'top_k, max_new_tokens) as its overrides',
+    'parlai.agents.hugging_face.t5:T5Agent.add_cmdline_args': (
+        'ebf8796dad2718b2', 'parlai_prosocial.agents.canary.agents',
+        "edits the --t5-model-arch action through argparse's _option_string_actions to accept a "
+        'local directory',
     ),
-    'parlai.core.torch_agent:TorchAgent._set_text_vec': (
-        '1c0056f35562ba21',
-        'agents/cosmo: CosmoAgent sets full_text and text_vec before calling it, leaving it the '
-        'truncation only',
-    ),
-    'parlai.core.torch_agent:History.update_history': (
-        '7ea7ef9c31eb97d3',
-        'agents/cosmo: CosmoHistory extends it and reads history_raw_strings as the turns',
-    ),
-    'parlai.agents.hugging_face.dict:HuggingFaceDictionaryAgent.txt2vec': (
-        '3c0384b479320777',
-        'agents/cosmo: CosmoDictionaryAgent re-implements it without the 512-token cut',
+    'parlai.scripts.eval_model:_eval_single_world': (
+        'ec66b87e3a3164d9', 'parlai_prosocial.report.script',
+        "the report's passes copy eval_model's loop over a world",
     ),
 }
-
-
-class ParlAICodeChanged(RuntimeError):
-    """
-    A security fix cannot be applied because the ParlAI code it replaces has changed.
-    """
 
 
 @functools.lru_cache(maxsize=None)
@@ -218,54 +140,154 @@ def source_hash(qualified_name):
 _warned = set()
 
 
-def _warn_once(message):
+def warn_once(message):
     if message not in _warned:
         _warned.add(message)
         sys.stderr.write(f'parlai-prosocial: warning: {message}\n')
 
 
-def stale_targets(fix_name):
-    return [name for name, expected in REPLACED[fix_name].items() if source_hash(name) != expected]
-
-
-def apply_fix(fix_name, module):
-    """
-    Apply ``parlai_fixes.<fix_name>`` to the just-imported ``module`` if the code it replaces is
-    still ParlAI 1.7.2's; else skip it with one warning line, or stop for a security fix.
-    Returns whether the fix was applied.
-    """
-    stale = stale_targets(fix_name)
-    if stale:
-        message = (
-            f'fix {fix_name} not applied: {", ".join(stale)} is no longer the ParlAI '
-            f'{PARLAI_VERSION} code it replaces'
+def _changed(name, expected, who):
+    if source_hash(name) != expected:
+        warn_once(
+            f'{name} is no longer the ParlAI {PARLAI_VERSION} code that {who}; results may differ'
         )
-        if fix_name in FAIL_CLOSED:
-            raise ParlAICodeChanged(f'parlai-prosocial: {message}; refusing to run without it')
-        _warn_once(message)
-        return False
-    from parlai_prosocial import parlai_fixes
-
-    getattr(parlai_fixes, fix_name)(module)
-    return True
 
 
 def check_relied_on(*qualified_names):
     """
-    Warn once per name if a ParlAI internal that our code relies on is not ParlAI 1.7.2's any more.
+    Warn once per name if ParlAI code that our code relies on (:data:`RELIED_ON`) or overrides
+    is not ParlAI 1.7.2's any more.
     """
+    from parlai_prosocial.parlai_overridden import OVERRIDDEN
+
     for name in qualified_names:
-        expected, who = RELIED_ON[name]
-        if source_hash(name) != expected:
-            _warn_once(
-                f'{name} is no longer the ParlAI {PARLAI_VERSION} code that {who}; results may '
-                'differ'
-            )
+        if name in RELIED_ON:
+            expected, module, how = RELIED_ON[name]
+            _changed(name, expected, f'{module} relies on ({how})')
+            continue
+        for module, overridden in OVERRIDDEN.items():
+            if name in overridden:
+                _changed(name, overridden[name], f'{module} overrides')
+
+
+_checked_modules = set()
+
+
+def check_loaded_overrides():
+    """
+    Check, once per module, the ParlAI code that every module of ours loaded by now overrides
+    (:data:`~parlai_prosocial.parlai_overridden.OVERRIDDEN`) or relies on (:data:`RELIED_ON`).
+    """
+    from parlai_prosocial.parlai_overridden import OVERRIDDEN
+
+    for module in set(OVERRIDDEN) - _checked_modules:
+        if module in sys.modules:
+            _checked_modules.add(module)
+            for name, expected in OVERRIDDEN[module].items():
+                _changed(name, expected, f'{module} overrides')
+    for name, (expected, module, how) in RELIED_ON.items():
+        if module in sys.modules and name not in _checked_modules:
+            _checked_modules.add(name)
+            _changed(name, expected, f'{module} relies on ({how})')
+
+
+# --- deriving what our classes override ------------------------------------------------------
+
+
+def _is_parlai(cls):
+    return cls.__module__ == 'parlai' or cls.__module__.startswith('parlai.')
+
+
+def our_modules():
+    """
+    Every module of the plugin that holds code (the package, its tasks and zoo entries), imported;
+    not the tests nor ``__main__`` scripts.
+    """
+    import pkgutil
+
+    names = set()
+    for root in ('parlai_prosocial', 'parlai_prosocial.tasks', 'parlai_prosocial.zoo'):
+        package = importlib.import_module(root)
+        for info in pkgutil.walk_packages(package.__path__, root + '.'):
+            if info.name.rsplit('.', 1)[-1] not in ('test', '__main__'):
+                names.add(info.name)
+    return [importlib.import_module(name) for name in sorted(names)]
+
+
+def _parlai_definers(cls, attribute):
+    """
+    The ParlAI classes whose definition of ``attribute`` ``cls`` overrides: the first one above it
+    in its MRO; for a mixin (``mixed_into``: ParlAI classes), each of those and each of their
+    subclasses in the same ParlAI module that defines it.
+    """
+    for base in cls.__mro__[1:]:
+        if _is_parlai(base) and attribute in vars(base):
+            return [base]
+    definers = []
+    for partner in getattr(cls, 'mixed_into', ()):
+        family = [partner] + [
+            sub for sub in _all_subclasses(partner) if sub.__module__ == partner.__module__
+        ]
+        definers.extend(c for c in family if attribute in vars(c))
+    return definers
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
+
+
+def overrides_of_our_classes():
+    """
+    ``{our module: {ParlAI code ('module:Qual.name'): its hash in the installed ParlAI}}``: every
+    method (function, property, class or static method) that a class of ours defines and that a
+    ParlAI class it derives from, or is mixed into, defines too.
+    """
+    found = {}
+    for module in our_modules():
+        for cls in vars(module).values():
+            if not inspect.isclass(cls) or cls.__module__ != module.__name__:
+                continue
+            for attribute, value in vars(cls).items():
+                if not (inspect.isfunction(value) or isinstance(
+                        value, (classmethod, staticmethod, property))):
+                    continue
+                for definer in _parlai_definers(cls, attribute):
+                    name = f'{definer.__module__}:{definer.__qualname__}.{attribute}'
+                    found.setdefault(module.__name__, {})[name] = source_hash(name)
+    return {module: dict(sorted(names.items())) for module, names in sorted(found.items())}
+
+
+def write_overridden(path=None):
+    """
+    Write :func:`overrides_of_our_classes` as ``parlai_prosocial/parlai_overridden.py``.
+    """
+    import os
+
+    path = path or os.path.join(os.path.dirname(__file__), 'parlai_overridden.py')
+    lines = []
+    for module, overridden in overrides_of_our_classes().items():
+        lines.append(f'    {module!r}: {{')
+        lines.extend(f'        {name!r}: {value!r},' for name, value in overridden.items())
+        lines.append('    },')
+    table = '{\n' + '\n'.join(lines) + '\n}'
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(
+            '"""\nGenerated by ``python -m parlai_prosocial.parlai_internals --write`` (do not '
+            'edit): the ParlAI\ncode that the classes of each module of ours override, with its '
+            f'hash in ParlAI {PARLAI_VERSION}\n(:mod:`parlai_prosocial.parlai_internals`).\n"""'
+            f'\n\nOVERRIDDEN = {table}\n'
+        )
+    return path
 
 
 if __name__ == '__main__':
-    for fix_name, targets in REPLACED.items():
-        for name in targets:
-            print(f'{fix_name}: {name} {source_hash(name)}')
-    for name in RELIED_ON:
-        print(f'relied on: {name} {source_hash(name)}')
+    if sys.argv[1:] == ['--write']:
+        print(write_overridden())
+    else:  # their hashes in the installed ParlAI (a fix's: python -m parlai_prosocial.parlai_fixes)
+        for module, overridden in overrides_of_our_classes().items():
+            for name, value in overridden.items():
+                print(f'overridden by {module}: {name} {value}')
+        for name in RELIED_ON:
+            print(f'relied on: {name} {source_hash(name)}')

@@ -1,8 +1,9 @@
 """
 Distributed training without GPUs: ``parlai multiprocessing_train`` and SLURM's
-``distributed_train`` on CPU workers (gloo), through the fixes in ``parlai_prosocial.parlai_fixes``
-(``distributed_on_cpu``, ``join_on_cpu``, ``build_dict_before_spawning``), and ``--global-batchsize``
-(``global_batch``): the batch of one step over all workers.
+``distributed_train`` on CPU workers (gloo) for a run of ours, through the fixes in
+``parlai_prosocial.parlai_fixes.cpu_distributed`` (``distributed_on_cpu``, ``join_on_cpu``,
+``build_dict_before_spawning``), and ``--global-batchsize`` (``parlai_prosocial.global_batch``):
+the batch of one step over all workers. A run that names nothing of ours keeps ParlAI's code.
 
 The end-to-end runs check what both workers did, not just the exit code: the data was split
 between them, each logged its own lines, the model saved by rank 0 evaluates, and the run neither
@@ -25,7 +26,8 @@ import parlai.utils.distributed as distributed_utils
 import parlai.utils.fsdp as fsdp_utils
 from parlai.scripts.multiprocessing_train import setup_args as mp_train_setup_args
 
-from parlai_prosocial import parlai_fixes
+from parlai_prosocial.global_batch import per_worker_batchsize
+from parlai_prosocial.parlai_fixes.cpu_distributed import build_dict_for_workers, cpu_only
 from parlai_prosocial.testing.samples import prosocial_dialogues
 
 SAMPLE = prosocial_dialogues()
@@ -33,6 +35,8 @@ WORLD = 2
 EPOCHS = 4
 BATCHSIZE = 4  # prosocial/tiny_generator's
 TURNS = {split: sum(len(dialogue) for dialogue in SAMPLE[split]) for split in SAMPLE}
+#: what makes a bare distributed opt one of a run of ours (the CPU path is ours only)
+OURS = {'task': 'prosocial:rot_response'}
 TIMEOUT = 180  # seconds (a run takes well under a minute); a hang fails instead of blocking
 
 # what a worker dying at teardown (or a crashed peer) leaves in the output
@@ -259,7 +263,7 @@ WORKERS_SCRIPT = textwrap.dedent(
 
     def worker(rank, port, out_dir):
         # gpu=rank: what SLURM passes (its local id); there is no such GPU here
-        opt = {'distributed_world_size': 2}
+        opt = {'distributed_world_size': 2, 'task': 'prosocial'}  # a run of ours
         init = f'tcp://127.0.0.1:{port}'
         with du.distributed_context(rank, opt, gpu=rank, init_method=init) as wopt:
             model = torch.nn.Linear(3, 2)
@@ -327,7 +331,8 @@ EXIT_ORDER_SCRIPT = textwrap.dedent(
 
     rank, port, linger = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     init = f'tcp://127.0.0.1:{port}'
-    with du.distributed_context(rank, {'distributed_world_size': 2}, init_method=init):
+    with du.distributed_context(rank, {'distributed_world_size': 2, 'task': 'prosocial'},
+                                init_method=init):
         pass
     time.sleep(linger)  # a worker still tearing its model down after the group is gone
     '''
@@ -362,7 +367,7 @@ def test_rank_zero_exits_after_the_other_workers(tmp_path):
 def test_device_count_zero_gives_a_cpu_worker(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
-    opt = {'distributed_world_size': 1}
+    opt = dict(OURS, distributed_world_size=1)
     init = f'tcp://127.0.0.1:{free_port()}'
     with distributed_utils.distributed_context(0, opt, init_method=init) as worker_opt:
         assert worker_opt['gpu'] == -1 and worker_opt['override']['gpu'] == -1
@@ -377,7 +382,7 @@ def test_device_count_zero_gives_a_cpu_worker(monkeypatch):
 def test_no_cuda_takes_the_cpu_path_even_with_gpus(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 8)
-    opt = {'distributed_world_size': 1, 'no_cuda': True}
+    opt = dict(OURS, distributed_world_size=1, no_cuda=True)
     init = f'tcp://127.0.0.1:{free_port()}'
     with distributed_utils.distributed_context(0, opt, init_method=init) as worker_opt:
         assert worker_opt['gpu'] == -1
@@ -385,43 +390,31 @@ def test_no_cuda_takes_the_cpu_path_even_with_gpus(monkeypatch):
     assert not torch.distributed.is_initialized()
 
 
-def test_with_gpus_parlais_own_context_runs(monkeypatch):
-    # CUDA claimed but no devices: ParlAI's own code runs, and divides by the device count
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+@pytest.mark.parametrize('cuda', [True, False], ids=['with CUDA', 'a run not ours'])
+def test_parlais_own_context_runs_with_gpus_or_for_a_run_not_ours(monkeypatch, cuda):
+    # CUDA claimed but no devices, or a run that names nothing of ours: ParlAI's own code runs,
+    # and divides by the device count
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
+    opt = dict(OURS if cuda else {'task': 'integration_tests'}, distributed_world_size=1)
     with pytest.raises(ZeroDivisionError):
-        with distributed_utils.distributed_context(0, {'distributed_world_size': 1}):
+        with distributed_utils.distributed_context(0, opt):
             pass
     assert not torch.distributed.is_initialized()
 
 
 def test_cpu_only_decision(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    assert parlai_fixes._cpu_only({}) and parlai_fixes._cpu_only({'no_cuda': False})
+    assert cpu_only({}) and cpu_only({'no_cuda': False})
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    assert not parlai_fixes._cpu_only({}) and not parlai_fixes._cpu_only({'no_cuda': False})
-    assert parlai_fixes._cpu_only({'no_cuda': True})
+    assert not cpu_only({}) and not cpu_only({'no_cuda': False})
+    assert cpu_only({'no_cuda': True})
 
 
 def test_all_gather_list_outside_a_group_is_parlais():
     assert not torch.distributed.is_initialized()
     assert distributed_utils.all_gather_list({'a': 1}) == [{'a': 1}]
     assert distributed_utils.sync_object('x') == 'x'
-
-
-def test_unfixed_parlai_divides_by_the_device_count():
-    code = (
-        "import sys\n"
-        "sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'PluginFinder']\n"
-        "import parlai.utils.distributed as du\n"
-        "with du.distributed_context(0, {'distributed_world_size': 1}):\n"
-        "    pass\n"
-    )
-    result = subprocess.run(
-        [sys.executable, '-c', code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode != 0
-    assert 'ZeroDivisionError' in result.stderr
 
 
 @pytest.mark.parametrize('cls', [fsdp_utils.JoinableTrainLoop, fsdp_utils.JoinableEvaluator])
@@ -432,7 +425,7 @@ def test_join_device_is_the_cpu_on_gloo(cls):
     setattr(loop, f'_{name}__device', -1)
     setattr(loop, f'_{name}__group', None)
     assert loop.join_device == -1  # no group: ParlAI's value
-    opt = {'distributed_world_size': 1}
+    opt = dict(OURS, distributed_world_size=1)
     init = f'tcp://127.0.0.1:{free_port()}'
     with distributed_utils.distributed_context(0, opt, init_method=init):
         setattr(loop, f'_{name}__group', distributed_utils.get_dist_group())
@@ -453,13 +446,13 @@ def test_dictionary_is_built_once_for_the_workers(tmp_path, sample_data_dir, mon
     monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
     model_file = str(tmp_path / 'model')
     opt = _train_opt(model_file, '--distributed-world-size', '2')
-    parlai_fixes.build_dict_for_workers(opt)
+    build_dict_for_workers(opt)
     assert os.path.isfile(model_file + '.dict')
     assert opt['dict_file'] is None  # as given: TrainLoop fills it in the same way
     words = open(model_file + '.dict').read()
     assert 'emergency' in words  # from the sample's train split
     mtime = os.path.getmtime(model_file + '.dict')
-    parlai_fixes.build_dict_for_workers(opt)  # already built: left alone
+    build_dict_for_workers(opt)  # already built: left alone
     assert os.path.getmtime(model_file + '.dict') == mtime
 
 
@@ -535,7 +528,7 @@ def _batch_opt(**options):
 )
 def test_per_worker_batchsize(options, world, batchsize):
     opt = _batch_opt(**options)
-    worker_opt = parlai_fixes.per_worker_batchsize(opt, world)
+    worker_opt = per_worker_batchsize(opt, world)
     assert worker_opt['batchsize'] == batchsize
     if batchsize != options['batchsize']:
         # also for an agent that takes its options from an existing model file (resuming)
@@ -548,5 +541,5 @@ def test_a_global_batch_the_workers_cannot_share_is_refused_in_one_line():
 
     with pytest.raises(ProsocialOptionError, match='--global-batchsize 24 cannot be shared evenly '
                        'by 5 workers') as error:
-        parlai_fixes.per_worker_batchsize(_batch_opt(batchsize=24, global_batchsize=24), 5)
+        per_worker_batchsize(_batch_opt(batchsize=24, global_batchsize=24), 5)
     assert '\n' not in str(error.value)

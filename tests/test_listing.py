@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from parlai_prosocial import __main__ as listing_module
-from parlai_prosocial.plugin_hook import ALIASES
+from parlai_prosocial.our_names import ALIASES
 
 
 @pytest.fixture(scope='module')

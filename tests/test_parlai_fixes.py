@@ -1,7 +1,10 @@
 """
-The fixes applied to ParlAI modules on import (parlai_prosocial.parlai_fixes).
+The fixes applied to ParlAI modules on import (the registry ``parlai_prosocial.parlai_fixes``), what
+they replace and when they act, and that ParlAI stays ParlAI: a run that names nothing of ours
+gets what stock ParlAI does (the bug fixes aside), and the plugin can be switched off.
 """
 
+import os
 import subprocess
 import sys
 
@@ -11,7 +14,7 @@ import torch
 from parlai.core.opt import Opt
 from parlai.nn.lr_scheduler import ParlAILRScheduler, ReduceOnPlateauLRScheduler
 
-from parlai_prosocial.parlai_fixes import our_opt_presets_dir
+from parlai_prosocial.presets import our_opt_presets_dir
 
 
 def _optimizer():
@@ -148,26 +151,58 @@ def test_canary_stops_as_b1_says():
             assert preset['evaltask'] == 'prosocial:safety', name
 
 
-# --- every fix checks that ParlAI's code is still the code it replaces --------------------------
+# --- the registry: what each fix replaces, when it acts ----------------------------------------
+
+#: the fixes of ParlAI bugs, which act on every run (docs/parlai_fixes.md says why each is a bug);
+#: every other fix acts only on a run that names something of ours
+BUG_FIXES = {
+    'reduce_on_plateau_without_verbose', 'underscores_in_option_names_only', 'safe_opt_loading',
+    'safe_checkpoint_loading', 'safe_vacuum_loading', 'seed_before_building_the_agent',
+}
 
 
-def test_every_registered_fix_declares_the_parlai_code_it_replaces():
-    from parlai_prosocial import parlai_fixes, parlai_internals
-    from parlai_prosocial.plugin_hook import FIXES
+def test_every_fix_is_registered_once_with_its_targets_and_when_it_acts():
+    from parlai_prosocial.parlai_fixes import EVERY_RUN, FIXES, OUR_RUNS
 
-    registered = {name for names in FIXES.values() for name in names}
-    assert registered == set(parlai_internals.REPLACED)
-    for name in registered:
-        assert callable(getattr(parlai_fixes, name)), name
+    names = [fix.name for fix in FIXES]
+    assert len(names) == len(set(names))
+    for fix in FIXES:
+        assert callable(fix.function()), fix
+        assert fix.replaces and all(':' in name for name in fix.replaces), fix
+        assert fix.acts_on == (EVERY_RUN if fix.name in BUG_FIXES else OUR_RUNS), fix
+        assert fix.fail_closed == fix.name.startswith('safe_'), fix
+    assert BUG_FIXES <= set(names)
 
 
 def test_the_installed_parlai_is_the_code_every_fix_replaces_and_relies_on():
-    from parlai_prosocial import parlai_internals
+    from parlai_prosocial import parlai_fixes, parlai_internals
+    from parlai_prosocial.parlai_overridden import OVERRIDDEN
 
-    for fix_name in parlai_internals.REPLACED:
-        assert parlai_internals.stale_targets(fix_name) == [], fix_name
-    for name, (expected, _) in parlai_internals.RELIED_ON.items():
+    for fix in parlai_fixes.FIXES:
+        assert parlai_fixes.stale_targets(fix) == [], fix
+    for name, (expected, _, _) in parlai_internals.RELIED_ON.items():
         assert parlai_internals.source_hash(name) == expected, name
+    for module, overridden in OVERRIDDEN.items():
+        for name, expected in overridden.items():
+            assert parlai_internals.source_hash(name) == expected, (module, name)
+
+
+def test_every_parlai_method_our_classes_override_has_its_recorded_hash():
+    """
+    Derived from the classes: a new override of a ParlAI method (or one that went away) fails
+    here until ``python -m parlai_prosocial.parlai_internals --write`` records it.
+    """
+    from parlai_prosocial import parlai_internals
+    from parlai_prosocial.parlai_overridden import OVERRIDDEN
+
+    found = parlai_internals.overrides_of_our_classes()
+    for module in set(found) | set(OVERRIDDEN):
+        assert found.get(module) == OVERRIDDEN.get(module), module
+    prost, soda = found['parlai_prosocial.agents.prost.agents'], found[
+        'parlai_prosocial.tasks.soda.agents']
+    assert 'parlai.core.torch_generator_agent:TreeSearch._block_ngrams' in prost  # a mixin's
+    assert 'parlai.core.torch_agent:TorchAgent._set_label_vec' in prost
+    assert 'parlai.core.teachers:ChunkTeacher._enqueue_chunks' in soda
 
 
 def test_source_hash_reads_parlais_file_not_the_patched_object():
@@ -196,8 +231,11 @@ def test_source_hash_of_a_block_is_the_hash_of_the_whole_module_parse():
     import hashlib
 
     from parlai_prosocial import parlai_internals as pi
+    from parlai_prosocial.parlai_fixes import FIXES
+    from parlai_prosocial.parlai_overridden import OVERRIDDEN
 
-    names = [n for targets in pi.REPLACED.values() for n in targets] + list(pi.RELIED_ON)
+    names = [n for fix in FIXES for n in fix.replaces] + list(pi.RELIED_ON)
+    names += [n for overridden in OVERRIDDEN.values() for n in overridden]
     for name in names:
         module_name, _, path = name.partition(':')
         whole = pi._definition(pi._module_text(module_name), pi._parsed_module(module_name), path)
@@ -207,57 +245,344 @@ def test_source_hash_of_a_block_is_the_hash_of_the_whole_module_parse():
     assert pi._top_level_block(text, 'f') == 'def f():\n    return """\n'
 
 
+def _changed_fix(name, **changes):
+    from parlai_prosocial import parlai_fixes
+
+    fix = parlai_fixes.fix_named(name)
+    target = next(iter(fix.replaces))
+    fields = dict(name=fix.name, module=fix.module, where=fix.where, acts_on=fix.acts_on,
+                  replaces={target: '0' * 16}, fail_closed=fix.fail_closed)
+    return parlai_fixes.Fix(**dict(fields, **changes)), target
+
+
 def test_a_changed_target_skips_the_fix_with_one_warning_line(monkeypatch, capsys):
     import types
 
     from parlai_prosocial import parlai_fixes, parlai_internals
 
-    monkeypatch.setitem(
-        parlai_internals.REPLACED,
-        'reduce_on_plateau_without_verbose',
-        {'parlai.nn.lr_scheduler:ReduceOnPlateauLRScheduler.__init__': '0' * 16},
-    )
+    fix, target = _changed_fix('reduce_on_plateau_without_verbose')
     monkeypatch.setattr(parlai_internals, '_warned', set())
-    called = []
-    monkeypatch.setattr(
-        parlai_fixes, 'reduce_on_plateau_without_verbose', lambda module: called.append(module)
-    )
-    module = types.ModuleType('parlai.nn.lr_scheduler')
-    assert parlai_internals.apply_fix('reduce_on_plateau_without_verbose', module) is False
-    assert parlai_internals.apply_fix('reduce_on_plateau_without_verbose', module) is False
-    assert called == []
+    module = types.ModuleType('parlai.nn.lr_scheduler')  # the fix would fail on it
+    assert parlai_fixes.apply_fix(fix, module) is False
+    assert parlai_fixes.apply_fix(fix, module) is False
     assert capsys.readouterr().err.splitlines() == [
-        'parlai-prosocial: warning: fix reduce_on_plateau_without_verbose not applied: '
-        'parlai.nn.lr_scheduler:ReduceOnPlateauLRScheduler.__init__ is no longer the ParlAI '
-        '1.7.2 code it replaces'
+        f'parlai-prosocial: warning: fix reduce_on_plateau_without_verbose not applied: {target} '
+        'is no longer the ParlAI 1.7.2 code it replaces'
     ]
 
 
-def test_a_security_fix_fails_closed(monkeypatch):
+def test_a_security_fix_fails_closed():
     import types
 
-    from parlai_prosocial import parlai_internals
+    from parlai_prosocial import parlai_fixes
 
-    monkeypatch.setitem(
-        parlai_internals.REPLACED, 'find_our_opt_presets', {'parlai.core.opt:Opt.load_init': 'x'}
-    )
-    monkeypatch.setattr(parlai_internals, 'FAIL_CLOSED', {'find_our_opt_presets'})
-    with pytest.raises(parlai_internals.ParlAICodeChanged, match='refusing to run without it'):
-        parlai_internals.apply_fix('find_our_opt_presets', types.ModuleType('parlai.core.opt'))
+    fix, _ = _changed_fix('safe_opt_loading')
+    with pytest.raises(parlai_fixes.ParlAICodeChanged, match='refusing to run without it'):
+        parlai_fixes.apply_fix(fix, types.ModuleType('parlai.core.opt'))
 
 
-def test_relied_on_internals_warn_once_when_changed(monkeypatch, capsys):
-    from parlai_prosocial import parlai_internals
+def test_changed_parlai_code_that_we_override_or_rely_on_warns_once(monkeypatch, capsys):
+    import sys
 
-    name = 'parlai.core.metrics:Metrics.__init__'
-    monkeypatch.setitem(parlai_internals.RELIED_ON, name, ('0' * 16, 'a test'))
+    from parlai_prosocial import parlai_internals, parlai_overridden
+
+    relied_on = 'parlai.core.metrics:Metrics.__init__'
+    monkeypatch.setitem(parlai_internals.RELIED_ON, relied_on, ('0' * 16, 'our.module', 'a test'))
+    monkeypatch.setattr(parlai_overridden, 'OVERRIDDEN', {
+        'our.module': {'parlai.core.agents:Agent.act': '0' * 16}
+    })
+    monkeypatch.setitem(sys.modules, 'our.module', sys.modules[__name__])
     monkeypatch.setattr(parlai_internals, '_warned', set())
-    parlai_internals.check_relied_on(name)
-    parlai_internals.check_relied_on(name)
+    monkeypatch.setattr(parlai_internals, '_checked_modules', set())
+    parlai_internals.check_relied_on(relied_on)
+    parlai_internals.check_loaded_overrides()
+    parlai_internals.check_loaded_overrides()
     assert capsys.readouterr().err.splitlines() == [
         'parlai-prosocial: warning: parlai.core.metrics:Metrics.__init__ is no longer the ParlAI '
-        '1.7.2 code that a test; results may differ'
+        '1.7.2 code that our.module relies on (a test); results may differ',
+        'parlai-prosocial: warning: parlai.core.agents:Agent.act is no longer the ParlAI 1.7.2 '
+        'code that our.module overrides; results may differ',
     ]
+
+
+# --- one module per purpose, no import cycle --------------------------------------------------
+
+
+def _import_graph(repo_dir, at_import_only):
+    """
+    ``{module: {modules of ours it imports}}`` for every module of ``parlai_prosocial`` (its
+    tasks and zoo entries too), read with ``ast``; with ``at_import_only``, the imports that run
+    when the module is imported (not those inside a function). The registry's fixes, imported by
+    name, count as imports of the registry.
+    """
+    import ast
+    import os
+
+    from parlai_prosocial.parlai_fixes import FIXES
+
+    roots = {'parlai_prosocial': 'parlai_prosocial', 'parlai_prosocial.tasks': 'tasks',
+             'parlai_prosocial.zoo': 'zoo'}
+    files = {}
+    for package, folder in roots.items():
+        for directory, folders, names in os.walk(os.path.join(repo_dir, folder)):
+            folders[:] = [f for f in folders if f != '__pycache__']
+            for name in names:
+                if name.endswith('.py'):
+                    path = os.path.join(directory, name)
+                    parts = os.path.relpath(path, os.path.join(repo_dir, folder))[:-3].split(os.sep)
+                    files['.'.join([package] + parts).removesuffix('.__init__')] = path
+
+    def imports(module, path):
+        tree = ast.parse(open(path, encoding='utf-8').read())
+        nodes, found = list(tree.body), set()
+        while nodes:
+            node = nodes.pop()
+            if at_import_only and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                    ast.Lambda)):
+                continue
+            nodes.extend(ast.iter_child_nodes(node))
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ''
+                if node.level:  # relative: from the package of the module (itself if one)
+                    parts = module.split('.')
+                    parts = parts[: len(parts) - node.level + path.endswith('__init__.py')]
+                    base = '.'.join(parts + ([node.module] if node.module else []))
+                found.update(f'{base}.{alias.name}' if f'{base}.{alias.name}' in files else base
+                             for alias in node.names)
+        return {name for name in found if name in files and name != module}
+
+    graph = {module: imports(module, path) for module, path in files.items()}
+    graph['parlai_prosocial.parlai_fixes'] |= {
+        f'parlai_prosocial.parlai_fixes.{fix.where}' for fix in FIXES}
+    return graph
+
+
+def _cycle(graph, among):
+    """
+    A cycle of ``graph`` among the modules ``among``, as a list, or None.
+    """
+    done, path = set(), []
+
+    def visit(module):
+        if module in path:
+            return path[path.index(module):] + [module]
+        if module in done:
+            return None
+        path.append(module)
+        for other in sorted(graph[module] & among):
+            cycle = visit(other)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(module)
+        return None
+
+    for module in sorted(among):
+        cycle = visit(module)
+        if cycle:
+            return cycle
+    return None
+
+
+def test_no_import_cycle(repo_dir):
+    # no module of the plugin imports itself back while it is imported
+    at_import = _import_graph(repo_dir, at_import_only=True)
+    assert _cycle(at_import, set(at_import)) is None
+    # the start-up hook, the registry and everything they reach: no cycle even through the
+    # imports made inside functions
+    graph = _import_graph(repo_dir, at_import_only=False)
+    reached, todo = set(), ['parlai_prosocial.plugin_hook']
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo.extend(graph[module])
+    assert {'parlai_prosocial.parlai_fixes.our_runs', 'parlai_prosocial.error_translation',
+            'parlai_prosocial.our_names'} <= reached
+    assert _cycle(graph, reached) is None
+
+
+def test_no_helper_of_the_product_lives_in_a_fix_module():
+    # the report, the listing and the tests import their helpers from modules named for them
+    import importlib
+    import inspect
+
+    from parlai_prosocial.parlai_fixes import FIXES
+
+    for where in {fix.where for fix in FIXES}:
+        module = importlib.import_module(f'parlai_prosocial.parlai_fixes.{where}')
+        public = {name for name, value in vars(module).items() if inspect.isfunction(value)
+                  and value.__module__ == module.__name__ and not name.startswith('_')}
+        fixes = {fix.name for fix in FIXES if fix.where == where}
+        helpers = {'parlai_unpickling_load', 'build_dict_for_workers', 'cpu_only'}
+        assert public - fixes <= helpers, where
+
+
+# --- when a fix acts: only where the run names something of ours --------------------------------
+
+
+@pytest.mark.parametrize('opt, ours', [
+    ({'task': 'integration_tests', 'model': 'transformer/generator'}, False),
+    ({'task': 'prosocial:safety,dailydialog'}, True),
+    ({'task': 'dailydialog,casual_safety:convai2'}, True),
+    ({'evaltask': 'toxichat:stance'}, True),
+    ({'model': 'canary_guard'}, True),
+    ({'model': 'parlai_prosocial.agents.prost.agents:ProstAgent'}, True),
+    ({'init_opt': 'prosocial/tiny_prost'}, True),
+    ({'init_opt': 'gen/blenderbot'}, False),
+    ({'model_file': 'zoo:canary/model'}, True),
+    ({'init_model': 'zoo:blender/reddit_3B/model'}, False),
+    ({'t5_model_arch': 'parlai_prosocial/tiny-t5'}, True),
+    ({}, False),
+])
+def test_the_one_decision_whether_a_run_is_ours(opt, ours):
+    from parlai_prosocial.our_names import is_our_run
+
+    assert is_our_run(opt) is ours
+
+
+def test_a_model_file_is_ours_when_its_saved_options_name_ours(tmp_path):
+    import json
+
+    from parlai_prosocial.our_names import is_our_run
+
+    for name, saved, ours in (('prost', {'model': 'prost'}, True),
+                              ('theirs', {'model': 'transformer/generator'}, False),
+                              ('on_ours', {'model': 'transformer/generator',
+                                           'task': 'soda'}, True)):
+        (tmp_path / f'{name}.opt').write_text(json.dumps(saved))
+        assert is_our_run({'model_file': str(tmp_path / name)}) is ours, name
+        assert is_our_run({'init_model': str(tmp_path / name)}) is ours, name
+    # cut short: what can be read of it
+    (tmp_path / 'cut.opt').write_text('{"model": "canary", "ta')
+    assert is_our_run({'model_file': str(tmp_path / 'cut')})
+    # an installed zoo model of ours, as ParlAI's parser resolves zoo:prost/model
+    assert is_our_run({'model_file': str(tmp_path / 'models' / 'prost' / 'model'),
+                       'datapath': str(tmp_path)})
+
+
+def _help(script, args):
+    import importlib
+
+    parser = importlib.import_module(f'parlai.scripts.{script}').setup_args()
+    parser.add_extra_args(args)
+    return parser.format_help()
+
+
+@pytest.mark.parametrize('script', ['train_model', 'multiprocessing_train', 'eval_model'])
+def test_a_stock_runs_parser_and_help_have_no_option_of_ours(script):
+    stock = _help(script, ['-t', 'integration_tests', '-m', 'transformer/generator'])
+    assert 'global-batchsize' not in stock and 'parlai-prosocial' not in stock.lower()
+    ours = _help(script, ['-t', 'prosocial:rot_response', '-m', 'transformer/generator'])
+    assert ('--global-batchsize' in ours) == (script != 'eval_model')
+    assert 'global-batchsize' in _help('train_model', ['-o', 'prosocial/tiny_generator'])
+
+
+# --- ParlAI stays ParlAI ----------------------------------------------------------------------
+
+#: a ParlAI-only run that stock ParlAI repeats bit for bit (issue 24): tiny sizes, no dropout,
+#: ordered data, from a model file M; evaluated on a few examples, without generating
+TINY = ['-m', 'transformer/generator', '--n-layers', '1', '--embedding-size', '16',
+        '--ffn-size', '32', '--n-heads', '2', '--dropout', '0', '--skip-generation', 'true']
+SHORT = ['-vme', '16', '--short-final-eval', 'true']
+STOCK_RUN = ['-t', 'integration_tests', '-dt', 'train:ordered', '--lr-scheduler', 'invsqrt',
+             '--max-train-steps', '8', '-bs', '4'] + TINY + SHORT
+#: what a run measures with the clock
+TIMED = {'exps', 'ups', 'tps', 'ctps', 'ltps', 'gen_tps', 'train_time'}
+
+OFF_SCRIPT = '''
+import json, sys
+from parlai.scripts.eval_model import EvalModel
+from parlai.scripts.train_model import TrainModel
+
+train, evaluate = json.loads(sys.argv[1])
+valid, test = TrainModel.main(*train)
+report = EvalModel.main(*evaluate)
+print(json.dumps([{k: v.value() for k, v in r.items()} for r in (valid, test, report)]))
+'''
+
+
+def _stock_commands(model_file, init_model, datapath):
+    train = STOCK_RUN + ['--init-model', init_model, '-mf', model_file, '--datapath', datapath]
+    evaluate = ['-t', 'integration_tests', '-mf', model_file, '--datapath', datapath, '-bs', '4',
+                '-ne', '16', '--skip-generation', 'true']
+    return train, evaluate
+
+
+def _untimed(report):
+    return {key: value for key, value in report.items() if key not in TIMED}
+
+
+@pytest.fixture(scope='module')
+def stock_init_model(tmp_path_factory):
+    """
+    M: a tiny ``transformer/generator`` trained a few steps on ParlAI's integration_tests.
+    """
+    from parlai_prosocial.testing import parlai_in_process
+
+    root = tmp_path_factory.mktemp('stock')
+    model_file = str(root / 'M' / 'model')
+    parlai_in_process(['train_model', '-t', 'integration_tests', '--max-train-steps', '4',
+                       '--lr-scheduler', 'invsqrt', '-bs', '8', '-mf', model_file,
+                       '--datapath', str(root / 'data')]
+                      + TINY + SHORT, cwd=str(root))
+    return model_file
+
+
+def test_a_parlai_only_run_is_the_same_with_the_plugin_on_and_off(stock_init_model, tmp_path):
+    """
+    Stock ParlAI repeats this run bit for bit; with the plugin (this process) it gives the very
+    weights and metrics that it gives with the plugin switched off (PARLAI_PROSOCIAL_OFF=1 in a
+    new process), throughput aside: no fix acts on a run that names nothing of ours but those
+    of ParlAI bugs, and this run meets none.
+    """
+    import json
+
+    from parlai_prosocial.testing import parlai_in_process
+
+    runs, weights = {}, {}
+    for how in ('on', 'off'):
+        train, evaluate = _stock_commands(str(tmp_path / how / 'model'), stock_init_model,
+                                          str(tmp_path / 'data'))
+        if how == 'on':
+            valid, test = parlai_in_process(['train_model'] + train, cwd=str(tmp_path)).value
+            report = parlai_in_process(['eval_model'] + evaluate, cwd=str(tmp_path)).value
+            runs[how] = [{k: v.value() for k, v in r.items()} for r in (valid, test, report)]
+        else:
+            result = subprocess.run(
+                [sys.executable, '-c', OFF_SCRIPT, json.dumps([train, evaluate])],
+                capture_output=True, text=True, cwd=str(tmp_path), timeout=600,
+                env=dict(os.environ, PARLAI_PROSOCIAL_OFF='1'),
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            runs[how] = json.loads(result.stdout.strip().splitlines()[-1])
+        weights[how] = torch.load(str(tmp_path / how / 'model'), map_location='cpu',
+                                  weights_only=False)['model']
+    assert weights['on'].keys() == weights['off'].keys()
+    for name, tensor in weights['on'].items():
+        assert torch.equal(tensor, weights['off'][name]), name
+    for on, off in zip(runs['on'], runs['off']):
+        assert _untimed(on) == _untimed(off)
+    assert runs['on'][2]['exs'] > 0
+
+
+def test_the_plugin_can_be_switched_off_for_one_process():
+    code = (
+        "import sys, warnings\n"
+        "import parlai.core.params, parlai.core.opt, parlai.scripts.train_model as tm\n"
+        "print(any(type(f).__name__ == 'PluginFinder' for f in sys.meta_path))\n"
+        "print(parlai.core.params.fix_underscores.__module__, tm.TrainLoop.__init__.__module__)\n"
+        "print(any('pkg_resources' in str(f[1]) for f in warnings.filters))\n"
+        "import importlib.util\n"
+        "print(importlib.util.find_spec('parlai.tasks.prosocial'))\n"
+    )
+    off = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PARLAI_PROSOCIAL_OFF='1'))
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.split() == ['False', 'parlai.core.params', 'parlai.scripts.train_model',
+                                  'False', 'None']
 
 
 def test_underscores_are_fixed_in_option_names_only():

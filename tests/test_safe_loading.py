@@ -1,6 +1,6 @@
 """
 Model files load without running code in them, and everything ParlAI itself writes still loads
-(``parlai_fixes.safe_checkpoint_loading`` / ``safe_opt_loading``, ``parlai_prosocial.model_files``):
+(``parlai_fixes.safe_loading``: ``safe_checkpoint_loading`` / ``safe_opt_loading``, ``parlai_prosocial.model_files``):
 
 * a pickled payload in a model file, wherever a model file comes from (``-mf``, its ``.opt``,
   ``--init-model``, a ``.checkpoint`` being resumed, a zoo folder forged with a ``.built`` marker,
@@ -30,7 +30,7 @@ from parlai.core.params import ParlaiParser
 from parlai.core.torch_agent import TorchAgent
 from parlai.scripts.train_model import TrainModel
 
-from parlai_prosocial import model_files, parlai_internals
+from parlai_prosocial import model_files, parlai_fixes
 from parlai_prosocial.errors import ModelFileError
 from parlai_prosocial.testing import parlai_in_process
 
@@ -106,9 +106,9 @@ def test_the_fixes_are_applied_and_fail_closed():
 
     assert getattr(TorchAgent.load, 'parlai_prosocial_safe', False)
     assert Opt.load.__func__.__module__ != 'parlai.core.opt'
-    assert Vacuum.run.__module__ == 'parlai_prosocial.parlai_fixes'
-    fixes = {'safe_checkpoint_loading', 'safe_opt_loading', 'safe_vacuum_loading'}
-    assert fixes <= parlai_internals.FAIL_CLOSED
+    assert Vacuum.run.__module__ == 'parlai_prosocial.parlai_fixes.safe_loading'
+    for name in ('safe_checkpoint_loading', 'safe_opt_loading', 'safe_vacuum_loading'):
+        assert parlai_fixes.fix_named(name).fail_closed, name
 
 
 # --- a payload wherever a model file comes from ------------------------------------------------

@@ -14,6 +14,7 @@ Messages keep the annotations present in the file: ``moral``, ``rot_agree``,
 """
 
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.our_names import unknown_teachers
 from parlai_prosocial.data_files import parsed_once_per_file
 from parlai_prosocial.tasks.norm_corpora import NormCorpusTeacher, datatype_split
 
@@ -59,3 +60,7 @@ class MicTeacher(NormCorpusTeacher):
 
 class DefaultTeacher(MicTeacher):
     pass
+
+
+# -t mic:NOSUCH is one line listing the teachers (ParlAI's loader asks this module)
+__getattr__ = unknown_teachers(__name__)

@@ -41,6 +41,7 @@ from parlai_prosocial.formats import (
 from parlai_prosocial.parlai_internals import check_relied_on
 from parlai_prosocial.prosocial_rows import READ_FIELDS
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.our_names import unknown_teachers
 from parlai_prosocial.data_files import (
     add_data_arguments,
     check_splits,
@@ -461,3 +462,7 @@ class CosmoTeacher(DialogTeacher):
                     ),
                 )
         return action, epoch_done
+
+
+# -t prosocial:NOSUCH is one line listing the teachers (ParlAI's loader asks this module)
+__getattr__ = unknown_teachers(__name__)

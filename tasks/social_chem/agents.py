@@ -20,6 +20,7 @@ Messages keep the annotations: ``rot_id``, ``area``, ``situation_short_id``,
 """
 
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.our_names import unknown_teachers
 from parlai_prosocial.data_files import (
     add_anomalies_argument,
     parsed_once_per_file,
@@ -127,3 +128,7 @@ class SocialChemTeacher(NormCorpusTeacher):
 
 class DefaultTeacher(SocialChemTeacher):
     pass
+
+
+# -t social_chem:NOSUCH is one line listing the teachers (ParlAI's loader asks this module)
+__getattr__ = unknown_teachers(__name__)

@@ -42,6 +42,7 @@ import copy
 from parlai.core.teachers import DialogTeacher
 
 from parlai_prosocial.data_files import create_agents  # noqa: F401 (see there)
+from parlai_prosocial.our_names import unknown_teachers
 from parlai_prosocial.data_files import (
     add_data_arguments,
     check_splits,
@@ -185,3 +186,7 @@ class TopicalChatTeacher(DialogTeacher):
 
 class DefaultTeacher(TopicalChatTeacher):
     pass
+
+
+# -t topical_chat:NOSUCH is one line listing the teachers (ParlAI's loader asks this module)
+__getattr__ = unknown_teachers(__name__)

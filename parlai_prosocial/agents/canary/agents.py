@@ -74,6 +74,7 @@ from parlai_prosocial.formats import (
 )
 from parlai_prosocial.errors import ModelFileError, ProsocialOptionError
 from parlai_prosocial.model_files import saved_options
+from parlai_prosocial.our_names import NORM_CORPORA
 from parlai_prosocial.parlai_internals import check_relied_on
 
 from parlai_prosocial.agents import AsksAgainOnEmptyInput, check_model_files_of
@@ -84,7 +85,7 @@ from . import context_text
 DEFAULT_T5_MODEL_ARCH = 't5-large'
 
 #: ``--canary-pretrained-on`` -> the ParlAI task of that norm corpus (stage 1)
-PRETRAINING_TASKS = {'social_chem': 'social_chem', 'mic': 'mic', 'norm_bank': 'norm_bank'}
+PRETRAINING_TASKS = {corpus: corpus for corpus in NORM_CORPORA}
 
 
 class CanaryStageError(ProsocialOptionError, ValueError):

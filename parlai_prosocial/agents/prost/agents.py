@@ -81,7 +81,7 @@ from typing import List, Optional, Tuple
 
 import torch
 from parlai.agents.transformer.transformer import TransformerGeneratorAgent
-from parlai.core.torch_generator_agent import BeamSearch, PPLMetric, _PathSelection
+from parlai.core.torch_generator_agent import BeamSearch, PPLMetric, TreeSearch, _PathSelection
 from parlai.utils.torch import neginf
 from parlai.core.torch_agent import History
 
@@ -159,6 +159,9 @@ class _ReplySearch:
     ``len(forced_prefix)`` steps emit ``forced_prefix``.
     """
 
+    #: the ParlAI classes it is mixed into: any search object of TorchGeneratorAgent
+    #: (parlai_internals checks the ParlAI methods it overrides)
+    mixed_into = (TreeSearch,)
     forced_prefix: List[int] = []
     rots_end: int = -1
 
