@@ -49,9 +49,10 @@ show "test" "$out/report.json" report
 
 echo "=== a tiny Prost and a tiny Canary, chatting (a tiny-sample demo: the replies and numbers show"
 echo "    that the code runs end to end, nothing about the papers' models)"
-# everything offline: each task's sample, tiny copies of ParlAI's casual datasets, a tiny T5
-eval "$(python -m parlai_prosocial.offline_data "$out/offline")"
-export OMP_NUM_THREADS=1   # tiny models: a second thread only adds contention
+# everything offline: each task's sample, tiny copies of ParlAI's casual datasets, a tiny T5;
+# it also exports OMP_NUM_THREADS=1 (tiny models: a second thread only adds contention)
+exports="$(python -m parlai_prosocial.offline_data "$out/offline")"   # (set -e stops on its error)
+eval "$exports"
 parlai train_model -o prosocial/tiny_prost -mf "$out/prost/model" > "$out/prost.log" 2>&1 \
   || { tail -40 "$out/prost.log"; exit 1; }
 show "tiny Prost, valid" "$out/prost/model.trainstats" final_valid_report
