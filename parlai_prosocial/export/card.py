@@ -206,12 +206,12 @@ def write_card(folder, opt, facts, report=None, license=None):
     ]
     for key, value in options.items():
         value = _shown(value)
-        if value is not None:
+        if value is not None and value != -1:  # -1: ParlAI's "the other option decides"
             lines.append(f'- `--{key.replace("_", "-")}`: `{value}`')
     if facts.get('parameters'):
         lines.append(f'- Parameters: {facts["parameters"]:,} ({facts.get("dtype", "")})')
     lines += ['', '## Use', '', _usage(settings, agent), '']
-    lines += ['', '## Decoding', '', _decoding(facts), '']
+    lines += ['', '## Decoding', '', _decoding(facts, agent), '']
     if report:
         lines += ['## Evaluation', '',
                   'From the prosocial report of this model (`python -m parlai_prosocial.report`, '
@@ -288,11 +288,15 @@ def _usage(settings, agent):
     ])
 
 
-def _decoding(facts):
+def _decoding(facts, agent):
     method = facts.get('decoding')
-    return (
+    text = (
         f'`generation_config.json` holds the model\'s ParlAI decoding (`--inference {method}`). '
-        'Greedy decoding gives ParlAI\'s replies token for token. HF\'s beam search is not '
-        'ParlAI\'s in its length penalty, and Prost\'s per-segment minimum length and n-gram '
-        'blocking (`--prost-reply-search`) count the whole output in HF.'
+        'Greedy decoding gives ParlAI\'s replies token for token.'
     )
+    if facts['input']['format'] == 'history':
+        text += ' HF\'s beam search is not ParlAI\'s in its length penalty.'
+    if agent == 'prost':
+        text += (' Prost\'s per-segment minimum length and n-gram blocking '
+                 '(`--prost-reply-search`) count the whole output in HF.')
+    return text

@@ -54,13 +54,12 @@ def generation_config(agent, opt):
         pad_token_id=agent.NULL_IDX,
         eos_token_id=agent.END_IDX,
         min_length=agent.beam_min_length,
-        num_beams=agent.beam_size if method not in ('greedy',) else 1,
+        num_beams=agent.beam_size if method == 'beam' else 1,
         no_repeat_ngram_size=max(agent.beam_block_ngram or 0, 0),
-        length_penalty=opt.get('beam_length_penalty', 0.65),
         do_sample=method in ('nucleus', 'topk'),
     )
-    if method == 'greedy':
-        settings['num_beams'] = 1
+    if settings['num_beams'] > 1:
+        settings['length_penalty'] = opt.get('beam_length_penalty', 0.65)
     if (opt.get('model') or '') == 'cosmo':
         settings.update(max_new_tokens=max_ts)
     else:
