@@ -2,13 +2,16 @@
 The plugin's agents (``-m prost``, ``canary``, ``canary_guard``, ``cosmo``, ...), and what they
 share at their boundary with the user: the model files they are given are checked before ParlAI
 reads them (:func:`check_model_file`: one line naming the file and the option, instead of
-ParlAI's traceback from deep inside the load), and an empty line typed into ``parlai
-interactive`` asks again (:class:`AsksAgainOnEmptyInput`).
+ParlAI's traceback from deep inside the load), an empty line typed into ``parlai interactive``
+asks again (:class:`AsksAgainOnEmptyInput`), and a model our code loads on a user's behalf says
+nothing of the options our code sets on it (:func:`overriding_quietly`).
 
 Importing this package imports neither ParlAI nor torch.
 """
 
+import contextlib
 import os
+import re
 
 from parlai_prosocial.errors import ModelFileError
 from parlai_prosocial.model_files import saved_options
@@ -109,3 +112,30 @@ class AsksAgainOnEmptyInput:
         if self._empty_input:
             return self.ask_again()
         return super().act()
+
+
+@contextlib.contextmanager
+def overriding_quietly(keys):
+    """
+    For the block: no ``Overriding opt["KEY"] to VALUE (previously: ...)`` warning for ``keys``.
+    ParlAI warns so for every option an ``override`` changes when it loads a model file: right for
+    what a user typed, noise for what our code sets itself when it loads a model on a user's
+    behalf (the ToxiChat classifiers are loaded to evaluate; the guard samples Canary's RoTs),
+    which reads as if the user's run had changed. Other warnings pass.
+    """
+    import logging as std_logging
+
+    from parlai.utils import logging
+
+    pattern = re.compile(r'Overriding opt\["(%s)"\] to ' % '|'.join(map(re.escape, keys)))
+
+    class SetByUs(std_logging.Filter):
+        def filter(self, record):
+            return not pattern.match(str(record.msg))
+
+    quiet = SetByUs()
+    logging.logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logging.logger.removeFilter(quiet)

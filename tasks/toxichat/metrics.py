@@ -38,6 +38,7 @@ from parlai.core.agents import create_agent_from_model_file
 from parlai.core.message import Message
 from parlai.core.metrics import AverageMetric, Metric
 
+from parlai_prosocial.agents import overriding_quietly
 from parlai_prosocial.errors import ProsocialError
 from parlai_prosocial.formats import (
     CLASSIFIER_INPUTS,
@@ -182,7 +183,8 @@ class Classifier:
         overrides = {'datatype': 'valid', 'print_scores': False, 'interactive_mode': False}
         if probabilities:
             overrides['return_cand_scores'] = True
-        agent = create_agent_from_model_file(model_file, overrides)
+        with overriding_quietly(overrides):  # set here to evaluate: no news to the user
+            agent = create_agent_from_model_file(model_file, overrides)
         if agent is None:
             raise ClassifierError(
                 f'{option} {model_file}: no such model (ParlAI found no {model_file}.opt)'
@@ -302,7 +304,9 @@ class Table5Scorer:
         return (
             'ToxiChat Table-5 metrics not reported (absent, not zero): '
             + '; '.join(missing)
-            + '. Train the classifiers with projects/prosocial_dialog/toxichat/reproduce.py.'
+            + '. Train them: tiny ones (a demo) with parlai train_model -o '
+            'prosocial/tiny_toxichat_stance -mf FILE (and tiny_toxichat_offensive), the '
+            "paper's with projects/prosocial_dialog/toxichat/reproduce.py."
         )
 
     def _classify(self, classifier, text, kind):

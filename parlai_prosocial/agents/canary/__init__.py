@@ -37,7 +37,7 @@ def load_canary(model_file='zoo:canary/model', **overrides):
     from parlai.core.build_data import modelzoo_path
     from parlai.core.params import ParlaiParser
 
-    from parlai_prosocial.agents import check_model_file
+    from parlai_prosocial.agents import check_model_file, overriding_quietly
     from parlai_prosocial.model_files import saved_options
 
     from .agents import CanaryAgent
@@ -54,7 +54,8 @@ def load_canary(model_file='zoo:canary/model', **overrides):
     for key, value in overrides.items():
         opt[key] = value
     opt['override'] = dict(opt.get('override', {}), **overrides)
-    return create_agent_from_opt_file(opt)
+    with overriding_quietly(overrides):  # the caller's choice, not news to the caller
+        return create_agent_from_opt_file(opt)
 
 
 def __getattr__(name):

@@ -94,18 +94,55 @@ class CanaryStageError(ProsocialOptionError, ValueError):
     """
 
 
+def looks_like_a_path(value):
+    """
+    Whether a ``--t5-model-arch`` value is meant as a local directory, not a hub name.
+    """
+    return os.path.isabs(os.path.expanduser(value)) or value.startswith(('.', '~'))
+
+
+def _weights_files(arch):
+    """
+    The safetensors file(s) of the T5 ``arch``, as a message names them.
+    """
+    import glob
+
+    if not os.path.isdir(arch):
+        return f'the safetensors weights of {arch} (in the HF cache)'
+    files = sorted(glob.glob(os.path.join(arch, '*.safetensors')))
+    return files[0] if len(files) == 1 else os.path.join(arch, '*.safetensors')
+
+
 def t5_loaded(opt: Opt, what: str, build):
     """
     ``build()``, which loads the ``what`` (model, tokenizer) of ``--t5-model-arch`` through HF,
-    with HF's failure to find it (offline and not in the HF cache, or a bad name) as one line
-    saying what to download and where to give it. Canary and COSMO (``-m cosmo``) both use it.
+    with each way that fails as one line naming what to fix: a directory that is not there (it
+    moved since a model file's ``.opt`` named it), HF's failure to find a hub name (offline and
+    not in the HF cache, or a bad name: what to download and where to give it), or damaged
+    weights (a safetensors file cut short, with a bad header, dtype or offsets: the file).
+    Canary and COSMO (``-m cosmo``) both use it.
     """
+    from huggingface_hub.utils import HFValidationError
+    from safetensors import SafetensorError
+
+    arch = opt['t5_model_arch']
+    if looks_like_a_path(arch) and not os.path.isdir(os.path.expanduser(arch)):
+        raise ModelFileError(
+            f'--t5-model-arch {arch} (from the command line or the model file\'s .opt): no such '
+            'directory; if the T5 folder moved, give its new place with --t5-model-arch DIR'
+        )
     try:
         return build()
-    except OSError as error:
+    except SafetensorError as error:
+        raise ModelFileError(
+            f'--t5-model-arch {arch}: {_weights_files(arch)}: not a readable safetensors file '
+            f'({error}); is it cut short or damaged? Save the model there again '
+            '(save_pretrained)'
+        ) from None
+    except (OSError, HFValidationError) as error:
         reason = ' '.join(str(error).split())
         raise ModelFileError(
-            f'--t5-model-arch {opt["t5_model_arch"]}: cannot load the {what} ({reason[:300]}); '
+            f'--t5-model-arch {arch}: cannot load the {what} ({reason[:300]}); '
             'without the network, save the model and its tokenizer once where there is one '
             '(save_pretrained of the HF T5 model and T5TokenizerFast) and give that local '
             'directory to --t5-model-arch'
@@ -159,7 +196,6 @@ def t5_model_arch(value):
     name (which needs the network or the HF cache).
     """
     path = os.path.expanduser(value)
-    looks_like_path = os.path.isabs(path) or value.startswith(('.', '~'))
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, 'config.json')):
             raise argparse.ArgumentTypeError(
@@ -167,7 +203,7 @@ def t5_model_arch(value):
                 'written by save_pretrained() of a HF T5 model and its tokenizer'
             )
         return os.path.abspath(path)
-    if looks_like_path:
+    if looks_like_a_path(value):
         raise argparse.ArgumentTypeError(f'--t5-model-arch {value}: no such directory')
     return value
 
@@ -259,6 +295,7 @@ class CanaryDictionaryAgent(T5DictionaryAgent):
 
         tokens = list(additional_special_tokens)
         self.additional_special_tokens = tokens
+        self.base_size = len(self.hf_tokenizer)
         self.hf_tokenizer.add_tokens(
             [AddedToken(t, lstrip=False, rstrip=False, normalized=False, special=True)
              for t in tokens],
@@ -289,6 +326,31 @@ class CanaryDictionaryAgent(T5DictionaryAgent):
         dropped = special - self._kept
         kept = [i for i in (int(i) for i in vec) if i not in dropped]
         return tokenizer.decode(kept, skip_special_tokens=False, **kwargs)
+
+
+def dictionary_tokens(dict_file):
+    """
+    The tokens of a ParlAI ``.dict`` file, in its order (``token<TAB>count`` lines).
+    """
+    from parlai.core.dict import unescape
+
+    with open(dict_file, encoding='utf-8') as f:
+        return [unescape(line.rstrip('\n').split('\t')[0]) for line in f if line.strip()]
+
+
+def checkpoint_dictionary(path):
+    """
+    The ``.dict`` ParlAI saved with the checkpoint ``path`` (a model file, or its
+    ``.checkpoint``), None if there is none.
+    """
+    candidates = [path + '.dict']
+    if path.endswith('.checkpoint'):
+        candidates.append(path[: -len('.checkpoint')] + '.dict')
+    return next((c for c in candidates if os.path.isfile(c)), None)
+
+
+def label_token_list(tokens):
+    return ','.join(tokens) if tokens else "'' (none: the labels are plain text)"
 
 
 def _set(message, key, value):
@@ -364,18 +426,79 @@ class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
                     grown = target.clone()
                     grown[: value.shape[0]] = value
                     state_dict[key] = grown
-        super().load_state_dict(state_dict)
+        try:
+            super().load_state_dict(state_dict)
+        except RuntimeError as error:
+            if 'size mismatch' not in str(error) and 'state_dict' not in str(error):
+                raise
+            path = self._checkpoint_to_load
+            arch = (saved_options(path + '.opt', missing_ok=True) or {}).get('t5_model_arch')
+            first = next((line.strip() for line in str(error).splitlines()
+                          if 'size mismatch' in line or 'key(s)' in line), '')
+            raise ModelFileError(
+                f'{self._checkpoint_option()} {path}: its weights do not fit the T5 of '
+                f'--t5-model-arch {self.opt["t5_model_arch"]} with the label tokens '
+                f'{label_token_list(self.special_toks)} ({first[:200]}); it was trained on '
+                f'--t5-model-arch {arch}: give that T5 and the --special-tok-lst it was trained '
+                'with'
+            ) from None
 
     def __init__(self, opt: Opt, shared=None):
         if shared is None:
             check_stage_one(opt)
             check_model_files_of(CanaryAgent, opt)
         # before T5Agent builds the model: will a ParlAI checkpoint be loaded into it?
-        self._checkpoint_to_load = self._get_init_model(opt, shared)[0]
+        self._checkpoint_to_load, self._fine_tuning = self._get_init_model(opt, shared)
         super().__init__(opt, shared)
         self.safety_schema = self.opt.get('canary_safety_schema') or 'five'
 
+    def _checkpoint_option(self):
+        return '--init-model' if self._fine_tuning else '--model-file'
+
+    def check_label_tokens(self):
+        """
+        Before a checkpoint's weights are loaded: stop with one line unless this run gives the
+        label tokens the same ids as the checkpoint did, i.e. the tokens that its ``.dict`` holds
+        beyond the T5 tokenizer's vocabulary, in that order (what ``--special-tok-lst`` added
+        when it was trained). With other tokens, fewer, none, or another order the embedding
+        rows would be read as other labels (or not fit at all). Fine-tuning (``--init-model``)
+        may add tokens after the checkpoint's (its rows are kept, the new ones grow). A
+        dictionary that is not the tokenizer of ``--t5-model-arch`` at all is another T5.
+        """
+        path = self._checkpoint_to_load
+        dict_file = checkpoint_dictionary(path) if path else None
+        if dict_file is None:
+            return  # no record of its tokens: load_state_dict checks the shapes
+        saved = dictionary_tokens(dict_file)
+        vocabulary = self.dict.hf_tokenizer.get_vocab()
+        base_size = getattr(self.dict, 'base_size', len(vocabulary))
+        base = {token for token, index in vocabulary.items() if index < base_size}
+        saved_added = [token for token in saved if token not in base]
+        added = sorted((t for t, i in vocabulary.items() if i >= base_size), key=vocabulary.get)
+        option = self._checkpoint_option()
+        if len(saved) - len(saved_added) < len(base) and set(saved_added) - set(added):
+            arch = (saved_options(path + '.opt', missing_ok=True) or {}).get('t5_model_arch')
+            raise ModelFileError(
+                f'{option} {path}: its dictionary {dict_file} is not the tokenizer of '
+                f'--t5-model-arch {self.opt["t5_model_arch"]} ({len(saved_added)} of its '
+                f'{len(saved)} tokens are not in it); the checkpoint was trained on '
+                f'--t5-model-arch {arch}: give that T5'
+            )
+        grows = self._fine_tuning and added[: len(saved_added)] == saved_added
+        if added != saved_added and not grows:
+            given = self.opt.get('special_tok_lst') or "''"
+            wanted = ','.join(saved_added) or "''"
+            raise ModelFileError(
+                f'{option} {path}: trained with the label tokens {label_token_list(saved_added)} '
+                f'(ids {base_size} on, its dictionary {dict_file}), but this run adds '
+                f'{label_token_list(added)} (--special-tok-lst {given}, from the command line or '
+                f'{path}.opt): the ids would name other labels. Load it with --special-tok-lst '
+                f'{wanted}'
+            )
+
     def build_model(self) -> CanaryT5Model:
+        if self._checkpoint_to_load:
+            self.check_label_tokens()
         model = t5_loaded(self.opt, 'model', lambda: CanaryT5Model(
             self.opt, self.dict, from_config=self._checkpoint_to_load is not None
         ))

@@ -59,6 +59,7 @@ from parlai.core.message import Message
 from parlai.core.metrics import AverageMetric
 from parlai.core.opt import Opt
 from parlai.core.params import ParlaiParser
+from parlai.utils import logging
 
 from parlai_prosocial.agents import AsksAgainOnEmptyInput, check_model_file
 from parlai_prosocial.agents.canary import context_text, load_canary
@@ -185,6 +186,14 @@ class CanaryGuardAgent(AsksAgainOnEmptyInput, Agent):
                 interactive_mode=opt.get('interactive_mode', False),
                 **decoding,
             )
+            # (load_canary says nothing of the decoding it sets: ParlAI's "Overriding
+            # opt["inference"]" read as if the guarded model's decoding had changed)
+            how = 'greedily' if decoding['inference'] == 'greedy' else (
+                f'by nucleus sampling (--guard-rots-topp {decoding["topp"]}, seeded by '
+                f'--guard-rots-seed {opt.get("guard_rots_seed", 0)})'
+            )
+            logging.info(f'canary_guard: Canary ({opt["canary_model_file"]}) decodes its RoTs '
+                         f'{how} (--guard-rots); the guarded model decodes as it was saved')
             self.mode = self._mode(opt, self.generator)
         else:
             self.generator = create_agent_from_shared(shared['generator'])

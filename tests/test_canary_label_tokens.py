@@ -1,0 +1,225 @@
+"""
+A Canary checkpoint is only ever run with the label tokens it was trained with: the tokens its
+``.dict`` holds beyond the T5 tokenizer, in that order, are the ids its embedding rows mean. A
+label-token list that differs (missing from the ``.opt`` is the default list; empty, a subset,
+single characters, another order, another list on the command line, ``--init-model`` of a token
+Canary into a run without tokens, the same through ``load_canary``'s options) or a
+``--t5-model-arch`` that moved or names another T5 stops with one line (a ``ModelFileError``),
+never a size-mismatch or hub traceback and never a chat with mismatched ids; so do damaged
+safetensors weights of ``--t5-model-arch`` under ``-m canary`` and ``-m cosmo``. Run through the
+stock commands in this process; the models are untrained (what is checked is their files).
+"""
+
+import json
+import os
+import shutil
+import struct
+
+import pytest
+
+from parlai_prosocial.errors import ModelFileError, one_line
+from parlai_prosocial.formats import SAFETY_LABELS
+from parlai_prosocial.testing import parlai_in_process
+
+LABELS = ','.join(SAFETY_LABELS)
+
+
+@pytest.fixture(scope='module')
+def token_canary(tmp_path_factory, tiny_t5):
+    """
+    An untrained Canary with the five label tokens (the default), saved as ParlAI saves one.
+    """
+    from parlai.core.agents import create_agent
+    from parlai.core.params import ParlaiParser
+
+    directory = tmp_path_factory.mktemp('token_canary')
+    model_file = str(directory / 'model')
+    opt = ParlaiParser(True, True).parse_kwargs(
+        model='canary', model_file=model_file, t5_model_arch=tiny_t5, no_cuda=True,
+        datapath=str(directory / 'data'),
+    )
+    create_agent(opt).save(model_file)
+    return model_file
+
+
+def copy_with_options(model_file, directory, **changes):
+    """
+    A copy of the model file whose ``.opt`` has ``changes`` (a value None: the key removed).
+    """
+    shutil.copytree(os.path.dirname(model_file), directory)
+    copy = os.path.join(str(directory), 'model')
+    with open(copy + '.opt') as f:
+        opt = json.load(f)
+    opt['dict_file'] = copy + '.dict'
+    for key, value in changes.items():
+        if value is None:
+            opt.pop(key, None)
+        else:
+            opt[key] = value
+    with open(copy + '.opt', 'w') as f:
+        json.dump(opt, f)
+    return copy
+
+
+def chat(model_file, tmp_path, *extra):
+    return parlai_in_process(
+        ['interactive', '-mf', model_file, '--datapath', tmp_path / 'data'] + list(extra),
+        cwd=str(tmp_path), stdin='Hello there.\n',
+    )
+
+
+def refused(run, *args):
+    with pytest.raises(ModelFileError) as info:
+        run(*args)
+    line = one_line(info.value)
+    assert '\n' not in str(info.value)
+    return line
+
+
+def test_the_tokens_it_was_trained_with_chat(token_canary, tmp_path):
+    def replies(run):
+        return [line for line in run.output.splitlines() if ']: ' in line]
+
+    assert len(replies(chat(token_canary, tmp_path))) == 1
+    # an .opt without the list: the default list, which is the one it was trained with
+    missing = copy_with_options(token_canary, tmp_path / 'missing', special_tok_lst=None)
+    assert len(replies(chat(missing, tmp_path))) == 1
+
+
+@pytest.mark.parametrize('tokens', [
+    '',  # the labels as text
+    ','.join(SAFETY_LABELS[:3]),  # a subset
+    'a,b,c,d,e',  # single characters, in the T5 vocabulary already: no new ids at all
+    ','.join(reversed(SAFETY_LABELS)),  # another order: the same sizes, every id another label
+], ids=['empty', 'subset', 'single characters', 'another order'])
+def test_another_list_in_the_opt(token_canary, tmp_path, tokens):
+    changed = copy_with_options(token_canary, tmp_path / 'changed', special_tok_lst=tokens)
+    line = refused(chat, changed, tmp_path)
+    assert line.startswith(
+        f'ModelFileError: --model-file {changed}: trained with the label tokens {LABELS} (ids '
+    ), line
+    assert line.endswith(f'the ids would name other labels. Load it with --special-tok-lst '
+                         f'{LABELS}'), line
+
+
+def test_another_list_on_the_command_line(token_canary, tmp_path):
+    line = refused(chat, token_canary, tmp_path, '--special-tok-lst', '__casual__')
+    assert 'but this run adds __casual__ (--special-tok-lst __casual__, from the command line' \
+        in line, line
+
+
+def test_a_text_canary_given_tokens(token_canary, tmp_path, tiny_t5):
+    # a Canary trained with its labels as text (the released one), given the tokens
+    from parlai.core.agents import create_agent
+    from parlai.core.params import ParlaiParser
+
+    model_file = str(tmp_path / 'text' / 'model')
+    opt = ParlaiParser(True, True).parse_kwargs(
+        model='canary', model_file=model_file, t5_model_arch=tiny_t5, special_tok_lst='',
+        no_cuda=True, datapath=str(tmp_path / 'data'),
+    )
+    create_agent(opt).save(model_file)
+    line = refused(chat, model_file, tmp_path, '--special-tok-lst', LABELS)
+    assert "trained with the label tokens '' (none: the labels are plain text)" in line, line
+
+
+def test_init_model_of_a_token_canary_without_tokens(token_canary, tmp_path, tiny_t5,
+                                                      sample_data_dir):
+    line = refused(
+        parlai_in_process,
+        ['train_model', '-m', 'canary', '-t', 'prosocial:safety', '--t5-model-arch', tiny_t5,
+         '--init-model', token_canary, '--special-tok-lst', '', '-mf', tmp_path / 'new' / 'model',
+         '--datapath', tmp_path / 'data', '--num-epochs', '1'],
+        str(tmp_path), {'PROSOCIAL_DATA_DIR': sample_data_dir},
+    )
+    assert line.startswith(f'ModelFileError: --init-model {token_canary}: trained with the label '
+                           f'tokens {LABELS}'), line
+    assert "but this run adds '' (none: the labels are plain text)" in line, line
+
+
+def test_load_canary_with_other_t5_options(token_canary, tmp_path):
+    # what the guard and the report load Canary with: options given in Python
+    from parlai_prosocial.agents.canary import load_canary
+
+    line = refused(lambda: load_canary(token_canary, special_tok_lst=SAFETY_LABELS[0],
+                                       datapath=str(tmp_path)))
+    assert 'trained with the label tokens' in line and 'but this run adds __casual__' in line
+
+
+def test_the_guard_over_a_canary_with_another_list(token_canary, tmp_path):
+    changed = copy_with_options(token_canary, tmp_path / 'changed',
+                                special_tok_lst=','.join(reversed(SAFETY_LABELS)))
+    line = refused(
+        parlai_in_process,
+        ['interactive', '-m', 'canary_guard', '--canary-model-file', changed,
+         '--guarded-model', 'repeat_query', '--datapath', tmp_path / 'data'],
+        str(tmp_path),
+    )
+    assert line.startswith(f'ModelFileError: --model-file {changed}: trained with the label '
+                           'tokens'), line
+
+
+def test_a_t5_folder_that_moved(token_canary, tmp_path, tiny_t5):
+    moved = copy_with_options(token_canary, tmp_path / 'moved',
+                              t5_model_arch=str(tmp_path / 'gone' / 'tiny_t5'))
+    line = refused(chat, moved, tmp_path)
+    assert line == (f'ModelFileError: --t5-model-arch {tmp_path}/gone/tiny_t5 (from the command '
+                    "line or the model file's .opt): no such directory; if the T5 folder moved, "
+                    'give its new place with --t5-model-arch DIR')
+
+
+def test_another_t5(token_canary, tmp_path):
+    from parlai_prosocial.agents.canary.tiny import build_tiny_t5
+
+    # another tokenizer (trained on other texts)
+    other = build_tiny_t5(str(tmp_path / 'other_t5'), texts=['Another text, another vocabulary.'])
+    line = refused(chat, token_canary, tmp_path, '--t5-model-arch', other)
+    assert line.startswith(f'ModelFileError: --model-file {token_canary}: its dictionary '
+                           f'{token_canary}.dict is not the tokenizer of --t5-model-arch {other}'), line
+    # the same tokenizer, another size
+    wider = build_tiny_t5(str(tmp_path / 'wider_t5'), d_model=48)
+    line = refused(chat, token_canary, tmp_path, '--t5-model-arch', wider)
+    assert line.startswith(f'ModelFileError: --model-file {token_canary}: its weights do not fit '
+                           f'the T5 of --t5-model-arch {wider}'), line
+
+
+# --- damaged safetensors weights of --t5-model-arch ----------------------------------------------
+
+
+def _damaged(data, how):
+    """
+    ``data`` (a safetensors file's bytes) damaged ``how``.
+    """
+    size = struct.unpack('<Q', data[:8])[0]
+    header = json.loads(data[8:8 + size])
+    tensor = next(name for name in header if name != '__metadata__')
+
+    def with_header(changed):
+        text = json.dumps(changed).encode()
+        return struct.pack('<Q', len(text)) + text + data[8 + size:]
+
+    if how == 'bad dtype':
+        return with_header(dict(header, **{tensor: dict(header[tensor], dtype='Q9')}))
+    if how == 'huge header':
+        return struct.pack('<Q', 10 ** 15) + data[8:]
+    if how == 'header not JSON':
+        return struct.pack('<Q', size) + b'x' * size + data[8 + size:]
+    if how == 'cut':
+        return data[: len(data) // 2]
+    assert how == 'wrong offsets'
+    return with_header(dict(header, **{tensor: dict(header[tensor], data_offsets=[0, 10 ** 9])}))
+
+
+@pytest.mark.parametrize('agent', ['canary', 'cosmo'])
+@pytest.mark.parametrize('how', ['bad dtype', 'huge header', 'header not JSON', 'cut',
+                                 'wrong offsets'])
+def test_damaged_safetensors(agent, how, tiny_t5, tmp_path):
+    damaged = tmp_path / 't5'
+    shutil.copytree(tiny_t5, damaged)
+    weights = damaged / 'model.safetensors'
+    weights.write_bytes(_damaged(weights.read_bytes(), how))
+    line = refused(chat, '', tmp_path, '-m', agent, '--t5-model-arch', damaged)
+    assert line.startswith(f'ModelFileError: --t5-model-arch {damaged}: {weights}: not a '
+                           'readable safetensors file ('), line
+    assert line.endswith('is it cut short or damaged? Save the model there again '
+                         '(save_pretrained)'), line
