@@ -139,6 +139,11 @@ def test_prost_exports_as_blenderbot_with_parity(rot_response_prost, tmp_path):
     # the Prost's own RoTs stay out of its history (ProstHistory), in the helper too
     settings = json.load(open(os.path.join(folder, 'parlai_input.json')))
     assert settings['reply_without_rots'] and settings['global_end_token'] == '__end__'
+    # with the tiny presets' dictionary the plain tokenizer call on the joined text is the same
+    _, tokenizer, dialogue = parity.load_folder(folder)
+    for row in rows:
+        text = dialogue.text(row['turns'])
+        assert tokenizer(text, truncation=True)['input_ids'] == row['parlai_ids'], text
 
 
 def test_rot_response_generator_exports_with_parity(rot_response_generator, tmp_path):
