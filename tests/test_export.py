@@ -350,6 +350,13 @@ def test_an_existing_folder_is_refused_unless_overwrite(rot_response_generator, 
     assert 'mine.txt' not in os.listdir(out) and 'config.json' in os.listdir(out)
 
 
+def test_the_model_files_own_folder_is_never_the_output(rot_response_generator, tmp_path, capsys):
+    model_file = _copy_model(rot_response_generator, tmp_path / 'model')
+    status, lines = _cli(['-mf', model_file, '--out', tmp_path, '--overwrite'], capsys)
+    assert status == 1 and 'holds the model file' in lines[0] and len(lines) == 1
+    assert os.path.isfile(model_file)
+
+
 def test_a_failure_half_way_keeps_the_previous_folder(rot_response_generator, tmp_path, monkeypatch):
     from parlai_prosocial.export import card
 

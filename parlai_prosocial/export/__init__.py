@@ -114,6 +114,12 @@ def export_model(model_file, out, overwrite=False, report_dir=None, datapath=Non
     check_out(out, overwrite)
     report = card.read_report(report_dir) if report_dir else None
     model_file, opt = resolve_model_file(model_file, datapath)
+    real_model, real_out = os.path.realpath(model_file), os.path.realpath(out)
+    if os.path.commonpath([real_model, real_out]) == real_out:
+        raise ExportError(
+            f'--out {out}: the folder holds the model file {model_file}, which the export would '
+            'replace; give another folder'
+        )
     kind = model_kind(opt, model_file)
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
