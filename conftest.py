@@ -4,8 +4,11 @@ own directory for the models built once; where the real data is; how the tasks' 
 files are imported; their bundled samples.
 """
 
+import codecs
 import importlib
+import locale
 import os
+import sys
 
 # Tests never reach a model hub or the network.
 for _key in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE'):
@@ -15,6 +18,11 @@ for _key in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE'):
 # nothing from a second intra-op thread, and under load the contention made them up to 50x slower
 # (measured on the tiny Prost and Canary trainings); one thread also keeps results repeatable.
 os.environ['OMP_NUM_THREADS'] = '1'
+
+# Text files are UTF-8 (ours and ParlAI's, read in the locale's encoding in many places): the
+# `parlai` subprocesses and the pytest-xdist workers run in Python's UTF-8 mode whatever the
+# machine's locale (in an ASCII locale the README's tables and the samples did not read)
+os.environ['PYTHONUTF8'] = '1'
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -34,6 +42,14 @@ REAL_DATA_DIR = os.environ.get(REAL_DATA_ENV) or os.path.join(
 
 
 def pytest_configure(config):
+    # tests that run in this process need its UTF-8 mode too (the workers of -n get it above)
+    distributed = getattr(config.option, 'dist', 'no') != 'no'
+    if not distributed and not sys.flags.utf8_mode and not _locale_is_utf8():
+        pytest.exit(
+            f'this Python reads text files as {locale.getpreferredencoding(False)} (the locale): '
+            'run the tests with PYTHONUTF8=1 (or in a UTF-8 locale, or with -n 2, whose workers '
+            'run in UTF-8 mode)', returncode=pytest.ExitCode.USAGE_ERROR,
+        )
     # the run's controller (or a run without xdist) makes the run's own directory, where the tiny
     # models are built once for all its workers (they inherit its name), and removes it at the
     # end: pytest's numbered base temps are cleaned up by other pytest runs (a second run of the
@@ -45,6 +61,10 @@ def pytest_configure(config):
 
         directory = testing.begin_run()
         config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+def _locale_is_utf8():
+    return codecs.lookup(locale.getpreferredencoding(False)).name == 'utf-8'
 
 
 @pytest.fixture(scope='session')
