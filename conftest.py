@@ -31,12 +31,11 @@ torch.set_num_threads(1)
 
 REPO = os.path.dirname(os.path.abspath(__file__))
 TASKS_DIR = os.path.join(REPO, 'tasks')
-#: names the folder that stands for ``../shared/data`` in this run (e.g. a path that does not
-#: exist, to run the suite as a user without it does)
-REAL_DATA_ENV = 'PROSOCIAL_TEST_REAL_DATA_DIR'
 #: the real data for measurement (see its README): beside the repository, never copied into it,
-#: never needed by the product; tests that read it are skipped without it (outside CI)
-REAL_DATA_DIR = os.environ.get(REAL_DATA_ENV) or os.path.join(
+#: never needed by the product; tests that read it are skipped without it (outside CI).
+#: $PROSOCIAL_TEST_REAL_DATA_DIR names another folder for the run (e.g. one that does not exist,
+#: to run the suite as a user without it does)
+REAL_DATA_DIR = os.environ.get('PROSOCIAL_TEST_REAL_DATA_DIR') or os.path.join(
     os.path.dirname(REPO), 'shared', 'data'
 )
 
@@ -77,22 +76,11 @@ def real_data():
     """
     ``real_data('toxichat')``: that folder of ``../shared/data`` (or of
     ``$PROSOCIAL_TEST_REAL_DATA_DIR``). Absent, the test is skipped, saying why; under CI
-    (``CI=true``, where the folder is always present) it fails.
+    (``CI=true``, where the folder is always present) it fails (``testing.real_data_folder``).
     """
+    from parlai_prosocial import testing
 
-    def find(name):
-        path = os.path.join(REAL_DATA_DIR, name)
-        if not os.path.isdir(path):
-            message = (
-                f'the real data folder {path} is not here (../shared/data beside the repository '
-                f'or ${REAL_DATA_ENV}: the project\'s measurement data, which users need not have)'
-            )
-            if os.environ.get('CI', '').lower() == 'true':
-                pytest.fail(message)
-            pytest.skip(message)
-        return path
-
-    return find
+    return lambda name: testing.real_data_folder(os.path.join(REAL_DATA_DIR, name))
 
 
 # --- the tasks' own test.py files (ParlAI's AutoTeacherTest) -------------------------------------

@@ -226,6 +226,26 @@ def built_once(tmp_path_factory, name, build):
             return json.load(f)
 
 
+def real_data_folder(path):
+    """
+    ``path``, a folder of the project's real data (``../shared/data`` beside the repository, which
+    users need not have), for a test that measures on it: absent, the test is skipped saying so,
+    but under CI (``CI=true``, where it is always present) it fails.
+    """
+    import pytest
+
+    if not os.path.isdir(path):
+        message = (
+            f'the real data folder {path} is not here (../shared/data beside the repository, or '
+            'PROSOCIAL_TEST_REAL_DATA_DIR: the project\'s measurement data, which users need not '
+            'have)'
+        )
+        if os.environ.get('CI', '').lower() == 'true':
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 def teacher_opt(task, datatype, **opts):
     """
     The opt ParlAI builds for ``-t task -dt datatype`` (with a do-nothing model), plus ``opts``.
