@@ -106,8 +106,8 @@ def write_report(args, folder, passes, facts):
     with open(os.path.join(folder, MARKDOWN_FILE), 'w') as f:
         f.write(markdown(written, sides, charts))
     if few:
-        logging.warning(f'too few turns to compare (fewer than {MIN_TURNS}): ' + ', '.join(
-            f'{what} {turns}' for what, turns in few.items()) + ' (see report.md)')
+        logging.warning(f'too few turns to compare (fewer than {MIN_TURNS}): ' + '; '.join(
+            f'{what}: {turns}' for what, turns in few.items()) + ' (see report.md)')
     files = [MARKDOWN_FILE, RESULTS_FILE] + list(charts.values())
     print(f'Prosocial report written to {folder}: {", ".join(files)}'
           + (f' (replaced an earlier report\'s {", ".join(removed)})' if removed else '')
@@ -198,7 +198,7 @@ def few_turns(numbers, sides):
     for level in SAFETY_LABELS:
         turns = prosocial['by_level'].get(level, {}).get('exs')
         if turns is not None and turns < MIN_TURNS:
-            few[f'ProsocialDialog, {level_name(level)}'] = turns
+            few[f'ProsocialDialog {level_name(level)}'] = turns
     threads = numbers[TOXICHAT][UNGUARDED]['overall'].get('exs')
     if threads is not None and threads < MIN_TURNS:
         few['ToxiChat'] = threads
@@ -602,8 +602,10 @@ def time_section(timing_numbers, table, sides):
         'Not `eval_model` numbers, and not what a separate run would take: each pass is timed '
         'batch by batch (ParlAI\'s `world.parley()`: the replies and the teacher\'s scoring of '
         'them, ToxiChat\'s classifiers included), the first '
-        f'{timing_numbers["warmup_batches"]} batch of each pass left out (warm-up: what is loaded '
-        'on first use), median (min–max) over the timed batches.'
+        + ('batch' if timing_numbers['warmup_batches'] == 1
+           else f'{timing_numbers["warmup_batches"]} batches')
+        + ' of each pass left out (warm-up: what is loaded on first use), median (min–max) over '
+        'the timed batches.'
         + (' The unguarded and guarded passes take turns batch by batch, so both meet the same '
            'load of the machine; guarded − unguarded compares each batch with the same turns '
            'unguarded, Canary\'s classification is its own share of the guarded time.'

@@ -543,8 +543,9 @@ def run_in_turns(passes, stage):
 class _QuietOverrides:
     """
     Drops ParlAI's ``Overriding opt["KEY"] ...`` warnings for the options the report sets itself
-    (the teacher, the split, generation on; the report says which) or that an agent sets inside
-    (Canary's decoding in the guard, the classifiers' datatype): a user's own options still say so.
+    (the teacher, the split, generation on; the report says which), the evaluation's (-bs,
+    --loglevel, ...) and those an agent sets inside (Canary's decoding in the guard, the
+    classifiers' datatype): the model's own options given by the user still say so.
     """
 
     def __init__(self, user_keys):
@@ -634,8 +635,10 @@ class ProsocialReport(ParlaiScript):
         return write_report(args, self.folder, passes, facts)
 
     def _user_keys(self, model_args):
+        # the model's own options (--inference, --beam-size, ...), not the evaluation's
         actions = self.parser._option_string_actions
-        return {actions[flag].dest for flag, _ in option_groups(model_args) if flag in actions}
+        return {actions[flag].dest for flag, _ in option_groups(model_args)
+                if flag in actions and flag not in EVALUATION_OPTIONS}
 
     def plan(self, args, model_args):
         """
