@@ -1,5 +1,5 @@
 """
-``python -m parlai_prosocial.export``: ParlAI models as Hugging Face folders, parity-tested (issue 26).
+``python -m parlai_prosocial.export``: ParlAI models as Hugging Face folders, parity-tested.
 
 For each exported kind, on single and multi-turn dialogues: the folder's helper and tokenizer give
 the ids ParlAI's agent computes, the HF model's next-token log-probabilities equal ParlAI's to
@@ -205,8 +205,9 @@ def test_re_tokenizer_gives_parlai_ids_on_any_text(rot_response_prost):
     _, dictionary = parlai_dictionary(opt, rot_response_prost)
     tokenizer = parlai_tokenizer(dictionary, end_token_after_input=False)
     words = sorted(dictionary.tok2ind)
-    pieces = list("aZ _-.,!?'\n\t\"") + ['__endrots__', 'ΑΣ', 'Σ', 'x²', 'é', 'e\u0301', '½',
-                                           '\x1c', 'İ', '中文', '\u00a0', '٣', 'ǅ', 'ﬁ', '😀']
+    pieces = list("aZ _-.,!?'\n\t\"") + [
+        '__endrots__', 'ΑΣ', 'Σ', 'x²', 'é', 'e\u0301', '½', '\x1c', 'İ', '中文', '\u00a0',
+        '٣', 'ǅ', 'ﬁ', '😀']
     rng = random.Random(0)
     for _ in range(500):
         parts = [rng.choice(words if rng.random() < 0.5 else pieces)
@@ -357,7 +358,8 @@ def test_the_model_files_own_folder_is_never_the_output(rot_response_generator, 
     assert os.path.isfile(model_file)
 
 
-def test_a_failure_half_way_keeps_the_previous_folder(rot_response_generator, tmp_path, monkeypatch):
+def test_a_failure_half_way_keeps_the_previous_folder(rot_response_generator, tmp_path,
+                                                      monkeypatch):
     from parlai_prosocial.export import card
 
     out = export(rot_response_generator, tmp_path / 'out')

@@ -215,4 +215,4 @@ def write_input_helper(folder, settings):
     for function in (formats.cosmo_input, formats.split_rot_response):
         definitions.append('\n\n' + inspect.getsource(function).rstrip())
     with open(os.path.join(folder, 'dialogue_input.py'), 'w', encoding='utf-8') as f:
-        f.write(head + '\n'.join(definitions) + '\n\n' + tail)
+        f.write(head + '\n'.join(definitions) + '\n\n\n' + tail.lstrip('\n'))

@@ -1,5 +1,5 @@
 """
-ParlAI's ``transformer/generator`` (and Prost) as ``transformers``' ``BlenderbotForConditionalGeneration``.
+ParlAI's ``transformer/generator`` (and Prost) as transformers' Blenderbot.
 
 The anchor is transformers' ``convert_blenderbot_original_pytorch_checkpoint_to_pytorch.py`` (how
 ``facebook/blenderbot-3B`` was made from ParlAI's checkpoint): the weights are renamed, not changed.

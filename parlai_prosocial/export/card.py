@@ -263,7 +263,8 @@ def _usage(settings, agent):
                f'(cut at {settings["text_truncate"]} tokens from the right, `</s>` kept). The '
                'output starts with the safety label (`__casual__`, `__possibly_needs_caution__`, '
                '`__probably_needs_caution__`, `__needs_caution__`, `__needs_intervention__`, '
-               'one token each; `decode(..., skip_special_tokens=True)` keeps them), then the RoTs.')
+               'one token each; `decode(..., skip_special_tokens=True)` keeps them), then the '
+               'RoTs.')
     else:
         how = ('The input is `narrative <sep> instruction <sep> turn <turn> turn ...` (an empty '
                'narrative or instruction is left out with its `<sep>`)'

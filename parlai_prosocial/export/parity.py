@@ -5,8 +5,9 @@ Does an exported folder compute what the ParlAI agent computes? On the same dial
   in ``text_vec`` (its history, tokenizer, delimiter, end token and truncation);
 * **scores**: the next-token log-probabilities of the HF model equal those of ParlAI's model
   (``agent.model(xs, ys=...)``, ParlAI's teacher forcing) at every step of a continuation (the
-  greedy reply, up to a padding token: :func:`scored_target`), in every vocabulary column (ParlAI's masked ``__start__`` column is masked in the
-  export too: both at about -1e20, compared as masked);
+  greedy reply, up to a padding token: :func:`scored_target`), in every vocabulary column
+  (ParlAI's masked ``__start__`` column is masked in the export too: both at about -1e20,
+  compared as masked);
 * **greedy**: HF's ``generate`` with the folder's generation config gives ParlAI's greedy reply,
   token for token, and ``DialogueInput.reply`` its text.
 

@@ -125,7 +125,6 @@ def write_t5(opt, model_file, folder, max_shard_size):
     generation.save_pretrained(folder)
     tokenizer, labels, limit = exported_tokenizer(agent.dict, agent.opt)
     tokenizer.save_pretrained(folder)
-    cosmo = (opt.get('model') or '') == 'cosmo'
     facts = {
         'architecture': 'T5ForConditionalGeneration',
         'agent': opt['model'],

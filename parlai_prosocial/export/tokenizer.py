@@ -132,7 +132,7 @@ def _bytelevel_tokenizer(dictionary):
     """
     import json
 
-    from tokenizers import Tokenizer, models
+    from tokenizers import Tokenizer
 
     hf = dictionary.bpe.tokenizer
     state = json.loads(hf.to_str())
