@@ -2,7 +2,7 @@
 Same command twice -> the same model, optimizer state and metrics (issue 11 §1).
 
 ParlAI 1.7.2's ``train_model`` seeded only after building the agent (so the initial weights were
-unseeded) and never seeded numpy; ``parlai_fixes.seed_before_building_the_agent`` fixes both.
+unseeded) and never seeded numpy; the fix ``seed_before_building_the_agent`` fixes both.
 The runs use the ``parlai`` command (the first in a new process, the other two in this one, after
 whatever state the suite left behind) on a tiny generator with dropout, on a 2-task mixture
 sampled by weight (ParlAI's ``MultiWorld`` draws the task with ``random.choices``), so model
@@ -153,18 +153,22 @@ def test_set_seed_seeds_numpy_too():
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == drawn
 
 
-def test_eval_model_seeds_torch():
-    # whatever state torch was in, evaluation starts from the same seed (sampled decoding)
+@pytest.mark.parametrize('task, seeded', [('prosocial', True), ('integration_tests:nocandidate',
+                                                                  False)])
+def test_eval_model_seeds_torch_in_our_runs(task, seeded, sample_data_dir, monkeypatch):
+    # whatever state torch was in, an evaluation of ours starts from the same seed (sampled
+    # decoding); ParlAI's own (seed_evaluation acts on our runs only) seeds Python's random alone
     import parlai.scripts.eval_model as eval_module
 
+    monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
     opt = eval_module.setup_args().parse_args(
-        ['-t', 'integration_tests:nocandidate', '-m', 'fixed_response', '--fixed-response', 'hi',
-         '-dt', 'valid', '--num-examples', '1']
+        ['-t', task, '-m', 'fixed_response', '--fixed-response', 'hi', '-dt', 'valid',
+         '--num-examples', '1']
     )
-    seen = []
+    seen, states = [], random.Random()  # (eval_model seeds the global random: not from it)
     for _ in range(2):
-        torch.manual_seed(random.randrange(2**31))
-        np.random.seed(random.randrange(2**31))
+        torch.manual_seed(states.randrange(2**31))
+        np.random.seed(states.randrange(2**31))
         eval_module.eval_model(opt)
         seen.append((torch.rand(1).item(), np.random.rand()))
-    assert seen[0] == seen[1]
+    assert (seen[0] == seen[1]) is seeded
