@@ -136,6 +136,12 @@ def test_prost_exports_as_blenderbot_with_parity(rot_response_prost, tmp_path):
     assert_parity(rows)
     config = json.load(open(os.path.join(folder, 'config.json')))
     assert config['architectures'] == ['BlenderbotForConditionalGeneration']
+    # readable as any folder the user makes (mkdtemp's 0700 and safetensors' 0600 undone)
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in [folder] + [os.path.join(folder, n) for n in os.listdir(folder)]:
+        wanted = (0o777 if os.path.isdir(path) else 0o666) & ~mask
+        assert os.stat(path).st_mode & 0o777 == wanted, path
     # the Prost's own RoTs stay out of its history (ProstHistory), in the helper too
     settings = json.load(open(os.path.join(folder, 'parlai_input.json')))
     assert settings['reply_without_rots'] and settings['global_end_token'] == '__end__'

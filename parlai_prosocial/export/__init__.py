@@ -135,6 +135,7 @@ def export_model(model_file, out, overwrite=False, report_dir=None, datapath=Non
             facts = write_t5(opt, model_file, partial, max_shard_size)
         write_input_helper(partial, facts['input'])
         card.write_card(partial, opt, facts, report, license)
+        _shareable(partial)
         _replace(partial, out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -146,6 +147,19 @@ def export_model(model_file, out, overwrite=False, report_dir=None, datapath=Non
         'files': sorted(os.listdir(out)),
         'seconds': time.perf_counter() - started,
     }
+
+
+def _shareable(folder):
+    """
+    The folder and its files with the permissions of the user's umask, as any folder they make:
+    ``mkdtemp`` makes it 0700, and safetensors writes its files 0600 (a folder to share would
+    otherwise be readable by its owner only).
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(folder, 0o777 & ~mask)
+    for name in os.listdir(folder):
+        os.chmod(os.path.join(folder, name), 0o666 & ~mask)
 
 
 def _replace(partial, out):
