@@ -222,7 +222,7 @@ def main(out=None, argv=None):
     parser.add_argument('names', nargs='*', metavar='NAME',
                         help='only these (a task with its teachers, an agent, a preset, a zoo '
                         'entry), e.g. prosocial, canary, tiny_prost')
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv or [])
     out = out or sys.stdout
     sections = listing()
     if args.names:
@@ -245,4 +245,4 @@ def main(out=None, argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    main(argv=sys.argv[1:])
