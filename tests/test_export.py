@@ -126,11 +126,21 @@ def bytelevel_generator(tmp_path_factory):
     return testing.built_once(tmp_path_factory, 'export_bytelevel_prost', build)
 
 
+@pytest.fixture(scope='module')
+def prost_folder(rot_response_prost, tmp_path_factory):
+    return export(rot_response_prost, tmp_path_factory.mktemp('export') / 'prost')
+
+
+@pytest.fixture(scope='module')
+def canary_folder(tiny_canary, tmp_path_factory):
+    return export(tiny_canary, tmp_path_factory.mktemp('export') / 'canary')
+
+
 # ---------------------------------------------------------------- parity
 
 
-def test_prost_exports_as_blenderbot_with_parity(rot_response_prost, tmp_path):
-    folder = export(rot_response_prost, tmp_path / 'prost')
+def test_prost_exports_as_blenderbot_with_parity(rot_response_prost, prost_folder):
+    folder = prost_folder
     agent = parity.parlai_agent(rot_response_prost)
     rows = parity.compare(agent, folder, CONTEXTS)
     assert_parity(rows)
@@ -170,10 +180,10 @@ def test_bytelevel_dictionary_exports_with_parity(bytelevel_generator, tmp_path)
     assert config['vocab_size'] % 8 == 0
 
 
-def test_canary_exports_as_t5_with_parity_and_one_token_labels(tiny_canary, tmp_path):
+def test_canary_exports_as_t5_with_parity_and_one_token_labels(tiny_canary, canary_folder):
     from transformers import AutoTokenizer
 
-    folder = export(tiny_canary, tmp_path / 'canary')
+    folder = canary_folder
     agent = parity.parlai_agent(tiny_canary)
     rows = parity.compare(agent, folder, CONTEXTS)
     assert_parity(rows)
@@ -259,9 +269,9 @@ print(json.dumps(out))
 '''
 
 
-def test_a_fresh_offline_process_loads_the_folders(rot_response_prost, tiny_canary, tmp_path):
-    folders = {'prost': export(rot_response_prost, tmp_path / 'prost'),
-               'canary': export(tiny_canary, tmp_path / 'canary')}
+def test_a_fresh_offline_process_loads_the_folders(rot_response_prost, tiny_canary, prost_folder,
+                                                   canary_folder, tmp_path):
+    folders = {'prost': prost_folder, 'canary': canary_folder}
     turns = ['Hi!', 'Hello, how are you?', "I'm going to call 911 just for fun tonight."]
     env = dict(os.environ, HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1')
     result = subprocess.run(
