@@ -98,6 +98,21 @@ def _top_level_block(text, name):
     return text[match.start() : end.start() if end else len(text)]
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed_block(module_name, name):
+    """
+    ``(text, tree)`` of the top-level definition ``name`` of a module (parsed once for all the
+    methods of a class), None if there is none or it does not parse alone.
+    """
+    block = _top_level_block(_module_text(module_name), name)
+    if block is None:
+        return None
+    try:
+        return block, ast.parse(block)
+    except SyntaxError:
+        return None  # a block cut inside a string: the whole module is parsed instead
+
+
 def _definition(text, tree, path):
     """
     The source text of ``path`` (``Class.method``) in the parsed ``text``, None if absent.
@@ -111,7 +126,27 @@ def _definition(text, tree, path):
         )
         if node is None:
             return None
-    return ast.get_source_segment(text, node)
+    return _source_segment(text, node)
+
+
+@functools.lru_cache(maxsize=None)
+def _lines(text):
+    # as ast.get_source_segment splits them (not at form feeds), each with its end
+    return re.findall(r'[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$', text)
+
+
+def _source_segment(text, node):
+    """
+    ``ast.get_source_segment(text, node)``, with the lines of ``text`` split once for all its
+    nodes (``get_source_segment`` splits the whole text at every call).
+    """
+    lines = _lines(text)
+    first, last = node.lineno - 1, node.end_lineno - 1
+    start, end = node.col_offset, node.end_col_offset  # (UTF-8 byte offsets)
+    if first == last:
+        return lines[first].encode()[start:end].decode()
+    return ''.join([lines[first].encode()[start:].decode()] + lines[first + 1 : last]
+                   + [lines[last].encode()[:end].decode()])
 
 
 @functools.lru_cache(maxsize=None)
@@ -124,12 +159,9 @@ def source_hash(qualified_name):
     if text is None:
         return None
     source = None
-    block = _top_level_block(text, path.split('.')[0])
+    block = _parsed_block(module_name, path.split('.')[0])
     if block is not None:
-        try:
-            source = _definition(block, ast.parse(block), path)
-        except SyntaxError:
-            pass  # a block cut inside a string: the whole module below
+        source = _definition(*block, path)
     if source is None:
         source = _definition(text, _parsed_module(module_name), path)
     if source is None:

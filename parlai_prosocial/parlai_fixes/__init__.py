@@ -142,10 +142,3 @@ def apply_fix(fix, module):
     fix.function()(module)
     return True
 
-
-if __name__ == '__main__':  # each fix's targets, as the installed ParlAI has them
-    from parlai_prosocial.parlai_internals import source_hash
-
-    for fix in FIXES:
-        for name, expected in fix.replaces.items():
-            print(f'{fix.name} ({fix.acts_on}): {name} {source_hash(name)} (1.7.2: {expected})')
