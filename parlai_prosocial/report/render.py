@@ -612,9 +612,10 @@ def time_section(timing_numbers, table, sides):
            if GUARDED in sides else '')
         + ' A pass with one batch has none to time (`-`): a smaller `-bs` or more examples '
         'give more.', '']
-    lines += [f'Whole report: {timing_numbers["report_seconds"]:.1f} s of wall time, counted from '
-              f'{timing_numbers["report_seconds_counted_from"]} (start-up, imports, loading the '
-              'models, the passes, the charts).', '']
+    lines += [f'Whole report: {timing_numbers["report_seconds"]:.1f} s of wall time, from '
+              f'{timing_numbers["report_seconds_counted_from"]} until this file was written '
+              '(start-up, imports, loading the models, the passes, the charts; not Python\'s exit '
+              'after it, which unloads torch and ParlAI).', '']
     return lines
 
 

@@ -323,10 +323,11 @@ def check_canary(guard_model_file, datapath):
             'one)')
 
 
-def check_classifier(option, model_file, opt, classes):
+def check_classifier(option, model_file, opt, kind, classes):
     """
-    A ToxiChat classifier must answer with ``classes``: a classifier (ParlAI's
-    ``TorchClassifierAgent``) of those classes, or a model saved with exactly them.
+    A ToxiChat classifier (``kind``: stance or offensive) must answer with ``classes``: a
+    classifier (ParlAI's ``TorchClassifierAgent``) of those classes, or a model saved with exactly
+    them.
     """
     from parlai.core.torch_classifier_agent import TorchClassifierAgent
 
@@ -341,9 +342,8 @@ def check_classifier(option, model_file, opt, classes):
                                       and issubclass(cls, TorchClassifierAgent)):
         raise ReportError(
             f'{option} {model_file}: a -m {model} model, not a classifier of {list(classes)}; '
-            f'{option} takes a classifier trained on toxichat:'
-            f'{"stance" if classes == STANCE_LABELS else "offensive"} (e.g. -o '
-            f'prosocial/tiny_toxichat_{"stance" if classes == STANCE_LABELS else "offensive"})')
+            f'{option} takes a classifier trained on toxichat:{kind} (e.g. -o '
+            f'prosocial/tiny_toxichat_{kind})')
 
 
 def classifier_input(args, datapath):
@@ -352,15 +352,15 @@ def classifier_input(args, datapath):
     classifiers must be classifiers of the right classes and agree.
     """
     modes = {}
-    for option, model_file, classes in (
-        ('--toxichat-stance-model-file', args.toxichat_stance_model_file, STANCE_LABELS),
-        ('--toxichat-offensive-model-file', args.toxichat_offensive_model_file,
-         OFFENSE_LABELS),
+    for kind, model_file, classes in (
+        ('stance', args.toxichat_stance_model_file, STANCE_LABELS),
+        ('offensive', args.toxichat_offensive_model_file, OFFENSE_LABELS),
     ):
         if not model_file:
             continue
+        option = f'--toxichat-{kind}-model-file'
         opt = _saved_opt(model_file, datapath, option)
-        check_classifier(option, model_file, opt, classes)
+        check_classifier(option, model_file, opt, kind, classes)
         mode = trained_classifier_input(opt)
         if args.toxichat_classifier_input != 'auto' and mode and (
                 mode != args.toxichat_classifier_input):
