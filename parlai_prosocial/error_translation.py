@@ -25,7 +25,8 @@ def translated(error, opt):
     if isinstance(error, ProsocialError) or not is_our_run(opt):
         return None
     for translate in (_training_preset_elsewhere, _cut_option_file, _missing_model_file,
-                      _base_model_not_downloaded, _hub_model_not_loaded):
+                      _base_model_not_downloaded, _hub_model_not_loaded,
+                      _model_file_not_loaded, _unreadable_training_stats):
         line = translate(error, opt)
         if line is not None:
             return line
@@ -49,12 +50,14 @@ def _training_preset_elsewhere(error, opt):
 
 def _cut_option_file(error, opt):
     """
-    A model file's ``.opt`` that is not valid JSON (cut short): the one line of
+    A model file's ``.opt`` that is not valid JSON (cut short, empty, a pickle in text form) or
+    not a JSON object (ParlAI's ``Opt`` of a list: a ``TypeError``): the one line of
     :func:`parlai_prosocial.model_files.saved_options` naming it.
     """
     import json
 
-    if not isinstance(error, json.JSONDecodeError):
+    if not (isinstance(error, json.JSONDecodeError)
+            or _raised_in(error, os.path.join('parlai', 'core', 'opt.py'))):
         return None
     from parlai_prosocial.model_files import saved_options
 
@@ -139,4 +142,224 @@ def _hub_model_not_loaded(error, opt):
         f'-m {opt.get("model")} (--model-name {given}): cannot load it from Hugging Face '
         f'({reason}); without the network, save the model and its tokenizer once where there is '
         'one (save_pretrained) and give that directory to --model-name'
+    )
+
+
+# --- a model file that ParlAI's own agent fails to load -----------------------------------------
+
+
+def _frames(error):
+    """
+    The frames of ``error``'s traceback, outermost first.
+    """
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames
+
+
+def _loaded_model_file(error):
+    """
+    ``(model file, the options ParlAI read from its .opt or None)`` of the model that was being
+    loaded when ``error`` was raised: ParlAI's ``create_agent_from_opt_file`` (``-mf``, a
+    classifier our task loads), else a ``TorchAgent.load(path)`` (``--init-model``); None if none.
+    """
+    frames = list(reversed(_frames(error)))
+    for frame in frames:
+        local = frame.f_locals
+        if (frame.f_code.co_name == 'create_agent_from_opt_file'
+                and isinstance(local.get('model_file'), str)):
+            return local['model_file'], local.get('opt_from_file')
+    for frame in frames:
+        local = frame.f_locals
+        if (frame.f_code.co_name == 'load' and isinstance(local.get('path'), str)
+                and 'self' in local):
+            return local['path'], None
+    return None
+
+
+def _option_of(opt, path):
+    """
+    The option that gave the model file ``path`` (``--model-file``, ``--init-model``,
+    ``--toxichat-stance-model-file``, ...).
+    """
+    for key, value in (opt or {}).items():
+        if value == path and (key == 'init_model' or key.endswith('model_file')):
+            return '--' + key.replace('_', '-')
+    return '--model-file'
+
+
+def _dictionary_problem(dict_file):
+    """
+    What is wrong with ``dict_file`` as a ParlAI dictionary (``token<TAB>count`` lines), None if
+    nothing is.
+    """
+    if not os.path.isfile(dict_file):
+        return 'is missing'
+    with open(dict_file, 'rb') as f:
+        data = f.read()
+    if not data.strip():
+        return 'is empty'
+    try:
+        lines = data.decode('utf-8').splitlines()
+    except UnicodeDecodeError:
+        return 'is not text (a ParlAI dictionary is token<TAB>count lines)'
+    for number, line in enumerate(lines, 1):
+        fields = line.split('\t')
+        if len(fields) > 1 and not fields[1].strip().lstrip('-').isdigit():
+            return (f'line {number} is not token<TAB>count ({line[:40]!r}): cut, or not a ParlAI '
+                    'dictionary')
+    return None
+
+
+def _mistyped_options(saved):
+    """
+    ``["n_layers": 'one' (expected a whole number), ...]``: saved options whose values are not
+    of the type (or among the choices) of the option the saved agent defines.
+    """
+    from parlai.core.opt import Opt
+    from parlai.core.params import ParlaiParser
+
+    parser = ParlaiParser(True, True)
+    try:
+        parser.add_model_subargs(saved['model'], Opt(saved))
+    except Exception:  # noqa: BLE001 - an agent that cannot say: nothing to compare with
+        return []
+    kinds = {int: (int, 'a whole number'), float: ((int, float), 'a number')}
+    mistyped = []
+    for action in parser._actions:
+        value = saved.get(action.dest)
+        if value is None or action.nargs not in (None, '?'):
+            continue
+        convert = parser._registry_get('type', action.type, action.type)
+        expected, kind = kinds.get(convert, (None, None))
+        if getattr(convert, '__name__', '') == 'str2bool':
+            expected, kind = bool, 'true or false'
+        wrong = expected is not None and (isinstance(value, bool) != (expected is bool)
+                                          or not isinstance(value, expected))
+        if not wrong and action.choices and value not in action.choices:
+            wrong, kind = True, 'one of ' + ', '.join(map(str, action.choices))
+        if wrong:
+            mistyped.append(f'"{action.dest}": {value!r} (expected {kind})')
+    return mistyped
+
+
+def _model_file_not_loaded(error, opt):
+    """
+    A model file (its ``.opt``: a run of ours) that ParlAI's own agent fails to load
+    (``parlai eval_model/display_model/interactive -mf`` of a ``tiny_generator`` or
+    ``tiny_classifier`` model, a ToxiChat classifier): its ``.opt`` without an agent or naming
+    an unknown one, or with values of the wrong type; its ``.dict`` missing, empty, cut or not a
+    dictionary; weights that do not fit the model its ``.opt`` and ``.dict`` describe (ParlAI's
+    size-mismatch traceback, which advises ``--fp16 true``).
+    """
+    from parlai_prosocial.model_files import saved_options
+
+    loaded = _loaded_model_file(error)
+    if loaded is None and _raised_in(error, os.path.join('parlai', 'core', 'loader.py')):
+        # at parse: ParlAI loads the agent that the model file's .opt names, to add its options
+        given = [opt.get(key) for key in ('model_file', 'init_model')]
+        loaded = next(((path, None) for path in given if path and os.path.isfile(path)), None)
+    if loaded is None:
+        return None
+    path, opt_from_file = loaded
+    option = f'{_option_of(opt, path)} {path}'
+    try:
+        saved = saved_options(path + '.opt', missing_ok=True)
+    except ModelFileError as line:  # cut, empty, not an object, a pickle refused
+        return line
+    if saved is None:
+        return None
+    if isinstance(error, KeyError) and error.args == ('model',):
+        return ModelFileError(
+            f'{option}: its options {path}.opt name no agent (no "model"); copy the .opt '
+            'again, or give the agent it was trained with (-m)'
+        )
+    if isinstance(error, (ImportError, AttributeError)) and _raised_in(
+            error, os.path.join('parlai', 'core', 'loader.py')):
+        return ModelFileError(
+            f'{option}: its options {path}.opt name the agent "{saved.get("model")}", which '
+            'neither ParlAI nor parlai-prosocial has; copy the .opt again, or give the agent it '
+            'was trained with (-m)'
+        )
+    dict_file = (opt_from_file or {}).get('dict_file') or path + '.dict'
+    problem = _dictionary_problem(dict_file)
+    state_dict_error = isinstance(error, RuntimeError) and 'loading state_dict' in str(error)
+    if problem is not None and (state_dict_error or _raised_in(
+            error, os.path.join('parlai', 'core', 'dict.py'))):
+        return ModelFileError(
+            f'{option}: its dictionary {dict_file} {problem}; copy the model file with its '
+            '.opt and .dict (ParlAI saves them together)'
+        )
+    if isinstance(error, (TypeError, ValueError)) and saved.get('model'):
+        mistyped = _mistyped_options(saved)
+        if mistyped:
+            return ModelFileError(
+                f'{option}: its options {path}.opt hold values of the wrong type: '
+                f'{"; ".join(mistyped[:3])}; copy the .opt again, or give those options on the '
+                'command line'
+            )
+    if state_dict_error:
+        import json
+        import re
+
+        mismatch = re.search(r'size mismatch for ([\w.]+): copying a param with shape '
+                             r'torch.Size\((\[[\d, ]*\])\) from checkpoint, the shape in '
+                             r'current model is torch.Size\((\[[\d, ]*\])\)', str(error))
+        if mismatch and mismatch.group(1).endswith('embeddings.weight'):
+            in_file, built = (json.loads(mismatch.group(i)) for i in (2, 3))
+            if in_file[0] != built[0] and in_file[1:] == built[1:]:
+                return ModelFileError(
+                    f'{option}: its dictionary {dict_file} makes {built[0]} token embeddings, '
+                    f'its weights have {in_file[0]}: the .dict is cut or another model\'s; copy '
+                    'the model file with its own .opt and .dict'
+                )
+        first = ' '.join(str(error).split('\n')[1:2]).strip()
+        detail = (f'{mismatch.group(1)}: {mismatch.group(2)} in the file, {mismatch.group(3)} in '
+                  'the model built from its options' if mismatch else first[:200])
+        return ModelFileError(
+            f'{option}: its weights do not fit the model its options and dictionary describe '
+            f'({detail}); the .opt or .dict beside it, or the weights, are another model\'s: '
+            'copy the model file with its own .opt and .dict'
+        )
+    return None
+
+
+# --- resuming a training whose statistics cannot be read ----------------------------------------
+
+
+def _unreadable_training_stats(error, opt):
+    """
+    ``train_model -mf M`` resuming (``M.trainstats`` there, or ``M.checkpoint.trainstats``):
+    statistics that are cut, pickled or not a JSON object fail in ParlAI's ``TrainLoop`` (also in
+    a worker of ``multiprocessing_train``).
+    """
+    import json
+
+    model_file = opt.get('model_file')
+    if not model_file or not (
+            _raised_in(error, os.path.join('parlai', 'scripts', 'train_model.py'))
+            or type(error).__name__ == 'ProcessRaisedException'):
+        return None
+    stats = model_file + '.trainstats'
+    if opt.get('load_from_checkpoint') and os.path.isfile(model_file + '.checkpoint'):
+        stats = model_file + '.checkpoint.trainstats'
+    if not os.path.isfile(stats):
+        return None
+    with open(stats, 'rb') as f:
+        data = f.read()
+    try:
+        read = json.loads(data.decode('utf-8'))
+        reason = None if isinstance(read, dict) else f'a JSON {type(read).__name__}'
+    except UnicodeDecodeError:
+        reason = 'not text: a pickle?'
+    except ValueError as e:
+        reason = f'not valid JSON: {e}; is it cut short?'
+    if reason is None:
+        return None
+    return ModelFileError(
+        f'{stats}: the training statistics of {model_file}, read to resume its training, cannot '
+        f'be read ({reason}); delete it to resume from the saved model with the counts (epochs, '
+        'steps, validations, best score) started anew, or put a good copy back'
     )

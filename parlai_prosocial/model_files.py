@@ -189,6 +189,30 @@ def _trusted_pickle_load(path):
         return pickle.load(f)
 
 
+def _refuse_text_pickle(opt_file, data):
+    """
+    One line if ``data`` (not JSON) is a whole pickle in text form (protocol 0, Python 2's
+    default): ParlAI's ``Opt.load`` unpickles only a ``.opt`` that is not UTF-8, so it fails on
+    such a file with a ``JSONDecodeError``; it is refused here too, read by ``pickletools`` (which
+    runs nothing) only to say so.
+    """
+    import pickletools
+
+    try:
+        opcodes = list(pickletools.genops(data))
+    except Exception:  # noqa: BLE001 - not a pickle
+        return
+    if not opcodes or opcodes[-1][0].name != 'STOP':
+        return
+    named = [str(arg).replace(' ', '.') for op, arg, _ in opcodes if op.name in ('GLOBAL', 'INST')]
+    holds = f', holding more than options ({named[0]})' if named else ''
+    raise ModelFileError(
+        f'{opt_file}: a pickle in text form{holds}, which ParlAI does not read as options (JSON, '
+        'or a binary pickle of ParlAI\'s oldest format): refused; save the options as JSON '
+        '(ParlAI\'s Opt.save) where you trust the file'
+    )
+
+
 def saved_options(opt_file, missing_ok=False):
     """
     The options saved beside a model file, read from ``opt_file`` (``MODEL.opt``) as a dict: JSON
@@ -213,6 +237,12 @@ def saved_options(opt_file, missing_ok=False):
     try:
         options = json.loads(text)
     except ValueError as e:
+        if not text.strip():
+            raise ModelFileError(
+                f'{opt_file}: not valid JSON (the file is empty); it holds the options of the '
+                f'model file {opt_file[:-4]}: copy it again, or train the model again'
+            ) from None
+        _refuse_text_pickle(opt_file, data)
         raise ModelFileError(
             f'{opt_file}: not valid JSON ({e}); is it cut short? It holds the options of the '
             f'model file {opt_file[:-4]}: copy it again, or train the model again'

@@ -115,7 +115,10 @@ def _names_our_model_file(path, datapath):
         relative = os.path.abspath(path)
         if relative.startswith(zoo_models) and relative[len(zoo_models):].split(os.sep)[0] in ZOO:
             return True
-    return names_ours(*_saved_names(path + '.opt'))
+    saved = _saved_names(path + '.opt')
+    if not any(saved):  # a .opt that is gone, empty, {} or a list: the options its .dict was
+        saved = _saved_names(path + '.dict.opt')  # built with (ParlAI saves them beside it)
+    return names_ours(*saved)
 
 
 def is_our_run(opt):
@@ -123,7 +126,8 @@ def is_our_run(opt):
     Whether the options of a run (a parsed ``opt``, or the options known so far) name something of
     ours: an agent (``-m``), a task (``-t``, ``--evaltask``), a preset (``-o prosocial/...``), our
     zoo entries (``zoo:prost``, ``zoo:canary``), the tiny T5 of our presets, or a model file
-    (``-mf``, ``--init-model``) whose saved ``.opt`` names one of these. Every fix that is not a
+    (``-mf``, ``--init-model``) whose saved ``.opt`` names one of these (or, when its ``.opt``
+    names nothing, the ``.dict.opt`` ParlAI saved beside its dictionary). Every fix that is not a
     ParlAI bug fix acts only when this is true; it never raises.
     """
     if not opt:
