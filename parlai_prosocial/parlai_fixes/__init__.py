@@ -78,6 +78,10 @@ FIXES = (
     Fix('global_batch', 'parlai.scripts.train_model', 'our_runs', OUR_RUNS, _TRAIN_LOOP_INIT),
     Fix('seed_evaluation', 'parlai.scripts.eval_model', 'seeding', OUR_RUNS,
         {'parlai.scripts.eval_model:eval_model': '6b3c7de770e25a06'}),
+    Fix('empty_line_in_interactive', 'parlai.core.torch_agent', 'parlai_agents', OUR_RUNS, {
+        'parlai.core.torch_agent:TorchAgent.observe': 'ce3bb727215a5988',
+        'parlai.core.torch_agent:TorchAgent.act': '78b8681dfa5bbf90',
+    }),
     Fix('final_reports_to_tensorboard', 'parlai.scripts.train_model', 'output', OUR_RUNS,
         {'parlai.scripts.train_model:TrainLoop.train': '179fae0ae6302467'}),
     Fix('dictionary_without_multitask_weights', 'parlai.scripts.build_dict', 'output', OUR_RUNS,
