@@ -175,12 +175,39 @@ def test_another_t5(token_canary, tmp_path):
     other = build_tiny_t5(str(tmp_path / 'other_t5'), texts=['Another text, another vocabulary.'])
     line = refused(chat, token_canary, tmp_path, '--t5-model-arch', other)
     assert line.startswith(f'ModelFileError: --model-file {token_canary}: its dictionary '
-                           f'{token_canary}.dict is not the tokenizer of --t5-model-arch {other}'), line
+                           f'{token_canary}.dict is not the tokenizer of --t5-model-arch '
+                           f'{other}'), line
     # the same tokenizer, another size
     wider = build_tiny_t5(str(tmp_path / 'wider_t5'), d_model=48)
     line = refused(chat, token_canary, tmp_path, '--t5-model-arch', wider)
     assert line.startswith(f'ModelFileError: --model-file {token_canary}: its weights do not fit '
                            f'the T5 of --t5-model-arch {wider}'), line
+
+
+@pytest.mark.parametrize('damage, expected', [
+    (lambda text: text[: len(text) // 2], 'tokens, fewer than the '),
+    (lambda text: '', 'holds 0 tokens, fewer than the '),
+], ids=['cut', 'empty'])
+def test_a_dictionary_cut_short(token_canary, tmp_path, damage, expected):
+    # what says the ids of its tokens: never read as "trained without label tokens"
+    cut = copy_with_options(token_canary, tmp_path / 'cut')
+    with open(cut + '.dict', encoding='utf-8') as f:
+        text = f.read()
+    with open(cut + '.dict', 'w', encoding='utf-8') as f:
+        f.write(damage(text))
+    line = refused(chat, cut, tmp_path)
+    assert line.startswith(
+        f'ModelFileError: --model-file {cut}: its dictionary {cut}.dict holds '), line
+    assert expected in line and line.endswith('is it cut short? Copy it again with the model file')
+
+
+def test_a_binary_dictionary(token_canary, tmp_path):
+    binary = copy_with_options(token_canary, tmp_path / 'binary')
+    with open(binary + '.dict', 'wb') as f:
+        f.write(b'\x80\x04\x95 not text')
+    assert refused(chat, binary, tmp_path) == (
+        f'ModelFileError: {binary}.dict: not a ParlAI dictionary (not UTF-8 text); copy it again '
+        'with its model file')
 
 
 # --- damaged safetensors weights of --t5-model-arch ----------------------------------------------

@@ -334,8 +334,14 @@ def dictionary_tokens(dict_file):
     """
     from parlai.core.dict import unescape
 
-    with open(dict_file, encoding='utf-8') as f:
-        return [unescape(line.rstrip('\n').split('\t')[0]) for line in f if line.strip()]
+    try:
+        with open(dict_file, encoding='utf-8') as f:
+            return [unescape(line.rstrip('\n').split('\t')[0]) for line in f if line.strip()]
+    except UnicodeDecodeError:
+        raise ModelFileError(
+            f'{dict_file}: not a ParlAI dictionary (not UTF-8 text); copy it again with its '
+            'model file'
+        ) from None
 
 
 def checkpoint_dictionary(path):
@@ -483,6 +489,12 @@ class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
                 f'--t5-model-arch {self.opt["t5_model_arch"]} ({len(saved_added)} of its '
                 f'{len(saved)} tokens are not in it); the checkpoint was trained on '
                 f'--t5-model-arch {arch}: give that T5'
+            )
+        if len(saved) - len(saved_added) < len(base):
+            raise ModelFileError(
+                f'{option} {path}: its dictionary {dict_file} holds {len(saved)} tokens, fewer '
+                f'than the {len(base)} of the tokenizer of --t5-model-arch '
+                f'{self.opt["t5_model_arch"]}; is it cut short? Copy it again with the model file'
             )
         grows = self._fine_tuning and added[: len(saved_added)] == saved_added
         if added != saved_added and not grows:
