@@ -65,6 +65,38 @@ RELIED_ON = {
         'ec66b87e3a3164d9', 'parlai_prosocial.report.script',
         "the report's passes copy eval_model's loop over a world",
     ),
+    'parlai.core.torch_generator_agent:TorchGeneratorAgent.compute_loss': (
+        '616d00d4f635cc47', 'parlai_prosocial.exact_workers',
+        'normalise_over_the_update: a generator\'s loss is the mean over the batch\'s target '
+        'tokens (label_vec != NULL_IDX)',
+    ),
+    'parlai.core.torch_classifier_agent:TorchClassifierAgent.train_step': (
+        '86c49c76cc6f16a3', 'parlai_prosocial.exact_workers',
+        'normalise_over_the_update: a classifier\'s loss is the mean over the batch\'s examples',
+    ),
+    'parlai.core.torch_agent:TorchAgent.backward': (
+        'c83d29a6128db53b', 'parlai_prosocial.exact_workers',
+        'normalise_over_the_update: backward divides by --update-freq and counts the micro-batch '
+        '(_number_grad_accum)',
+    ),
+    'parlai.core.torch_agent:TorchAgent.update_params': (
+        'a8bed251c7cc2c69', 'parlai_prosocial.exact_workers',
+        'normalise_over_the_update: an update is when _number_grad_accum is 0; gradients are '
+        'scaled before its clipping and step',
+    ),
+    'parlai.core.worlds:MultiWorld.parley_init': (
+        'ecc20362dc798fdd', 'parlai_prosocial.global_batch_world',
+        'GlobalBatchWorld draws each slot\'s task through it, before the teachers act',
+    ),
+    'parlai.core.worlds:World.update_counters': (
+        'd1c2529ae80447e2', 'parlai_prosocial.global_batch_world',
+        'epochs are counted from the world\'s opt batchsize, the worker\'s G/N',
+    ),
+    'parlai.core.teachers:FixedDialogTeacher.next_example': (
+        '39a148ab832b47c3', 'parlai_prosocial.exact_workers',
+        'sharded_next_episode_idx: the end-of-epoch test episode_idx + batchsize >= '
+        'num_episodes() is met later, never earlier, on a sharded index',
+    ),
 }
 
 

@@ -82,6 +82,11 @@ OVERRIDDEN = {
         'parlai.core.script:ParlaiScript.run': 'e947cc2632d2cbd5',
         'parlai.core.script:ParlaiScript.setup_args': '045bb85deedf8fa9',
     },
+    'parlai_prosocial.global_batch_world': {
+        'parlai.core.worlds:BatchWorld.__init__': '8c6775f5b94b5162',
+        'parlai.core.worlds:BatchWorld.display': 'd33fce8bc3eb8730',
+        'parlai.core.worlds:BatchWorld.parley': 'a8e04f20f4446028',
+    },
     'parlai_prosocial.report.script': {
         'parlai.core.script:ParlaiScript._run_args': 'e33ba748045474b0',
         'parlai.core.script:ParlaiScript._run_kwargs': '336a75beba614b14',

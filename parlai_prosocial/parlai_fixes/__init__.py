@@ -96,6 +96,11 @@ FIXES = (
     }),
     Fix('build_dict_before_spawning', 'parlai.scripts.multiprocessing_train', 'cpu_distributed',
         OUR_RUNS, {'parlai.scripts.multiprocessing_train:launch_and_train': 'd8ec8a4dc6389f5e'}),
+    # N workers take the step one worker takes; a distributed evaluation counts each example once
+    Fix('global_batch_as_one_process', 'parlai.core.worlds', 'exact_workers', OUR_RUNS,
+        {'parlai.core.worlds:create_task': 'f4ba0db9788f3257'}),
+    Fix('evaluation_split_between_workers', 'parlai.core.teachers', 'exact_workers', OUR_RUNS,
+        {'parlai.core.teachers:FixedDialogTeacher.next_episode_idx': '0624869bb7539f63'}),
 )
 
 

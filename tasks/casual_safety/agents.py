@@ -51,6 +51,7 @@ from parlai.core.params import ParlaiParser
 from parlai.core.teachers import DialogTeacher, create_task_agent_from_taskname
 
 from parlai_prosocial.errors import ProsocialOptionError
+from parlai_prosocial.exact_workers import read_as_one_process
 from parlai_prosocial.formats import CASUAL
 
 TASK_NAME = 'casual_safety'
@@ -131,7 +132,9 @@ def read_messages(task, opt):
     )
     for key in ('datafile', 'casual_task', 'casual_keep_context_lines'):
         inner_opt.pop(key, None)
-    teacher = create_task_agent_from_taskname(inner_opt)[0]
+    # the whole split on every distributed worker: this teacher's own DialogData splits it
+    with read_as_one_process(inner_opt) as inner_opt:
+        teacher = create_task_agent_from_taskname(inner_opt)[0]
     while not teacher.epoch_done():
         message = teacher.act()
         if not message or (isinstance(message, Message) and message.is_padding()):
