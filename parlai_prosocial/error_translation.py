@@ -25,8 +25,8 @@ def translated(error, opt):
     if isinstance(error, ProsocialError) or not is_our_run(opt):
         return None
     for translate in (_training_preset_elsewhere, _cut_option_file, _missing_model_file,
-                      _base_model_not_downloaded, _hub_model_not_loaded,
-                      _model_file_not_loaded, _unreadable_training_stats):
+                      _casual_corpus_not_downloaded, _base_model_not_downloaded,
+                      _hub_model_not_loaded, _model_file_not_loaded, _unreadable_training_stats):
         line = translate(error, opt)
         if line is not None:
             return line
@@ -363,3 +363,33 @@ def _unreadable_training_stats(error, opt):
         f'be read ({reason}); delete it to resume from the saved model with the counts (epochs, '
         'steps, validations, best score) started anew, or put a good copy back'
     )
+
+
+# --- a ParlAI corpus of our mixtures that could not be downloaded -------------------------------
+
+
+def _casual_corpus_not_downloaded(error, opt):
+    """
+    A ParlAI task that our mixture reads (``-o prosocial/tiny_prost``'s DailyDialog, a
+    ``casual_safety:TASK``) whose download failed in its ``build.py`` although its server could be
+    reached when the world was built (or a ``casual_safety:`` corpus we have no stand-in for):
+    :func:`parlai_prosocial.casual_corpora.unavailable`.
+    """
+    from parlai_prosocial.casual_corpora import not_built, read_by, unavailable
+
+    if not isinstance(error, (RuntimeError, OSError)):
+        return None
+    for frame in reversed(_frames(error)):
+        parts = frame.f_code.co_filename.split(os.sep)
+        if parts[-1:] == ['build.py'] and parts[-4:-2] == ['parlai', 'tasks']:
+            task, folder = parts[-2], frame.f_locals.get('dpath')
+            break
+    else:
+        return None
+    if task not in read_by(opt.get('task')):
+        return None
+    missing = not_built(opt)
+    if task not in [name for name, _ in missing]:
+        missing.append((task, folder or os.path.join(opt.get('datapath') or '', task)))
+    reason = ' '.join(str(error).split())[:200]
+    return unavailable(opt, missing, f'{type(error).__name__}: {reason}')

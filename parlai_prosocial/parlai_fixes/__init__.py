@@ -82,6 +82,8 @@ FIXES = (
         'parlai.core.torch_agent:TorchAgent.observe': 'ce3bb727215a5988',
         'parlai.core.torch_agent:TorchAgent.act': '78b8681dfa5bbf90',
     }),
+    Fix('casual_corpora_before_download', 'parlai.core.worlds', 'datasets', OUR_RUNS,
+        {'parlai.core.worlds:create_task': 'f4ba0db9788f3257'}),
     Fix('final_reports_to_tensorboard', 'parlai.scripts.train_model', 'output', OUR_RUNS,
         {'parlai.scripts.train_model:TrainLoop.train': '179fae0ae6302467'}),
     Fix('dictionary_without_multitask_weights', 'parlai.scripts.build_dict', 'output', OUR_RUNS,
