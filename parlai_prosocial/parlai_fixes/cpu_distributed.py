@@ -54,6 +54,9 @@ def distributed_on_cpu(distributed_module):
       hang at the end. (Skipped after an exception: a failed worker must not wait for the
       others; they then get gloo's "Connection closed by peer" and stop too.) Rank 0's process
       also exits last (:func:`rank_zero_exits_last`).
+    * The process group is released only as the process exits, after the garbage is collected
+      (:func:`release_the_group_at_exit`): released by the DDP model that ParlAI frees at the end,
+      gloo's teardown deadlocked in 3 of 29 four-worker runs (issue 25).
     * ``all_gather_list`` puts its buffers on the GPU with ``.cuda()``; on a gloo group it now
       gathers with ``all_gather_object`` on CPU. ``sync_object`` and ``sync_parameters`` only
       use ``all_gather_list`` and ``all_reduce`` of the (CPU) parameters, so they follow.
@@ -116,6 +119,7 @@ def distributed_on_cpu(distributed_module):
             )
             logging.info('Distributed group initialized (gloo, CPU)')
             _in_our_cpu_group = True
+            release_the_group_at_exit(dist.distributed_c10d._get_default_group())
             from parlai_prosocial.known_noise import quiet_run_noise
 
             quiet_run_noise()  # (a spawned worker parses no command line)
@@ -132,6 +136,31 @@ def distributed_on_cpu(distributed_module):
                     rank_zero_exits_last(rank, opt['distributed_world_size'])
                 dist.destroy_process_group()
                 _in_our_cpu_group = False
+
+    def release_the_group_at_exit(group):
+        """
+        Hold the process group until this process exits, then collect the garbage and let it go.
+
+        Freed by the DDP model's reducer (when ParlAI frees its train loop, or the garbage
+        collector does), gloo's process group is destroyed with the GIL held, and its destructor
+        waits for gloo's worker threads. One of them may still be freeing the last collective's
+        work (the final barrier holds the all-reduce before it), whose tensors Python let go of:
+        that needs the GIL, so both wait for ever (seen with gdb in 3 of 29 four-worker runs,
+        issue 25). Python's own handle on the group releases the GIL when it destroys it (torch's
+        binding does so for this reason); holding that handle until every DDP model is gone makes
+        it the last one. Runs among multiprocessing's exit functions (atexit in a plain process,
+        the end of a spawned worker), before :func:`rank_zero_exits_last` counts the worker out.
+        """
+        import gc
+        import multiprocessing.util
+
+        held = [group]
+
+        def release():
+            gc.collect()  # the DDP models ParlAI's agents keep in reference cycles
+            held.clear()
+
+        multiprocessing.util.Finalize(None, release, exitpriority=10)
 
     def rank_zero_exits_last(rank, world_size, patience=60.0):
         """
