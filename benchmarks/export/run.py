@@ -255,7 +255,7 @@ def main():
              'canary': 'Canary, T5-large (T5ForConditionalGeneration)'}
     table = {
         'columns': ['model', 'parameters', 'export s', 'export peak RSS GB', 'folder GB',
-                    'ids', 'greedy', 'max |Δ log-prob|'],
+                    'ids', 'greedy', 'largest Δ log-prob'],
         'align': 'lrrrrrrr',
         'formats': [None, ',d', '.0f', '.1f', '.1f', None, None, '.1e'],
         'rows': [[names[m], n['parameters'], n['export_seconds'],
