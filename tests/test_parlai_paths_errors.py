@@ -388,6 +388,16 @@ def test_resuming_with_unreadable_training_statistics(damage, reason, tiny_gener
                          'steps, validations, best score) started anew, or put a good copy back')
 
 
+def test_resuming_a_parlai_only_model_keeps_parlais_error(tiny_generator, tmp_path):
+    theirs = copied(tiny_generator, tmp_path / 'theirs', ours=False)
+    with open(theirs + '.trainstats', 'r+') as f:
+        f.truncate(len(f.read()) // 2)
+    with pytest.raises(json.JSONDecodeError):
+        parlai_in_process(['train_model', '-m', 'transformer/generator', '-t', 'integration_tests',
+                           '-mf', theirs, '--num-epochs', '1', '--datapath', tmp_path / 'data'],
+                          cwd=str(tmp_path))
+
+
 # --- 4. the global batch -----------------------------------------------------------------------
 
 
