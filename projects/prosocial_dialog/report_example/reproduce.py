@@ -33,6 +33,9 @@ from parlai_prosocial import results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMMITTED = os.path.join(HERE, 'report')
+#: the environment as the user started this script: training in this process makes ParlAI set
+#: $PARLAI_DATAPATH, which the report would then record as the user's choice
+ENVIRONMENT = dict(os.environ)
 
 
 def build_models(work, toxichat_dir=None):
@@ -104,7 +107,7 @@ def main():
     built = build_models(work)
     report_dir = os.path.join(work, 'report')
     subprocess.run(report_command(built, report_dir, '--overwrite', '--loglevel', 'warn'),
-                   check=True, cwd=work)
+                   check=True, cwd=work, env=ENVIRONMENT)
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(report_dir, out)
     # said where the report is read, not only in this folder's README
