@@ -287,8 +287,8 @@ def offline(monkeypatch):
         raise RuntimeError('Connection broken too many times. Stopped retrying.')
 
     monkeypatch.setattr(build_data, 'download', download)
-    monkeypatch.setattr(casual_corpora, 'unreachable',
-                        lambda tasks: 'parl.ai: ConnectionError: [Errno -2] Name or service not known')
+    no_network = 'parl.ai: ConnectionError: [Errno -2] Name or service not known'
+    monkeypatch.setattr(casual_corpora, 'unreachable', lambda tasks: no_network)
     return monkeypatch
 
 
@@ -356,7 +356,8 @@ def test_a_casual_corpus_whose_download_fails_although_reachable(offline, tmp_pa
     line = one_line_error(['display_data', '-t', 'casual_safety:empathetic_dialogues',
                            '--datapath', tmp_path / 'data'], tmp_path)
     assert line.startswith('ProsocialDownloadError: -t casual_safety:empathetic_dialogues: '
-                           'ParlAI\'s casual corpus empathetic_dialogues is not in the datapath'), line
+                           'ParlAI\'s casual corpus empathetic_dialogues is not in the '
+                           'datapath'), line
     assert ('cannot be downloaded (RuntimeError: Connection broken too many times. Stopped '
             'retrying.)') in line
     # ParlAI's own task, without a name of ours: ParlAI's error
