@@ -184,6 +184,25 @@ def test_a_rot_response_generator_is_scored_on_its_format(report):
     assert not [w for w in warnings if w.startswith('Overriding opt["task"]')]
 
 
+@pytest.mark.parametrize('saved_task, teacher', [
+    ('prosocial:rot_response', 'prosocial:rot_response'),
+    # Prost's mixtures (-o prosocial/prost, prost_response_only)
+    ('prosocial:rot_response,dailydialog,topical_chat', 'prosocial:rot_response'),
+    ('prosocial:response,dailydialog,topical_chat', 'prosocial:response'),
+    ('prosocial', 'prosocial:response'),
+    ('convai2', 'prosocial:response'),
+    (None, 'prosocial:response'),
+])
+def test_the_teacher_is_the_format_the_model_was_trained_on(saved_task, teacher):
+    from parlai_prosocial.report.script import prosocial_task
+
+    chosen, why = prosocial_task('auto', {'model': 'prost', 'task': saved_task})
+    assert chosen == teacher
+    assert ('was trained on' in why) == (saved_task is not None and 'prosocial' in saved_task)
+    assert prosocial_task('prosocial:response', {'task': 'prosocial:rot_response'}) == (
+        'prosocial:response', 'chosen with --prosocial-task')
+
+
 def test_levels_sum_to_the_overall_numbers(report):
     _, written, _, _ = report
     for side in ('unguarded', 'guarded'):
