@@ -309,6 +309,13 @@ def _model_file_not_loaded(error, opt):
                              r'current model is torch.Size\((\[[\d, ]*\])\)', str(error))
         if mismatch and mismatch.group(1).endswith('embeddings.weight'):
             in_file, built = (json.loads(mismatch.group(i)) for i in (2, 3))
+            if in_file[1:] == built[1:] and in_file[0] == -(-built[0] // 8) * 8 != built[0]:
+                return ModelFileError(  # ParlAI's own advice, where it fits
+                    f'{option}: its weights have {in_file[0]} token embeddings, its dictionary '
+                    f'{dict_file} makes {built[0]}: trained with --fp16 true, which rounds them '
+                    'up to a multiple of 8? Then add --fp16 true (or --force-fp16-tokens true); '
+                    'else the .dict is another model\'s'
+                )
             if in_file[0] != built[0] and in_file[1:] == built[1:]:
                 return ModelFileError(
                     f'{option}: its dictionary {dict_file} makes {built[0]} token embeddings, '

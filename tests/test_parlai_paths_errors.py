@@ -75,6 +75,19 @@ def _cut_dictionary_after_a_tab(model_file):
     _write(model_file + '.dict', text[: text.rindex('\t') + 1])
 
 
+def _embeddings_padded_as_fp16_pads_them(model_file):
+    import torch
+
+    states = torch.load(model_file, map_location='cpu', weights_only=True)
+    rows = states['model']['embeddings.weight'].shape[0]
+    padded = -(-rows // 8) * 8 + (8 if rows % 8 == 0 else 0)
+    for name, weight in states['model'].items():
+        if name.endswith('embeddings.weight') and weight.shape[0] == rows:
+            extra = weight.new_zeros((padded - rows,) + tuple(weight.shape[1:]))
+            states['model'][name] = torch.cat([weight, extra])
+    torch.save(states, model_file)
+
+
 def _another_models_weights(model_file, classifier):
     shutil.copy(classifier, model_file)
 
@@ -139,6 +152,12 @@ MODEL_FILE_CASES = {
          'dictionary describe (embeddings.weight: [', ', 32] in the file, [', ', 64] in the model '
          'built from its options)'],
     ),
+    'weights trained with --fp16 true (embeddings padded to a multiple of 8)': (
+        lambda mf, _: _embeddings_padded_as_fp16_pads_them(mf), 'interactive',
+        ['ModelFileError: --model-file {mf}: its weights have ', ' token embeddings, its '
+         'dictionary {mf}.dict makes ', 'trained with --fp16 true, which rounds them up to a '
+         'multiple of 8? Then add --fp16 true'],
+    ),
     'weights of another architecture': (
         _another_models_weights, 'eval_model',
         ['ModelFileError: --model-file {mf}: its weights do not fit the model', 'Missing key(s)'],
@@ -166,7 +185,7 @@ def test_a_model_file_of_ours_under_parlais_agent(case, tiny_generator, toxichat
     )
     for part in parts:
         assert part.format(mf=model_file) in line, line
-    assert '--fp16' not in line
+    assert ('--fp16' in line) == case.startswith('weights trained with --fp16')  # where it fits
     # nothing of the user's was written over
     assert before == {name: os.path.getmtime(tmp_path / 'model' / name)
                       for name in os.listdir(tmp_path / 'model')}
