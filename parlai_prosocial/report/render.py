@@ -425,7 +425,7 @@ def _bars(ax, groups, series, scale, fmt):
 
 def _with_turns(name, counts):
     found = sorted({c for c in counts if c is not None})
-    name = textwrap.fill(name, 9)
+    name = textwrap.fill(name, 9, break_long_words=False)
     return f'{name}\nn={"/".join(str(c) for c in found)}' if found else name
 
 
