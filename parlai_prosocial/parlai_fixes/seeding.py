@@ -22,7 +22,9 @@ def seed_before_building_the_agent(train_model_module):
     distributed worker builds the same initial model), and with ``S + rank`` after it (data
     order, mixture sampling, dropout; rank 0 is what ``TrainModel.run`` then seeds again, so a
     single-process run follows ParlAI's own post-build seeding, and distributed workers draw
-    different examples). Without ``--seed`` (ParlAI's default) nothing changes.
+    different examples; in a run of ours under a global batch the data draws have a stream of
+    their own, seeded with ``S`` on every worker: ``parlai_prosocial.exact_workers``). Without
+    ``--seed`` (ParlAI's default) nothing changes.
     """
     from parlai.utils.distributed import get_rank
 
