@@ -74,15 +74,17 @@ def resolve_model_file(model_file, datapath=None):
     from parlai.core.params import ParlaiParser
 
     from parlai_prosocial.agents import check_model_file
+    from parlai_prosocial.model_files import saved_options
 
     if model_file.startswith('zoo:'):
         if datapath is None:
             datapath = ParlaiParser(True, False).parse_args([])['datapath']
         model_file = modelzoo_path(datapath, model_file)
     check_model_file(model_file, '-mf')
-    if not os.path.isfile(model_file + '.opt'):
+    saved = saved_options(model_file + '.opt', missing_ok=True)
+    if saved is None:
         raise ExportError(f'-mf {model_file}: no {model_file}.opt beside it (the model\'s options)')
-    opt = Opt.load(model_file + '.opt')
+    opt = Opt(saved)
     opt['model_file'] = model_file
     if datapath:
         opt['datapath'] = datapath

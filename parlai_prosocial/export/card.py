@@ -14,6 +14,7 @@ import json
 import os
 
 from parlai_prosocial.errors import ExportError
+from parlai_prosocial.formats import TABLE5_METRICS
 
 #: ParlAI task (its first part) -> its dataset on the Hugging Face Hub, where there is one
 HUB_DATASETS = {
@@ -45,13 +46,13 @@ DESCRIPTIONS = {
 NAMES = {'prost': 'Prost', 'canary': 'Canary', 'cosmo': 'COSMO',
          'transformer/generator': 'transformer/generator', 'hugging_face/t5': 'T5'}
 
-#: report metric -> (model-index metric type, name)
+#: report metric -> (model-index metric type, name); ToxiChat's are Table 5's columns, named by
+#: their owner (formats), each a share of the replies
 REPORT_METRICS = {
     'prosocial': [('f1', 'f1', 'F1'), ('bleu-4', 'bleu', 'BLEU-4'), ('ppl', 'perplexity',
                                                                       'Perplexity')],
-    'toxichat': [('toxichat_agree', 'agree', 'Agree share'),
-                 ('toxichat_offensive', 'offensive', 'Offensive share'),
-                 ('toxichat_bad', 'bad', 'BAD unsafe share')],
+    'toxichat': [(metric, metric.split('_', 1)[1], f'{header} share')
+                 for metric, header in TABLE5_METRICS.items()],
 }
 REPORT_DATASETS = {'prosocial': ('ProsocialDialog', 'allenai/prosocial-dialog'),
                    'toxichat': ('ToxiChat', 'toxichat')}
