@@ -4,15 +4,15 @@ N workers take the step one worker takes, and every distributed evaluation count
 ``evaluation_split_between_workers``; the teardown in ``parlai_fixes.cpu_distributed``).
 
 The end-to-end test trains tiny presets of ours (dropout off) for a few steps on one worker (in
-this process) and on two CPU workers (ParlAI's ``launch_and_train``, the code of
-``multiprocessing_train``, in a new process with a timeout), with the same global batch and seed,
-with and without ``--update-freq``, and compares the model files: every weight agrees to 1e-5 (max
-absolute difference; measured: 4e-6 for the tiny T5's embeddings, 1e-6 or less elsewhere; 5e-3
-before the fix). The exception is the attention key biases of ParlAI's transformer
-(``k_lin.bias``): softmax ignores a shift shared by all keys, so their exact gradient is 0, and
-Adam turns its rounding noise (~1e-9) into steps of about a tenth of the learning rate, whatever
-the worker count (one worker with ``--update-freq 2`` is as far from one without); they are only
-checked to stay within 1e-3.
+this process) and on two CPU workers (``multiprocessing_train``'s worker function, ParlAI's
+``multiprocess_train``, for every run in turn in two new processes, with a timeout), with the same
+global batch and seed, with and without ``--update-freq``, and compares the model files: every
+weight agrees to 1e-5 (max absolute difference; measured: 4e-6 for the tiny T5's embeddings, 1e-6
+or less elsewhere; 5e-3 before the fix). The exception is the attention key biases of ParlAI's
+transformer (``k_lin.bias``): softmax ignores a shift shared by all keys, so their exact gradient
+is 0, and Adam turns its rounding noise (~1e-9) into steps of about a tenth of the learning rate,
+whatever the worker count (one worker with ``--update-freq 2`` is as far from one without); they
+are only checked to stay within 1e-3.
 """
 
 import json
@@ -49,12 +49,31 @@ def _model_args(name, tiny_t5):
 DRIVER = textwrap.dedent(
     """
     import json, pathlib, sys
-    from parlai.scripts.multiprocessing_train import launch_and_train, setup_args
-    from parlai.utils.distributed import find_free_port
 
-    if __name__ == '__main__':  # (the spawned workers import this file too)
-        for args in json.loads(sys.argv[1]):
-            launch_and_train(setup_args().parse_args(args), find_free_port())
+    from parlai.scripts.multiprocessing_train import multiprocess_train, setup_args
+    from parlai.utils.distributed import find_free_port
+    import torch.multiprocessing
+
+
+    def train_in_turn(rank, opts, ports, rank_offset=0):
+        # one worker of each run in turn: multiprocessing_train's worker, ParlAI's own code
+        for opt, port in zip(opts, ports):
+            multiprocess_train(rank, opt, port, rank_offset)
+
+
+    if __name__ == '__main__':  # (the spawned worker imports this file too)
+        from parlai_prosocial.parlai_fixes.cpu_distributed import build_dict_for_workers
+
+        opts = [setup_args().parse_args(args) for args in json.loads(sys.argv[1])]
+        for opt in opts:
+            build_dict_for_workers(opt)  # what multiprocessing_train does first on CPU
+        ports = [find_free_port() for _ in opts]
+        # one process for the second worker of every run: its start-up is paid once
+        second = torch.multiprocessing.start_processes(
+            train_in_turn, (opts, ports, 1), nprocs=1, join=False, start_method='spawn'
+        )
+        train_in_turn(0, opts, ports)
+        second.join()
         # every run's process group is still held (parlai_fixes.cpu_distributed: until exit)
         names = [t.joinpath('comm').read_text().strip()
                  for t in pathlib.Path('/proc/self/task').iterdir()]
