@@ -11,7 +11,7 @@ from parlai_prosocial import results, testing
 
 
 def test_scaled_down_paper_size_benchmark(tmp_path, repo_dir, monkeypatch):
-    out = tmp_path / 'bench'
+    out = tmp_path / 'the bench'  # a space in the path, as a TMPDIR may have
     script = os.path.join(repo_dir, 'benchmarks', 'canary_guard', 'run.py')
     args = [
         '--size', 'paper', '--out', str(out), '--repeats', '2', '--threads', '1',

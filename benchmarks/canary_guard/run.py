@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import statistics
 import subprocess
 import sys
@@ -159,8 +160,6 @@ def build_agents(args, generator_args, canary_file):
     """
     The guard, and the generator inside it (the bare agent), with fixed generation lengths.
     """
-    import shlex
-
     from parlai.core.agents import create_agent
     from parlai.core.params import ParlaiParser
 
@@ -389,8 +388,9 @@ def main():
         dict_file = synthetic_dict(os.path.join(out, f'dict_{args.dict_size}'), args.dict_size)
         generator = {
             'model': 'transformer/generator',
-            'args': f'{args.generator_args} --dict-file {dict_file} --dict-tokenizer split '
-                    f'--fp16 false',
+            # one string for --guarded-args: the path quoted (a folder name with a space)
+            'args': f'{args.generator_args} --dict-file {shlex.quote(dict_file)} '
+                    '--dict-tokenizer split --fp16 false',
         }
     else:
         if args.generator_model_file and args.canary_model_file:
