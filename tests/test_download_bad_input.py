@@ -153,6 +153,11 @@ def test_not_enough_disk_space(server, tmp_path):
 # --- concurrent builds --------------------------------------------------------------------------
 
 
+#: seconds a process of these tests may take to start or finish (the deadline of a hang, not a time
+#: the test measures)
+DEADLINE = 300
+
+
 def _build_in_process(dpath, url, log, started):
     def build(directory):
         with open(log, 'a') as f:
@@ -173,13 +178,15 @@ def test_concurrent_builds_serialise(server, tmp_path):
     started = context.Event()
     first = context.Process(target=_build_in_process, args=(dpath, server + '/whole', log, started))
     first.start()
-    assert started.wait(10)
+    # generous deadlines: they end as soon as the processes do, and a forked process on a loaded
+    # machine (another test run beside this one) took more than 10 s to start
+    assert started.wait(DEADLINE)
     second = context.Process(
         target=_build_in_process, args=(dpath, server + '/whole', log, context.Event())
     )
     second.start()
-    first.join(20)
-    second.join(20)
+    first.join(DEADLINE)
+    second.join(DEADLINE)
     assert first.exitcode == 0 and second.exitcode == 0
     with open(log) as f:
         assert len(f.read().splitlines()) == 1  # one build; the other process used it
