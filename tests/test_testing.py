@@ -44,6 +44,21 @@ def test_the_run_directory_is_the_runs_own(tmp_path_factory, monkeypatch):
         os.rmdir(another)
 
 
+def test_a_killed_runs_directory_is_removed_when_stale_only(tmp_path, monkeypatch):
+    import tempfile
+    import time
+
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
+    monkeypatch.setenv(testing.RUN_DIR_ENV, 'restored after the test')
+    killed, running = (tmp_path / (testing.RUN_DIR_PREFIX + name) for name in ('a', 'b'))
+    for directory in (killed, running):
+        (directory / 'tiny_t5').mkdir(parents=True)
+    old = time.time() - testing.STALE_RUN_SECONDS - 60
+    os.utime(killed, (old, old))
+    new = testing.begin_run()
+    assert sorted(os.listdir(tmp_path)) == sorted([running.name, os.path.basename(new)])
+
+
 def test_built_once_builds_once_and_again_after_a_failed_build(tmp_path, monkeypatch):
     monkeypatch.setenv(testing.RUN_DIR_ENV, str(tmp_path / 'run'))
     builds = []

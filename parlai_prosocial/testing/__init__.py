@@ -182,16 +182,34 @@ def run_script_in_process(monkeypatch, path, args):
 RUN_DIR_ENV = 'PARLAI_PROSOCIAL_TEST_RUN_DIR'
 
 
+#: the name of every run directory starts so
+RUN_DIR_PREFIX = 'parlai_prosocial_tests_'
+#: a run directory left this long is a killed run's (no run lasts that long; pytest's own age for
+#: a stale lock), removed by the next run that begins
+STALE_RUN_SECONDS = 3 * 24 * 3600
+
+
 def begin_run():
     """
     A new directory for this test run (``tempfile.mkdtemp``: no other run, and no pytest temp
     directory rotation, ever touches it), named in the environment for the ``pytest-xdist``
     workers started after it; returns it. The caller removes it when the run ends (the root
-    ``conftest.py``: ``pytest_configure`` in the controller, removed at ``pytest_unconfigure``).
+    ``conftest.py``: ``pytest_configure`` in the controller, removed at ``pytest_unconfigure``);
+    a killed run's is removed here once it is :data:`STALE_RUN_SECONDS` old.
     """
+    import glob
+    import shutil
     import tempfile
+    import time
 
-    directory = tempfile.mkdtemp(prefix='parlai_prosocial_tests_')
+    for old in glob.glob(os.path.join(tempfile.gettempdir(), RUN_DIR_PREFIX + '*')):
+        try:
+            stale = time.time() - os.path.getmtime(old) > STALE_RUN_SECONDS
+        except OSError:
+            continue  # gone meanwhile
+        if stale:
+            shutil.rmtree(old, ignore_errors=True)
+    directory = tempfile.mkdtemp(prefix=RUN_DIR_PREFIX)
     os.environ[RUN_DIR_ENV] = directory
     return directory
 
