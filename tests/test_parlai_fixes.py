@@ -493,7 +493,7 @@ STOCK_RUN = ['-t', 'integration_tests', '-dt', 'train:ordered', '--lr-scheduler'
 TIMED = {'exps', 'ups', 'tps', 'ctps', 'ltps', 'gen_tps', 'train_time'}
 
 #: the same commands through the same entry as the test's process (the `parlai` command's)
-OFF_SCRIPT = '''
+RUN_SCRIPT = '''
 import json, sys
 from parlai.core.script import superscript_main
 
@@ -533,31 +533,28 @@ def stock_init_model(tmp_path_factory):
 
 def test_a_parlai_only_run_is_the_same_with_the_plugin_on_and_off(stock_init_model, tmp_path):
     """
-    Stock ParlAI repeats this run bit for bit; with the plugin (this process) it gives the very
-    weights and metrics that it gives with the plugin switched off (PARLAI_PROSOCIAL_OFF=1 in a
-    new process), throughput aside: no fix acts on a run that names nothing of ours but those
+    Stock ParlAI repeats this run bit for bit; with the plugin (a new process) it gives the very
+    weights and metrics that it gives with the plugin switched off (PARLAI_PROSOCIAL_OFF=1 in
+    another), throughput aside: no fix acts on a run that names nothing of ours but those
     of ParlAI bugs, and this run meets none.
     """
     import json
-
-    from parlai_prosocial.testing import parlai_in_process
 
     runs, weights = {}, {}
     for how in ('on', 'off'):
         train, evaluate = _stock_commands(str(tmp_path / how / 'model'), stock_init_model,
                                           str(tmp_path / 'data'))
-        if how == 'on':
-            valid, test = parlai_in_process(['train_model'] + train, cwd=str(tmp_path)).value
-            report = parlai_in_process(['eval_model'] + evaluate, cwd=str(tmp_path)).value
-            runs[how] = [{k: v.value() for k, v in r.items()} for r in (valid, test, report)]
-        else:
-            result = subprocess.run(
-                [sys.executable, '-c', OFF_SCRIPT, json.dumps([train, evaluate])],
-                capture_output=True, text=True, cwd=str(tmp_path), timeout=600,
-                env=dict(os.environ, PARLAI_PROSOCIAL_OFF='1'),
-            )
-            assert result.returncode == 0, result.stderr[-3000:]
-            runs[how] = json.loads(result.stdout.strip().splitlines()[-1])
+        # each side in a new process, the same but for the switch: nothing that earlier tests
+        # left in this process (seeds, torch's global state) can tell the two apart
+        env = {k: v for k, v in os.environ.items() if k != 'PARLAI_PROSOCIAL_OFF'}
+        if how == 'off':
+            env['PARLAI_PROSOCIAL_OFF'] = '1'
+        result = subprocess.run(
+            [sys.executable, '-c', RUN_SCRIPT, json.dumps([train, evaluate])],
+            capture_output=True, text=True, cwd=str(tmp_path), timeout=600, env=env,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[how] = json.loads(result.stdout.strip().splitlines()[-1])
         weights[how] = torch.load(str(tmp_path / how / 'model'), map_location='cpu',
                                   weights_only=False)['model']
     assert weights['on'].keys() == weights['off'].keys()

@@ -12,6 +12,10 @@ the process group our ``distributed_context`` created.
 
 from parlai_prosocial.our_names import is_our_run
 
+#: the gloo process groups of this process's CPU workers, held until it exits
+#: (:func:`distributed_on_cpu`'s ``release_the_group_at_exit``)
+HELD_PROCESS_GROUPS = []
+
 #: whether this process is inside the gloo group of a run of ours (our ``distributed_context``)
 _in_our_cpu_group = False
 
@@ -154,11 +158,15 @@ def distributed_on_cpu(distributed_module):
         import gc
         import multiprocessing.util
 
-        held = [group]
+        # held by this module, not by the exit function: a child that this process forks (a
+        # test's, a user's) clears multiprocessing's exit functions, and the last handle going
+        # with them destroyed the inherited group in the child, whose gloo threads do not exist
+        # there (the child hung in ~ProcessGroupGloo)
+        HELD_PROCESS_GROUPS.append(group)
 
         def release():
             gc.collect()  # the DDP models ParlAI's agents keep in reference cycles
-            held.clear()
+            HELD_PROCESS_GROUPS.clear()
 
         multiprocessing.util.Finalize(None, release, exitpriority=10)
 
