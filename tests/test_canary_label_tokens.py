@@ -187,7 +187,9 @@ def test_another_t5(token_canary, tmp_path):
 @pytest.mark.parametrize('damage, expected', [
     (lambda text: text[: len(text) // 2], 'tokens, fewer than the '),
     (lambda text: '', 'holds 0 tokens, fewer than the '),
-], ids=['cut', 'empty'])
+    # two characters into a line: the last token is a piece of one, not another T5's
+    (lambda text: text[: text.index('\n', len(text) // 2) + 3], 'tokens, fewer than the '),
+], ids=['cut', 'empty', 'cut inside a token'])
 def test_a_dictionary_cut_short(token_canary, tmp_path, damage, expected):
     # what says the ids of its tokens: never read as "trained without label tokens"
     cut = copy_with_options(token_canary, tmp_path / 'cut')

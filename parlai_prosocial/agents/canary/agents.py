@@ -482,7 +482,8 @@ class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
         saved_added = [token for token in saved if token not in base]
         added = sorted((t for t, i in vocabulary.items() if i >= base_size), key=vocabulary.get)
         option = self._checkpoint_option()
-        if len(saved) - len(saved_added) < len(base) and set(saved_added) - set(added):
+        fewer = len(saved) - len(saved_added) < len(base)
+        if fewer and set(saved_added) - set(added) and not _ends_mid_line(dict_file):
             arch = (saved_options(path + '.opt', missing_ok=True) or {}).get('t5_model_arch')
             raise ModelFileError(
                 f'{option} {path}: its dictionary {dict_file} is not the tokenizer of '
@@ -490,7 +491,7 @@ class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
                 f'{len(saved)} tokens are not in it); the checkpoint was trained on '
                 f'--t5-model-arch {arch}: give that T5'
             )
-        if len(saved) - len(saved_added) < len(base):
+        if fewer:
             raise ModelFileError(
                 f'{option} {path}: its dictionary {dict_file} holds {len(saved)} tokens, fewer '
                 f'than the {len(base)} of the tokenizer of --t5-model-arch '
@@ -653,3 +654,16 @@ class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
         ``(safety_label, rots)`` of one dialogue context (a string, or a list of turns).
         """
         return self.classify_batch([context])[0]
+
+
+def _ends_mid_line(dict_file):
+    """
+    Whether ``dict_file`` was cut inside a line (ParlAI ends each with a newline): its last
+    token is then a piece of one, not a token of another T5.
+    """
+    with open(dict_file, 'rb') as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b'\n'
