@@ -56,3 +56,29 @@ def test_the_missing_classifiers_warning_names_the_tiny_presets(toxichat_sample_
     assert ('Train them: tiny ones (a demo) with parlai train_model -o '
             'prosocial/tiny_toxichat_stance -mf FILE (and tiny_toxichat_offensive), the paper\'s '
             'with projects/prosocial_dialog/toxichat/reproduce.py.') in warning
+
+
+def _trained_at_report_level(tmp_path, task_options, env_extra=None):
+    """What ``train_model`` prints at the README's ``--loglevel report``: 3 steps, logged each step."""
+    return parlai_in_process(
+        ['train_model', '-m', 'transformer/generator', '-mf', tmp_path / 'model', *task_options,
+         '--n-layers', '1', '--n-heads', '1', '--embedding-size', '8', '--ffn-size', '8',
+         '--batchsize', '2', '--max-train-steps', '3', '--log-every-n-steps', '1',
+         '--validation-every-n-epochs', '-1', '--skip-generation', 'true',
+         '--datapath', tmp_path / 'data', '--loglevel', 'report'],
+        cwd=str(tmp_path), env_extra=env_extra,
+    ).output
+
+
+def test_a_run_of_ours_shows_its_training_progress_at_report_level(tmp_path, sample_data_dir):
+    output = _trained_at_report_level(tmp_path, ['-t', 'prosocial:rot_response'],
+                                      {'PROSOCIAL_DATA_DIR': sample_data_dir})
+    # ParlAI stops at the last step before it logs that step
+    assert [n for n in range(1, 4) if f'total_steps:{n} ' in output] == [1, 2], output
+    # the progress only: the dump of every option stays at INFO
+    assert '    max_train_steps: 3' not in output, output
+
+
+def test_a_parlai_only_run_keeps_its_progress_at_info(tmp_path):
+    output = _trained_at_report_level(tmp_path, ['-t', 'integration_tests'])
+    assert 'total_steps:' not in output, output

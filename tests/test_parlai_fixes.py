@@ -158,6 +158,7 @@ def test_canary_stops_as_b1_says():
 BUG_FIXES = {
     'reduce_on_plateau_without_verbose', 'underscores_in_option_names_only', 'safe_opt_loading',
     'safe_checkpoint_loading', 'safe_vacuum_loading', 'seed_before_building_the_agent',
+    'log_level_applies_at_once',
 }
 
 
@@ -595,3 +596,17 @@ def test_underscores_are_fixed_in_option_names_only():
     )
     assert opt['guarded_args'] == '--model-file /models/my_prost/model'
     assert opt['allow_missing_init_opts'] is True
+
+
+def test_a_log_level_set_after_logging_at_another_applies_at_once():
+    from parlai.utils import logging
+
+    before = logging.logger.level
+    try:
+        logging.set_log_level('INFO')
+        logging.info('a line at info: the logger caches that INFO is enabled')
+        logging.set_log_level('REPORT')
+        assert not logging.logger.isEnabledFor(logging.INFO)
+        assert logging.logger.isEnabledFor(logging.REPORT)
+    finally:
+        logging.set_log_level(before)

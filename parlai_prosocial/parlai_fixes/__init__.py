@@ -62,6 +62,8 @@ FIXES = (
         {'parlai.core.torch_agent:TorchAgent.load': 'b1f28e83aababb8e'}, fail_closed=True),
     Fix('safe_vacuum_loading', 'parlai.scripts.vacuum', 'safe_loading', EVERY_RUN,
         {'parlai.scripts.vacuum:Vacuum.run': '9ae0508b61cfa317'}, fail_closed=True),
+    Fix('log_level_applies_at_once', 'parlai.utils.logging', 'log_level', EVERY_RUN,
+        {'parlai.utils.logging:set_log_level': '8532762423bef116'}),
     # stock --seed does not make a run from scratch repeatable (ParlAI seeds after building the
     # agent; two stock runs differ): a bug
     Fix('seed_before_building_the_agent', 'parlai.scripts.train_model', 'seeding', EVERY_RUN,
@@ -86,6 +88,8 @@ FIXES = (
         {'parlai.core.worlds:create_task': 'f4ba0db9788f3257'}),
     Fix('final_reports_to_tensorboard', 'parlai.scripts.train_model', 'output', OUR_RUNS,
         {'parlai.scripts.train_model:TrainLoop.train': '179fae0ae6302467'}),
+    Fix('training_progress_at_report_level', 'parlai.scripts.train_model', 'output', OUR_RUNS,
+        {'parlai.scripts.train_model:TrainLoop.log': '1bbb619e42f66911'}),
     Fix('dictionary_without_multitask_weights', 'parlai.scripts.build_dict', 'output', OUR_RUNS,
         {'parlai.scripts.build_dict:build_dict': 'bc0e8e148e0952b0'}),
     Fix('distributed_on_cpu', 'parlai.utils.distributed', 'cpu_distributed', OUR_RUNS, {

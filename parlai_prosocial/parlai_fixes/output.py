@@ -56,3 +56,32 @@ def final_reports_to_tensorboard(train_model_module):
 
     train.__doc__ = parlai_train.__doc__
     train_model_module.TrainLoop.train = train
+
+
+def training_progress_at_report_level(train_model_module):
+    """
+    ``parlai.scripts.train_model``: a training run of ours shows its progress lines (``time:..
+    total_exs:.. total_steps:.. time_left:..`` and the training metrics, every
+    ``--log-every-n-steps``) at ``--loglevel report``, the level our README uses.
+
+    ParlAI 1.7.2's ``TrainLoop.log`` logs them at INFO, the level of its start-up dump of every
+    option, so one level hid both: a user saw nothing between start-up and the first validation.
+    Only that one message is raised to REPORT: the logger's ``info`` is ParlAI's again when
+    ``log`` returns.
+    """
+    from parlai.utils import logging as parlai_logging
+
+    parlai_log = train_model_module.TrainLoop.log
+
+    def log(self):
+        if not is_our_run(self.opt):
+            return parlai_log(self)
+        logger = parlai_logging.logger
+        logger.info = lambda msg, *args, **kwargs: logger.log(msg, level=parlai_logging.REPORT)
+        try:
+            return parlai_log(self)
+        finally:
+            del logger.info  # the class's method again
+
+    log.__doc__ = parlai_log.__doc__
+    train_model_module.TrainLoop.log = log

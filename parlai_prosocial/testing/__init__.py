@@ -81,7 +81,7 @@ def _output_to(stream):
     finally:
         handler.setStream(previous)
         handler.setFormatter(formatter)
-        logging.logger.setLevel(level)
+        logging.set_log_level(level)
 
 
 class InProcessRun:
