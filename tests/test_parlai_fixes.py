@@ -158,7 +158,7 @@ def test_canary_stops_as_b1_says():
 BUG_FIXES = {
     'reduce_on_plateau_without_verbose', 'underscores_in_option_names_only', 'safe_opt_loading',
     'safe_checkpoint_loading', 'safe_vacuum_loading', 'seed_before_building_the_agent',
-    'log_level_applies_at_once',
+    'log_level_applies_at_once', 'classifier_accumulates_gradients',
 }
 
 
@@ -610,3 +610,30 @@ def test_a_log_level_set_after_logging_at_another_applies_at_once():
         assert logging.logger.isEnabledFor(logging.REPORT)
     finally:
         logging.set_log_level(before)
+
+
+def test_a_classifiers_update_freq_accumulates_its_micro_batches(tmp_path):
+    """
+    One update of ParlAI's classifier from 2 micro-batches of 2 (``--update-freq 2``) is the
+    update of one batch of 4 (plain SGD, so the weights moved are the gradient; the same four
+    examples in order); ParlAI 1.7.2 kept only the last micro-batch.
+    """
+    import torch
+    from parlai.scripts.train_model import TrainModel
+
+    def trained(name, batchsize, update_freq):
+        model_file = str(tmp_path / name / 'model')
+        TrainModel.main(
+            task='integration_tests:classifier', datatype='train:ordered',
+            model='transformer/classifier', classes=['zero', 'one'], model_file=model_file,
+            dict_file=str(tmp_path / 'model.dict'), n_layers=1, n_heads=1, embedding_size=8,
+            ffn_size=8, dropout=0, optimizer='sgd', learningrate=1, lr_scheduler='none',
+            batchsize=batchsize, update_freq=update_freq, max_train_steps=1,
+            validation_every_n_epochs=-1, seed=0, datapath=str(tmp_path / 'data'),
+            loglevel='warn',
+        )
+        return torch.load(model_file, weights_only=True)['model']
+
+    one_batch, accumulated = trained('one_batch', 4, 1), trained('accumulated', 2, 2)
+    for name, weight in one_batch.items():
+        torch.testing.assert_close(accumulated[name], weight, atol=1e-5, rtol=1e-5, msg=name)

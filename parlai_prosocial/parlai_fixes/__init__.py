@@ -64,6 +64,9 @@ FIXES = (
         {'parlai.scripts.vacuum:Vacuum.run': '9ae0508b61cfa317'}, fail_closed=True),
     Fix('log_level_applies_at_once', 'parlai.utils.logging', 'log_level', EVERY_RUN,
         {'parlai.utils.logging:set_log_level': '8532762423bef116'}),
+    Fix('classifier_accumulates_gradients', 'parlai.core.torch_classifier_agent',
+        'gradient_accumulation', EVERY_RUN,
+        {'parlai.core.torch_classifier_agent:TorchClassifierAgent.train_step': '86c49c76cc6f16a3'}),
     # stock --seed does not make a run from scratch repeatable (ParlAI seeds after building the
     # agent; two stock runs differ): a bug
     Fix('seed_before_building_the_agent', 'parlai.scripts.train_model', 'seeding', EVERY_RUN,
