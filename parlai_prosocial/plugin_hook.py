@@ -136,10 +136,12 @@ class PluginFinder(importlib.abc.MetaPathFinder):
 
 def install():
     """
-    Put the finder first on ``sys.meta_path``; calling it again does nothing.
+    Put the finder first on ``sys.meta_path``; calling it again does nothing (the fixes of the
+    ParlAI modules imported by then are applied once, not wrapped again).
     """
-    if not any(isinstance(f, PluginFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, PluginFinder())
+    if any(isinstance(f, PluginFinder) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, PluginFinder())
     from parlai_prosocial.parlai_fixes import fixes_by_module
 
     for name, fixes in fixes_by_module().items():

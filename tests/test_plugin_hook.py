@@ -247,6 +247,17 @@ def test_other_finders_of_our_shape_neither_recurse_nor_fix_twice(tmp_path):
     assert init_name == 'reduce_on_plateau_without_verbose.<locals>.__init__'
 
 
+def test_installing_the_hook_again_wraps_nothing_twice():
+    import parlai.core.params as params
+    from parlai.scripts.train_model import TrainLoop
+
+    from parlai_prosocial import plugin_hook
+
+    before = params.ParlaiParser.parse_args, TrainLoop.__init__, TrainLoop.log
+    plugin_hook.install()
+    assert (params.ParlaiParser.parse_args, TrainLoop.__init__, TrainLoop.log) == before
+
+
 def test_aliased_modules_keep_their_own_spec():
     import parlai.tasks.prosocial
     import parlai_prosocial.tasks.prosocial as ours
