@@ -195,7 +195,7 @@ def exclusive(lock_path):
     An exclusive ``flock`` on ``lock_path`` (created if needed) for the ``with`` block.
     """
     os.makedirs(os.path.dirname(os.path.abspath(lock_path)), exist_ok=True)
-    with open(lock_path, 'a') as lock:
+    with open(lock_path, 'a', encoding='utf-8') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -117,7 +117,7 @@ def machine():
         'load_average_at_end': list(os.getloadavg()) if hasattr(os, 'getloadavg') else None,
     }
     try:
-        with open('/proc/cpuinfo') as f:
+        with open('/proc/cpuinfo', encoding='utf-8') as f:
             names = [line.split(':', 1)[1].strip() for line in f if line.startswith('model name')]
         if names:
             info['cpu_model'] = names[0]
@@ -189,7 +189,7 @@ def write(path, name, script, commands, numbers, tables, seeds=None, relative=Tr
     for table_name, t in tables.items():
         render_table(t)  # fails now, not when the README is rendered
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, 'w') as f:
+    with open(path, 'w', encoding='utf-8') as f:
         json.dump(results, f, indent=1, sort_keys=False)
         f.write('\n')
     return results
@@ -201,7 +201,7 @@ def publish(written, copy_to=None):
     ``--results`` option) when given, and every table printed; returns the tables' Markdown.
     """
     if copy_to:
-        with open(copy_to, 'w') as f:
+        with open(copy_to, 'w', encoding='utf-8') as f:
             json.dump(written, f, indent=1)
             f.write('\n')
     markdown = '\n'.join(render_table(t) for t in written['tables'].values())
@@ -274,7 +274,7 @@ def _committed(path):
 
 def load(path):
     try:
-        with open(path) as f:
+        with open(path, encoding='utf-8') as f:
             results = json.load(f)
     except FileNotFoundError:
         raise ResultsError(f'{path}: no such results file')
@@ -352,7 +352,7 @@ def render_readme(path):
     """
     ``(new text, [(file, table, whether it changed)])`` for one README.
     """
-    with open(path) as f:
+    with open(path, encoding='utf-8') as f:
         text = f.read()
     here = os.path.dirname(os.path.abspath(path))
     seen = []
@@ -407,10 +407,10 @@ def main(argv=None):
                 if changed:
                     stale.append(f'{os.path.relpath(path, REPO)}: table {file}#{table_name}')
             if args.command == 'render':
-                with open(path) as f:
+                with open(path, encoding='utf-8') as f:
                     old = f.read()
                 if new_text != old:
-                    with open(path, 'w') as f:
+                    with open(path, 'w', encoding='utf-8') as f:
                         f.write(new_text)
     except ResultsError as e:
         print(f'error: {e}', file=sys.stderr)

@@ -94,3 +94,26 @@ def test_the_readme_table_is_read():
     assert ('-o', 'prosocial/canary_pretrain_mic') in names
     assert ('-mf', 'zoo:canary/model') in names
     assert len(names) >= 40
+
+
+def test_every_text_file_is_opened_as_utf8():
+    """
+    What the plugin writes and reads (reports with ⚠ and –, results, options, data) is UTF-8 on
+    any machine: ``open`` in text mode takes the locale's encoding otherwise (cp1252, latin-1),
+    and the suite, which runs in Python's UTF-8 mode, would never see it.
+    """
+    unnamed = []
+    for top in ('parlai_prosocial', 'tasks', 'zoo', 'projects', 'benchmarks', 'scripts'):
+        for root, _dirs, files in os.walk(os.path.join(REPO, top)):
+            for name in (n for n in files if n.endswith('.py')):
+                path = os.path.join(root, name)
+                for node in ast.walk(ast.parse(open(path, encoding='utf-8').read(), path)):
+                    if not (isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'open'):
+                        continue
+                    mode = node.args[1] if len(node.args) > 1 else next(
+                        (k.value for k in node.keywords if k.arg == 'mode'), None)
+                    binary = mode is not None and (
+                        not isinstance(mode, ast.Constant) or 'b' in mode.value)
+                    if not binary and not any(k.arg == 'encoding' for k in node.keywords):
+                        unnamed.append(f'{os.path.relpath(path, REPO)}:{node.lineno}')
+    assert not unnamed, unnamed

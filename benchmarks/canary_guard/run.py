@@ -66,7 +66,7 @@ T5_LARGE = dict(
 
 
 def _rss_gb(field='VmHWM'):
-    with open('/proc/self/status') as f:
+    with open('/proc/self/status', encoding='utf-8') as f:
         for line in f:
             if line.startswith(field + ':'):
                 return int(line.split()[1]) / 1024**2
@@ -110,7 +110,7 @@ def synthetic_dict(path, size):
     A ParlAI dictionary file of exactly ``size`` tokens: ParlAI's four special tokens, then
     ``w0, w1, ...`` (the architecture's vocabulary size, not a real vocabulary).
     """
-    with open(path, 'w') as f:
+    with open(path, 'w', encoding='utf-8') as f:
         for token in ('__null__', '__start__', '__end__', '__unk__'):
             f.write(f'{token}\t1000000000\n')
         for i in range(size - 4):

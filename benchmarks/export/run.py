@@ -146,7 +146,7 @@ def step_hf(args):
     load_seconds = time.perf_counter() - started
     started = time.perf_counter()
     rows = hf_side(loaded, CONTEXTS, parlai['rows'], args.reply_tokens)
-    with open(os.path.join(args.out, f'{args.model}_hf.json'), 'w') as f:
+    with open(os.path.join(args.out, f'{args.model}_hf.json'), 'w', encoding='utf-8') as f:
         json.dump({'rows': rows, 'load_seconds': load_seconds,
                    'hf_seconds': time.perf_counter() - started, 'peak_gb': _peak_gb()}, f)
 
@@ -161,7 +161,7 @@ def step_export(args):
     status = export_main(export_argv(args))
     if status:
         raise SystemExit(status)
-    with open(os.path.join(args.out, f'{args.model}_export.json'), 'w') as f:
+    with open(os.path.join(args.out, f'{args.model}_export.json'), 'w', encoding='utf-8') as f:
         json.dump({'seconds': time.perf_counter() - started, 'peak_gb': _peak_gb()}, f)
 
 
@@ -187,10 +187,10 @@ def measure(args, env):
     parlai = torch.load(os.path.join(args.out, f'{args.model}_parlai.pt'), weights_only=False)
     folder = os.path.join(args.out, f'{args.model}_hf')
     run_step(args, 'export', env)
-    with open(os.path.join(args.out, f'{args.model}_export.json')) as f:
+    with open(os.path.join(args.out, f'{args.model}_export.json'), encoding='utf-8') as f:
         export = json.load(f)
     run_step(args, 'hf', env)
-    with open(os.path.join(args.out, f'{args.model}_hf.json')) as f:
+    with open(os.path.join(args.out, f'{args.model}_hf.json'), encoding='utf-8') as f:
         hf = json.load(f)
     size = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder))
     rows = hf['rows']

@@ -68,7 +68,7 @@ def environment(way, user_env, exports):
 
 def timed(way, work, n, user_env, exports):
     model_dir = os.path.join(work, f'{way.replace(" ", "_").replace(",", "")}_{n}')
-    with open(model_dir + '.log', 'w') as log:
+    with open(model_dir + '.log', 'w', encoding='utf-8') as log:
         load = os.getloadavg()[0]
         start = time.perf_counter()
         subprocess.run(command(way, os.path.join(model_dir, 'model')), stdout=log,

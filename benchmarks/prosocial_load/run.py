@@ -51,7 +51,7 @@ PARTS = {
 
 
 def _peak_rss_mb():
-    with open('/proc/self/status') as f:
+    with open('/proc/self/status', encoding='utf-8') as f:
         for line in f:
             if line.startswith('VmHWM:'):
                 return int(line.split()[1]) / 1024.0

@@ -62,7 +62,7 @@ def inner(which, spec_file):
     ``--inner``: in a fresh process, everything imported first, then the clock: the report, or
     the eval_model commands one after the other; prints the seconds.
     """
-    with open(spec_file) as f:
+    with open(spec_file, encoding='utf-8') as f:
         spec = json.load(f)
     from parlai.core.script import superscript_main
     from parlai.utils import logging
@@ -118,7 +118,7 @@ def main():
         for which in order:
             if which == 'report':
                 report_seconds.append(timed(report, env))
-                with open(os.path.join(report_dir, 'results.json')) as f:
+                with open(os.path.join(report_dir, 'results.json'), encoding='utf-8') as f:
                     written = json.load(f)
                 passes = [shlex.split(c)[1:] for c in written['commands'][1:]]
                 continue
@@ -134,7 +134,7 @@ def main():
 
     # the work alone: each side in a fresh process with its imports done before the clock starts
     spec_file = os.path.join(scratch, 'spec.json')
-    with open(spec_file, 'w') as f:
+    with open(spec_file, 'w', encoding='utf-8') as f:
         json.dump({'report': report[3:], 'passes': passes}, f)
     inside = {'report': [], 'separate': []}
     for repeat in range(args.repeats):
@@ -147,7 +147,7 @@ def main():
             ('toxichat', 'guarded')]
     same = True
     for n, (dataset, side) in enumerate(keys):
-        with open(os.path.join(scratch, f'pass{n}.json')) as f:
+        with open(os.path.join(scratch, f'pass{n}.json'), encoding='utf-8') as f:
             theirs = {k: v for k, v in json.load(f)['report'].items() if k not in TIMED}
         same = same and theirs == written['numbers'][dataset][side]['overall']
 

@@ -38,7 +38,7 @@ def _rss_mb():
     started by a big parent reports the parent's size.)
     """
     try:
-        with open('/proc/self/status') as f:
+        with open('/proc/self/status', encoding='utf-8') as f:
             for line in f:
                 if line.startswith('VmHWM:'):
                     return int(line.split()[1]) / 1024.0
@@ -48,7 +48,7 @@ def _rss_mb():
 
 
 def _current_rss_mb():
-    with open('/proc/self/status') as f:
+    with open('/proc/self/status', encoding='utf-8') as f:
         for line in f:
             if line.startswith('VmRSS:'):
                 return int(line.split()[1]) / 1024.0

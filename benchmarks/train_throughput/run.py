@@ -116,7 +116,8 @@ def build_models(out, plain_files, sizes, env):
     if 'rot_response' in plain_files:
         dict_file = os.path.join(out, 'dict_rot_response')
         # the preset's dictionary options (build_dict does not take the preset's model options)
-        with open(os.path.join(REPO, 'opt_presets', 'prosocial', 'tiny_prost.opt')) as f:
+        preset = os.path.join(REPO, 'opt_presets', 'prosocial', 'tiny_prost.opt')
+        with open(preset, encoding='utf-8') as f:
             preset = json.load(f)
         command = ['build_dict', '-t', 'fromfile:parlaiformat', '--fromfile-datapath',
                    plain_files['rot_response'], '--dict-file', dict_file]

@@ -49,7 +49,7 @@ def _stacks(pid, path):
     """
     if not shutil.which('gdb'):
         return
-    with open(path, 'w') as f:
+    with open(path, 'w', encoding='utf-8') as f:
         for member in _group_of(pid):
             f.write(f'==== process {member}\n')
             done = subprocess.run(['gdb', '-p', member, '-batch', '-ex', 'thread apply all bt 30'],
@@ -62,7 +62,7 @@ def run_once(command, env, log_path, timeout):
     ``parlai COMMAND`` in a new process group; (ended by itself, exit status, seconds).
     """
     started = time.monotonic()
-    with open(log_path, 'w') as log:
+    with open(log_path, 'w', encoding='utf-8') as log:
         process = subprocess.Popen([sys.executable, '-m', 'parlai'] + command, env=env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -126,7 +126,7 @@ def main():
             run = {'workers': workers, 'repeat': repeat, 'ended': ended, 'status': status,
                    'seconds': seconds, 'load_average_at_end': list(os.getloadavg())}
             if ended and status == 0:
-                with open(model_file + '.trainstats') as f:
+                with open(model_file + '.trainstats', encoding='utf-8') as f:
                     stats = json.load(f)
                 run.update(train_steps=stats['train_steps'], total_epochs=stats['total_epochs'],
                            valid_exs=stats['final_valid_report']['exs'],

@@ -42,7 +42,7 @@ def build_tiny_gpt2(directory, texts=None, seed=0, vocab_size=400, **config_over
         min_frequency=1, special_tokens=[ENDOFTEXT], show_progress=False,
     )
     tokenizer.save_model(directory)
-    with open(os.path.join(directory, 'vocab.json')) as f:
+    with open(os.path.join(directory, 'vocab.json'), encoding='utf-8') as f:
         size = len(json.load(f))
     config = GPT2Config(vocab_size=size, bos_token_id=0, eos_token_id=0,
                         **dict(TINY_CONFIG, **config_overrides))

@@ -192,7 +192,7 @@ def write_weights(state, folder, max_shard_size=MAX_SHARD_SIZE):
         save_file({k: v.contiguous() for k, v in shard.items()},
                   os.path.join(folder, name), metadata={'format': 'pt'})
     if index is not None:
-        with open(os.path.join(folder, SAFE_WEIGHTS_INDEX_NAME), 'w') as f:
+        with open(os.path.join(folder, SAFE_WEIGHTS_INDEX_NAME), 'w', encoding='utf-8') as f:
             json.dump(index, f, indent=2, sort_keys=True)
 
 

@@ -103,7 +103,7 @@ def write_report(args, folder, passes, facts):
         charts=charts,
         chart_axes=axes,
     )
-    with open(os.path.join(folder, MARKDOWN_FILE), 'w') as f:
+    with open(os.path.join(folder, MARKDOWN_FILE), 'w', encoding='utf-8') as f:
         f.write(markdown(written, sides, charts))
     if few:
         logging.warning(f'too few turns to compare (fewer than {MIN_TURNS}): ' + '; '.join(

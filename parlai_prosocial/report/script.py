@@ -565,7 +565,7 @@ def _process_started():
     where that is not known.
     """
     try:
-        with open('/proc/self/stat') as f:
+        with open('/proc/self/stat', encoding='utf-8') as f:
             fields = f.read().rsplit(')', 1)[1].split()
         age = time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf(
             'SC_CLK_TCK')

@@ -237,10 +237,10 @@ def built_once(tmp_path_factory, name, build):
             shutil.rmtree(directory, ignore_errors=True)  # a build that failed half-way
             os.makedirs(directory)
             value = build(directory)
-            with open(done + '.tmp', 'w') as f:
+            with open(done + '.tmp', 'w', encoding='utf-8') as f:
                 json.dump(value, f)
             os.replace(done + '.tmp', done)
-        with open(done) as f:
+        with open(done, encoding='utf-8') as f:
             return json.load(f)
 
 

@@ -497,7 +497,7 @@ def load_index(path, cache_dir, chunk_rows=DEFAULT_CHUNK_ROWS):
         raise errors.ProsocialOptionError(
             f'--soda-cache-dir {cache_dir}: not writable; expected a directory that can be written'
         )
-    with open(lock_path, 'w') as lock:
+    with open(lock_path, 'w', encoding='utf-8') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         index = _valid_index(index_path, path, chunk_rows)  # built meanwhile by another process?
         if index is None:

@@ -226,9 +226,9 @@ def _finish(dpath, source, t5_model_arch=None):
     if changed != opt:
         if not os.path.exists(opt_file + '.orig'):
             shutil.copyfile(opt_file, opt_file + '.orig')
-        with open(opt_file, 'w') as f:
+        with open(opt_file, 'w', encoding='utf-8') as f:
             json.dump(changed, f, indent=4)
-    with open(os.path.join(dpath, 'INSTALLED_FROM'), 'w') as f:
+    with open(os.path.join(dpath, 'INSTALLED_FROM'), 'w', encoding='utf-8') as f:
         f.write(source + '\n')
     build_data.mark_done(dpath, VERSION)
     logging.info(f'Canary installed in {dpath} (from {source})')

@@ -106,7 +106,7 @@ def _signature(model_file):
 
 def _read_record(datapath):
     try:
-        with open(os.path.join(model_dir(datapath), SOURCE_RECORD)) as f:
+        with open(os.path.join(model_dir(datapath), SOURCE_RECORD), encoding='utf-8') as f:
             return json.load(f)
     except (OSError, ValueError):
         return None
@@ -142,7 +142,7 @@ def install(path, datapath):
     opt = saved_options(opt_file)
     opt.pop('dict_file', None)  # ParlAI then uses model.dict beside the model file
     opt['model_file'] = os.path.join(dpath, 'model')
-    with open(opt_file + '.tmp', 'w') as f:
+    with open(opt_file + '.tmp', 'w', encoding='utf-8') as f:
         json.dump(opt, f, indent=4)
     os.replace(opt_file + '.tmp', opt_file)
 
@@ -152,7 +152,7 @@ def install(path, datapath):
         task=opt.get('task'),
         init_model=opt.get('init_model'),
     )
-    with open(os.path.join(dpath, SOURCE_RECORD), 'w') as f:
+    with open(os.path.join(dpath, SOURCE_RECORD), 'w', encoding='utf-8') as f:
         json.dump(record, f, indent=2)
     mark_done(dpath, VERSION)  # last: only a complete install counts as built
     return os.path.join(dpath, 'model')

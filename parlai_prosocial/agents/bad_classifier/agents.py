@@ -32,7 +32,7 @@ def classes_of(opt):
     ParlAI reads them only for the agent's own opt (``TorchClassifierAgent.class_list``).
     """
     if opt.get('classes_from_file'):
-        with open(opt['classes_from_file']) as f:
+        with open(opt['classes_from_file'], encoding='utf-8') as f:
             return f.read().splitlines()
     if opt.get('classes'):
         return list(opt['classes'])

@@ -115,9 +115,9 @@ def main():
     shutil.copytree(report_dir, out)
     # said where the report is read, not only in this folder's README
     report_md = os.path.join(out, 'report.md')
-    with open(report_md) as f:
+    with open(report_md, encoding='utf-8') as f:
         title, rest = f.read().split('\n', 1)
-    with open(report_md, 'w') as f:
+    with open(report_md, 'w', encoding='utf-8') as f:
         f.write(f'{title}\n\n{NOTE}\n{rest}')
     print(f'copied to {out}')
 

@@ -67,7 +67,7 @@ def tiny_models(out, env, epochs=150):
                '--t5-model-arch', build_tiny_t5(os.path.join(out, 'tiny_t5')), '-mf', canary,
                '--num-epochs', str(epochs)]
     if not os.path.isfile(canary):
-        with open(os.path.join(out, 'train_canary.log'), 'w') as log:
+        with open(os.path.join(out, 'train_canary.log'), 'w', encoding='utf-8') as log:
             subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=env,
                            cwd=out)
     shown = ' '.join(['parlai'] + command[3:]).replace(out, 'OUT')
@@ -145,7 +145,7 @@ def run(args):
     plain = generate(generator, plain_prompts)
     steered = generate(generator, rot_prompts)
 
-    with open(os.path.join(out, 'pairs.jsonl'), 'w') as f:
+    with open(os.path.join(out, 'pairs.jsonl'), 'w', encoding='utf-8') as f:
         for (did, text, label, rots), p0, u0, pr, ur in zip(chosen, plain_prompts, plain,
                                                              rot_prompts, steered):
             f.write(json.dumps(dict(dialogue_id=did, context=text, safety_label=label, rots=rots,

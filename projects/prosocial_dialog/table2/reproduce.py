@@ -82,10 +82,10 @@ class Runner:
         shown = ' '.join(['parlai'] + args).replace(self.out, 'OUT')
         self.commands.append(shown)
         print(f'[{time.strftime("%H:%M:%S")}] {name}: {shown}', flush=True)
-        with open(os.path.join(self.out, 'commands.sh'), 'a') as f:
+        with open(os.path.join(self.out, 'commands.sh'), 'a', encoding='utf-8') as f:
             f.write(shown + '\n')
         log = os.path.join(self.out, name + '.log')
-        with open(log, 'w') as f:
+        with open(log, 'w', encoding='utf-8') as f:
             result = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, env=self.env,
                                     cwd=self.out)
         if result.returncode != 0:
@@ -95,7 +95,7 @@ class Runner:
         report = os.path.join(self.out, f'{name}.json')
         self.parlai(name, ['eval_model', '-mf', model_file, '-t', task, '-dt', datatype,
                            '--batchsize', '4', '--report-filename', report])
-        with open(report) as f:
+        with open(report, encoding='utf-8') as f:
             return json.load(f)['report']
 
     def accuracy(self, name, model_file, task, metric, fit):

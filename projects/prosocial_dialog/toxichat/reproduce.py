@@ -183,7 +183,7 @@ class Runner:
         self.commands.append(shown)
         print(f'[{time.strftime("%H:%M:%S")}] {name}: {shown}', flush=True)
         start = time.time()
-        with open(log, 'w') as f:
+        with open(log, 'w', encoding='utf-8') as f:
             result = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, env=self.env)
         if result.returncode != 0:
             raise SystemExit(f'{name} failed ({result.returncode}); see {log}')
@@ -192,7 +192,7 @@ class Runner:
     def report(self, name, args):
         path = os.path.join(self.out, name + '.json')
         self.parlai(name, args + ['--report-filename', path])
-        with open(path) as f:
+        with open(path, encoding='utf-8') as f:
             return json.load(f)['report']
 
 
@@ -321,7 +321,7 @@ def tables(per_seed, gold, classifier_input='thread', decision='argmax'):
 
 
 def epochs_done(model_file):
-    with open(model_file + '.trainstats') as f:
+    with open(model_file + '.trainstats', encoding='utf-8') as f:
         return json.load(f)['total_epochs']
 
 
@@ -428,11 +428,11 @@ def main():
         seeds=args.seeds,
     )
     if args.results:
-        with open(args.results, 'w') as f:
+        with open(args.results, 'w', encoding='utf-8') as f:
             json.dump(written, f, indent=1)
             f.write('\n')
     markdown = '\n'.join(results_file.render_table(t) for t in written['tables'].values())
-    with open(os.path.join(args.out, 'results.md'), 'w') as f:
+    with open(os.path.join(args.out, 'results.md'), 'w', encoding='utf-8') as f:
         f.write(markdown)
     print(markdown)
     print(f'total {numbers["total_seconds"] / 60:.1f} min; results in {args.out}')

@@ -90,10 +90,10 @@ class Runner:
         )
         self.commands.append(shown)
         print(f'[{time.strftime("%H:%M:%S")}] {name}: {shown}', flush=True)
-        with open(os.path.join(self.root, 'commands.sh'), 'a') as f:
+        with open(os.path.join(self.root, 'commands.sh'), 'a', encoding='utf-8') as f:
             f.write(shown + '\n')
         start = time.time()
-        with open(log, 'w') as f:
+        with open(log, 'w', encoding='utf-8') as f:
             result = subprocess.run(
                 command, stdout=f, stderr=subprocess.STDOUT, env=self.env, cwd=self.out
             )
@@ -123,7 +123,7 @@ def run_seed(args, seed, root, env, datapath, tc_dir, classifiers_dir):
     out = os.path.join(root, f'seed_{seed}')
     record = os.path.join(out, 'run.json')
     if os.path.isfile(record):  # this seed is done: its numbers, timings and commands
-        with open(record) as f:
+        with open(record, encoding='utf-8') as f:
             return json.load(f)
     os.makedirs(out, exist_ok=True)
     runner = Runner(out, env, root)
@@ -164,7 +164,7 @@ def run_seed(args, seed, root, env, datapath, tc_dir, classifiers_dir):
                 ['eval_model'] + model_args + toxichat_args
                 + ['--report-filename', report, '--world-logs', os.path.join(out, name + '.jsonl')],
             )
-        with open(report) as f:
+        with open(report, encoding='utf-8') as f:
             return json.load(f)['report']
 
     # 3. Table 5 with the two tiny Prosts
@@ -199,7 +199,7 @@ def run_seed(args, seed, root, env, datapath, tc_dir, classifiers_dir):
         distinct[key] = len(set(replies(os.path.join(out, name + '.jsonl'))))
     done = {'seed': seed, 'reports': reports, 'timings_seconds': timings,
             'distinct_replies': distinct, 'commands': runner.commands}
-    with open(record, 'w') as f:
+    with open(record, 'w', encoding='utf-8') as f:
         json.dump(done, f, indent=1)
     return done
 
@@ -209,7 +209,7 @@ def replies(world_log):
     The model's replies in a ``--world-logs`` file.
     """
     found = []
-    with open(world_log) as f:
+    with open(world_log, encoding='utf-8') as f:
         for line in f:
             dialog = json.loads(line).get('dialog', [])
             for turn in dialog:
@@ -319,14 +319,14 @@ def check_scoring(out, args):
     scoring = {'classifier_input': args.classifier_input, 'decision': args.decision}
     before = None
     if os.path.isfile(path):
-        with open(path) as f:
+        with open(path, encoding='utf-8') as f:
             before = json.load(f)
     elif any(name.startswith('seed_') for name in os.listdir(out)):
         before = {'classifier_input': 'pair', 'decision': 'argmax'}  # a run from before the record
     if before is not None and before != scoring:
         raise SystemExit(f'error: --out {out} holds a run with {before}, not {scoring}: pass a new '
                          '--out')
-    with open(path, 'w') as f:
+    with open(path, 'w', encoding='utf-8') as f:
         json.dump(scoring, f)
 
 
@@ -415,7 +415,7 @@ def main():
         seeds=args.seeds,
     )
     markdown = results_file.publish(written, args.results)
-    with open(os.path.join(out, 'results.md'), 'w') as f:
+    with open(os.path.join(out, 'results.md'), 'w', encoding='utf-8') as f:
         f.write(markdown)
     print(f'total {(time.time() - start) / 60:.1f} min; results in {out}')
 
