@@ -190,29 +190,6 @@ def _option_of(opt, path):
     return '--model-file'
 
 
-def _dictionary_problem(dict_file):
-    """
-    What is wrong with ``dict_file`` as a ParlAI dictionary (``token<TAB>count`` lines), None if
-    nothing is.
-    """
-    if not os.path.isfile(dict_file):
-        return 'is missing'
-    with open(dict_file, 'rb') as f:
-        data = f.read()
-    if not data.strip():
-        return 'is empty'
-    try:
-        lines = data.decode('utf-8').splitlines()
-    except UnicodeDecodeError:
-        return 'is not text (a ParlAI dictionary is token<TAB>count lines)'
-    for number, line in enumerate(lines, 1):
-        fields = line.split('\t')
-        if len(fields) > 1 and not fields[1].strip().lstrip('-').isdigit():
-            return (f'line {number} is not token<TAB>count ({line[:40]!r}): cut, or not a ParlAI '
-                    'dictionary')
-    return None
-
-
 def _mistyped_options(saved):
     """
     ``["n_layers": 'one' (expected a whole number), ...]``: saved options whose values are not
@@ -254,7 +231,7 @@ def _model_file_not_loaded(error, opt):
     dictionary; weights that do not fit the model its ``.opt`` and ``.dict`` describe (ParlAI's
     size-mismatch traceback, which advises ``--fp16 true``).
     """
-    from parlai_prosocial.model_files import saved_options
+    from parlai_prosocial.model_files import dictionary_problem, saved_options
 
     loaded = _loaded_model_file(error)
     if loaded is None and _raised_in(error, os.path.join('parlai', 'core', 'loader.py')):
@@ -284,7 +261,7 @@ def _model_file_not_loaded(error, opt):
             'was trained with (-m)'
         )
     dict_file = (opt_from_file or {}).get('dict_file') or path + '.dict'
-    problem = _dictionary_problem(dict_file)
+    problem = dictionary_problem(dict_file)
     state_dict_error = isinstance(error, RuntimeError) and 'loading state_dict' in str(error)
     if problem is not None and (state_dict_error or _raised_in(
             error, os.path.join('parlai', 'core', 'dict.py'))):

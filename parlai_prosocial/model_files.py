@@ -27,6 +27,8 @@ This fails closed: if torch cannot load with ``weights_only``, nothing is loaded
 :func:`saved_options` is the one reader of the options saved beside a model file (``MODEL.opt``)
 for the plugin's own code (agents, zoo installs, the report, the recipes): JSON, or a pickled
 ``.opt`` through :func:`load_pickled_opt`; a missing, cut or foreign file is one line naming it.
+:func:`dictionary_tokens` and :func:`dictionary_problem` are the one reader of the ``.dict`` saved
+beside it.
 """
 
 import contextlib
@@ -253,3 +255,58 @@ def saved_options(opt_file, missing_ok=False):
             'not the object of a ParlAI .opt)'
         )
     return options
+
+
+# --- the dictionary saved beside a model file (ParlAI's ``token<TAB>count`` lines) --------------
+
+
+def dictionary_tokens(dict_file):
+    """
+    The tokens of a ParlAI ``.dict`` file, in its order.
+    """
+    from parlai.core.dict import unescape
+
+    try:
+        with open(dict_file, encoding='utf-8') as f:
+            return [unescape(line.rstrip('\n').split('\t')[0]) for line in f if line.strip()]
+    except UnicodeDecodeError:
+        raise ModelFileError(
+            f'{dict_file}: not a ParlAI dictionary (not UTF-8 text); copy it again with its '
+            'model file'
+        ) from None
+
+
+def dictionary_problem(dict_file):
+    """
+    What is wrong with ``dict_file`` as a ParlAI dictionary, as the end of a sentence naming it
+    (``'is missing'``, ``'is empty'``, ...); None if nothing is.
+    """
+    if not os.path.isfile(dict_file):
+        return 'is missing'
+    with open(dict_file, 'rb') as f:
+        data = f.read()
+    if not data.strip():
+        return 'is empty'
+    try:
+        lines = data.decode('utf-8').splitlines()
+    except UnicodeDecodeError:
+        return 'is not text (a ParlAI dictionary is token<TAB>count lines)'
+    for number, line in enumerate(lines, 1):
+        fields = line.split('\t')
+        if len(fields) > 1 and not fields[1].strip().lstrip('-').isdigit():
+            return (f'line {number} is not token<TAB>count ({line[:40]!r}): cut, or not a ParlAI '
+                    'dictionary')
+    return None
+
+
+def dictionary_ends_inside_a_line(dict_file):
+    """
+    Whether ``dict_file`` was cut inside a line (ParlAI ends each with a newline): its last
+    token is then a piece of one.
+    """
+    with open(dict_file, 'rb') as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b'\n'

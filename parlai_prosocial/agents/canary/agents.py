@@ -73,7 +73,11 @@ from parlai_prosocial.formats import (
     parse_canary_output,
 )
 from parlai_prosocial.errors import ModelFileError, ProsocialOptionError
-from parlai_prosocial.model_files import saved_options
+from parlai_prosocial.model_files import (
+    dictionary_ends_inside_a_line,
+    dictionary_tokens,
+    saved_options,
+)
 from parlai_prosocial.our_names import NORM_CORPORA
 from parlai_prosocial.parlai_internals import check_relied_on
 
@@ -328,22 +332,6 @@ class CanaryDictionaryAgent(T5DictionaryAgent):
         return tokenizer.decode(kept, skip_special_tokens=False, **kwargs)
 
 
-def dictionary_tokens(dict_file):
-    """
-    The tokens of a ParlAI ``.dict`` file, in its order (``token<TAB>count`` lines).
-    """
-    from parlai.core.dict import unescape
-
-    try:
-        with open(dict_file, encoding='utf-8') as f:
-            return [unescape(line.rstrip('\n').split('\t')[0]) for line in f if line.strip()]
-    except UnicodeDecodeError:
-        raise ModelFileError(
-            f'{dict_file}: not a ParlAI dictionary (not UTF-8 text); copy it again with its '
-            'model file'
-        ) from None
-
-
 def checkpoint_dictionary(path):
     """
     The ``.dict`` ParlAI saved with the checkpoint ``path`` (a model file, or its
@@ -483,7 +471,7 @@ class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
         added = sorted((t for t, i in vocabulary.items() if i >= base_size), key=vocabulary.get)
         option = self._checkpoint_option()
         fewer = len(saved) - len(saved_added) < len(base)
-        if fewer and set(saved_added) - set(added) and not _ends_mid_line(dict_file):
+        if fewer and set(saved_added) - set(added) and not dictionary_ends_inside_a_line(dict_file):
             arch = (saved_options(path + '.opt', missing_ok=True) or {}).get('t5_model_arch')
             raise ModelFileError(
                 f'{option} {path}: its dictionary {dict_file} is not the tokenizer of '
@@ -654,16 +642,3 @@ class CanaryAgent(AsksAgainOnEmptyInput, T5Agent):
         ``(safety_label, rots)`` of one dialogue context (a string, or a list of turns).
         """
         return self.classify_batch([context])[0]
-
-
-def _ends_mid_line(dict_file):
-    """
-    Whether ``dict_file`` was cut inside a line (ParlAI ends each with a newline): its last
-    token is then a piece of one, not a token of another T5.
-    """
-    with open(dict_file, 'rb') as f:
-        f.seek(0, os.SEEK_END)
-        if f.tell() == 0:
-            return False
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) != b'\n'
