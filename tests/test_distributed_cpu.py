@@ -364,6 +364,28 @@ def test_rank_zero_exits_after_the_other_workers(tmp_path):
     assert ended[0][0] >= ended[1][0] - 2.0
 
 
+def test_a_process_forked_after_a_cpu_run_exits():
+    # this process holds its CPU workers' gloo groups until it exits (HELD_PROCESS_GROUPS). A
+    # child it forks (a test's, a user's) clears multiprocessing's exit functions as it starts:
+    # when they held the last handle on a group, the child destroyed its copy of the group,
+    # whose gloo threads exist only in the parent, and hung in ~ProcessGroupGloo before running
+    # anything. The child here only prints; it ends at once unless it hangs
+    import multiprocessing
+
+    opt = dict(OURS, distributed_world_size=1, no_cuda=True)
+    init = f'tcp://127.0.0.1:{free_port()}'
+    with distributed_utils.distributed_context(0, opt, init_method=init):
+        pass
+    child = multiprocessing.get_context('fork').Process(target=print, args=('forked',))
+    child.start()
+    child.join(60)  # generous for a loaded machine; a hang is for ever
+    if child.exitcode is None:
+        child.kill()
+        child.join()
+        pytest.fail('the forked child hung (in the gloo group it inherited)')
+    assert child.exitcode == 0
+
+
 def test_device_count_zero_gives_a_cpu_worker(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
