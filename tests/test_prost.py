@@ -42,9 +42,14 @@ TINY_ARCH = ['--n-layers', '1', '--n-heads', '2', '--embedding-size', '16', '--f
 # ---------------------------------------------------------------- the tiny Prost, trained once
 
 
-#: a training opener of the sample whose RoTs the tiny Prost has learnt to write (each greedy step
-#: of "it is wrong to call 911 just for fun . __endrots__ please ..." wins by 3.7 nats or more)
+#: a training opener of the sample whose RoTs the tiny Prost has learnt to write: greedy, "it is
+#: wrong to call 911 just for fun . __endrots__ please ..."; the steps that decide that the RoTs
+#: and the reply are not empty (the first token, and the ones after each end of the RoTs) win by
+#: 3.6 nats or more after the fixture's 30 epochs
 FITTED_OPENER = "I'm going to call 911 just for fun tonight."
+#: the preset's 60 epochs halved: the fit above holds after 30, and this build was the suite's
+#: longest
+TINY_PROST_EPOCHS = 30
 
 
 def _chat(model_file, text):
@@ -61,9 +66,9 @@ def _chat(model_file, text):
 @pytest.fixture(scope='module')
 def tiny_prost(tmp_path_factory, sample_data_dir):
     """
-    ``-o prosocial/tiny_prost``: the paper's seven-dataset mixture, offline: ProsocialDialog and
-    Topical-Chat from their bundled samples, the five ParlAI casual datasets from the tiny
-    fixtures written into a fresh ``--datapath``. Checked once, when built, to write RoTs and a
+    ``-o prosocial/tiny_prost`` (for :data:`TINY_PROST_EPOCHS`): the paper's seven-dataset
+    mixture, offline: ProsocialDialog and Topical-Chat from their bundled samples, the five ParlAI
+    casual datasets from the tiny fixtures written into a fresh ``--datapath``. Checked once, when built, to write RoTs and a
     reply for :data:`FITTED_OPENER` (a training context): the one fit a test relies on.
     """
 
@@ -76,7 +81,7 @@ def tiny_prost(tmp_path_factory, sample_data_dir):
         env[TOPICAL_CHAT_ENV] = topical_chat_dir
         testing.parlai_in_process(
             ['train_model', '-o', 'prosocial/tiny_prost', '-mf', model_file, '--datapath',
-             datapath],
+             datapath, '--num-epochs', TINY_PROST_EPOCHS],
             cwd=workdir,
             env_extra=env,
         )

@@ -7,10 +7,10 @@ with P_0 and P_r, the pairs written for human judgement; the same seed gives the
 import importlib.util
 import json
 import os
+import shutil
 
 from parlai_prosocial import testing
 from parlai_prosocial.agents.canary_guard import lm_prompt
-from parlai_prosocial.testing.canary import check_fits_training
 
 
 def _script(repo_dir):
@@ -21,17 +21,29 @@ def _script(repo_dir):
     return module
 
 
-def test_steering_recipe_writes_the_pairs(repo_dir, tmp_path, sample_data_dir, monkeypatch):
+def test_steering_recipe_writes_the_pairs(repo_dir, tmp_path, sample_data_dir, tiny_canary,
+                                         monkeypatch):
     monkeypatch.setenv('PROSOCIAL_DATA_DIR', sample_data_dir)
     script = _script(repo_dir)
-    testing.commands_in_process(monkeypatch, script)  # its training command, in this process
+    testing.commands_in_process(monkeypatch, script)  # its commands, in this process
+    # the recipe's tiny Canary is the session's: the same command on the same (seeded) tiny T5,
+    # asserted below; put where the recipe keeps its own, it is reused as the recipe reuses its
+    # own on a second run, instead of training the same model a second time
+    shutil.copytree(os.path.dirname(tiny_canary), tmp_path / 'a' / 'canary')
     args = ['--out', str(tmp_path / 'a'), '--datapath', str(tmp_path / 'data'),
             '--canary-epochs', '150', '--n', '600', '--split', 'train']
     written = script.main(args)
-    # the tiny Canary is fitted to the sample's training split: its openings are labelled there
-    # (what follows relies on that; checked once, with its own message)
-    check_fits_training(str(tmp_path / 'a' / 'canary' / 'model'), sample_data_dir,
-                        "the steering recipe's tiny Canary")
+    assert written['commands'][0] == (
+        'parlai train_model -o prosocial/tiny_canary -t prosocial:safety --multitask-weights 1 '
+        '--t5-model-arch OUT/tiny_t5 -mf OUT/canary/model --num-epochs 150'
+    )
+    with open(tiny_canary + '.opt') as f:
+        trained = json.load(f)
+    assert ({k: trained[k] for k in ('init_opt', 'task', 'multitask_weights', 'num_epochs')}
+            == {'init_opt': 'prosocial/tiny_canary', 'task': 'prosocial:safety',
+                'multitask_weights': [1], 'num_epochs': 150})
+    # that tiny Canary is fitted to the sample's training split (the session's fixture checked
+    # it with its own message): its openings are labelled there, which what follows relies on
     openings = script.test_openings(sample_data_dir, 'train')
     numbers = written['numbers']
     assert numbers['test_dialogues'] == len(openings) > 0

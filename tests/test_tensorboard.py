@@ -1,9 +1,9 @@
 """
 The viewer the project ships (``tensorboard``, in the lock) shows a training run's scalars:
-a tiny model trained with ``--tensorboard-log true`` (ParlAI writes through tensorboardX), then
-``tensorboard --logdir`` started on 127.0.0.1 and its scalars read back over HTTP: the training
-and validation curves, and the final valid and test reports (``parlai_fixes``
-``final_reports_to_tensorboard``).
+a tiny model trained with ``--tensorboard-log true`` (ParlAI writes through tensorboardX; the
+command runs in this process, as ParlAI's tests run it), then ``tensorboard --logdir`` started on
+127.0.0.1 and its scalars read back over HTTP: the training and validation curves, and the final
+valid and test reports (``parlai_fixes`` ``final_reports_to_tensorboard``).
 """
 
 import json
@@ -14,6 +14,8 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+
+import pytest
 
 from parlai_prosocial import testing
 
@@ -39,9 +41,11 @@ def _answer(url, process, timeout=120):
     raise AssertionError(f'tensorboard did not answer {url} within {timeout} s')
 
 
+# tensorboardX's generated protobuf modules, imported by the run in this process
+@pytest.mark.filterwarnings('ignore:Call to deprecated create function:DeprecationWarning')
 def test_tensorboard_shows_the_curves_and_the_final_reports(tmp_path, sample_data_dir):
     model_file = str(tmp_path / 'model')
-    testing.run_parlai(
+    testing.parlai_in_process(
         ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial:rot_response',
          '-mf', model_file, '--num-epochs', '2', '--validation-every-n-epochs', '0.5',
          '--tensorboard-log', 'true'],
