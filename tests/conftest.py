@@ -130,6 +130,25 @@ def tiny_generator(tmp_path_factory, sample_data_dir):
 
 
 @pytest.fixture(scope='session')
+def rot_response_generator(tmp_path_factory, sample_data_dir):
+    """
+    The README's first training command, ``-t prosocial:rot_response -m transformer/generator -o
+    prosocial/tiny_generator``, for 30 epochs: a tiny generator of RoTs, ``__endrots__``, the
+    reply (what the report scores on its own format, and the export turns into a folder).
+    """
+    def build(directory):
+        testing.parlai_in_process(
+            ['train_model', '-t', 'prosocial:rot_response', '-m', 'transformer/generator',
+             '-o', 'prosocial/tiny_generator', '-mf', os.path.join(directory, 'model'),
+             '--num-epochs', '30'],
+            cwd=directory, env_extra={'PROSOCIAL_DATA_DIR': sample_data_dir},
+        )
+        return os.path.join(directory, 'model')
+
+    return testing.built_once(tmp_path_factory, 'rot_response_generator', build)
+
+
+@pytest.fixture(scope='session')
 def toxichat_sample_dir(tmp_path_factory):
     return write_sample('toxichat', tmp_path_factory.mktemp('toxichat_sample'))
 

@@ -8,9 +8,9 @@ greedy ``generate`` gives ParlAI's greedy reply (or differs only at a near-tie o
 ``TOLERANCE``: float rounding, not the model). Models: a Prost (``-o prosocial/tiny_prost`` on
 ``prosocial:rot_response``, a few epochs: its dictionary is the data's, ``__endrots__`` a special
 token), the README's ``transformer/generator`` on ``prosocial:rot_response`` (``-o
-prosocial/tiny_generator``: sinusoidal positions, no global end token), a generator with a
-byte-level BPE dictionary and the Prost preset's history format, the session's tiny Canary and an
-untrained COSMO on the tiny T5. One test loads two folders in a fresh offline Python process that
+prosocial/tiny_generator``: sinusoidal positions, no global end token; the session's
+``rot_response_generator``), a generator with a byte-level BPE dictionary and the Prost preset's
+history format, the session's tiny Canary and an untrained COSMO on the tiny T5. One test loads two folders in a fresh offline Python process that
 cannot import ParlAI or the plugin.
 """
 
@@ -76,17 +76,6 @@ def rot_response_prost(tmp_path_factory, sample_data_dir):
     return testing.built_once(tmp_path_factory, 'export_prost', lambda d: _train(
         d, sample_data_dir, ['-o', 'prosocial/tiny_prost', '-t', 'prosocial:rot_response',
                              '--multitask-weights', '1', '--num-epochs', '5']))
-
-
-@pytest.fixture(scope='module')
-def rot_response_generator(tmp_path_factory, sample_data_dir):
-    """
-    The README's first command: ``-t prosocial:rot_response -m transformer/generator -o
-    prosocial/tiny_generator``.
-    """
-    return testing.built_once(tmp_path_factory, 'export_rot_response_generator', lambda d: _train(
-        d, sample_data_dir, ['-t', 'prosocial:rot_response', '-m', 'transformer/generator',
-                             '-o', 'prosocial/tiny_generator']))
 
 
 def _saved_untrained(model_file, args):

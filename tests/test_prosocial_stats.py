@@ -14,6 +14,7 @@ from parlai_prosocial.tasks.prosocial.data import SPLIT_FILES, read_dialogues, s
 from parlai_prosocial.samples import write_sample
 from parlai_prosocial.tasks.prosocial.stats import (
     PAPER_STATISTICS,
+    ProsocialStats,
     compute_statistics,
     format_statistics,
 )
@@ -92,10 +93,12 @@ def test_sample_statistics(tmp_path, layout):
 
 
 @pytest.mark.parametrize('layout', ['hf', 'parlai'])
-def test_command_json(tmp_path, layout):
-    write_sample(PROSOCIAL_LAYOUTS[layout], tmp_path)
-    stats = json.loads(_run('--prosocial-data-dir', str(tmp_path), '--json'))
-    _check_sample(stats)
+def test_command_json(tmp_path, layout, capsys, monkeypatch):
+    # the script's own main in this process (the command line itself: the table's test below)
+    monkeypatch.setenv('PARLAI_DATAPATH', str(tmp_path / 'data'))  # (ParlaiParser sets it)
+    write_sample(PROSOCIAL_LAYOUTS[layout], tmp_path / 'sample')
+    ProsocialStats.main('--prosocial-data-dir', str(tmp_path / 'sample'), '--json')
+    _check_sample(json.loads(capsys.readouterr().out))
 
 
 def test_command_table_reads_env_dir(tmp_path):

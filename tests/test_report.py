@@ -42,22 +42,6 @@ def prosocial_dir(tmp_path_factory, sample_data_dir):
     return str(directory)
 
 
-@pytest.fixture(scope='module')
-def rot_response_generator(tmp_path_factory, sample_data_dir):
-    """
-    A tiny ``transformer/generator`` trained on ``prosocial:rot_response`` (the README's first
-    training command): RoTs, ``__endrots__``, the reply.
-    """
-    def build(directory):
-        testing.parlai_in_process(
-            ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial:rot_response',
-             '-mf', os.path.join(directory, 'model'), '--num-epochs', '30'],
-            cwd=directory, env_extra={'PROSOCIAL_DATA_DIR': sample_data_dir})
-        return os.path.join(directory, 'model')
-
-    return testing.built_once(tmp_path_factory, 'report_rot_response_generator', build)
-
-
 def run_report(args, loglevel='error'):
     from parlai.utils import logging
 
