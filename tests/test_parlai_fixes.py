@@ -532,38 +532,119 @@ def stock_init_model(tmp_path_factory):
     return model_file
 
 
-def test_a_parlai_only_run_is_the_same_with_the_plugin_on_and_off(stock_init_model, tmp_path):
+def _run_in_a_new_process(directory, init_model, plugin):
+    """
+    The ParlAI-only run (train, then evaluate) in a new process with the plugin on or off: its
+    [valid, test, evaluation] reports and its model's weights.
+    """
+    import json
+
+    train, evaluate = _stock_commands(str(directory / 'model'), init_model,
+                                      str(directory / 'data'))
+    # a new process, the same but for the switch: nothing that earlier tests left in this
+    # process (seeds, torch's global state) can tell two such runs apart
+    env = {k: v for k, v in os.environ.items() if k != 'PARLAI_PROSOCIAL_OFF'}
+    if not plugin:
+        env['PARLAI_PROSOCIAL_OFF'] = '1'
+    result = subprocess.run(
+        [sys.executable, '-c', RUN_SCRIPT, json.dumps([train, evaluate])],
+        capture_output=True, text=True, cwd=str(directory), timeout=600, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), _weights(directory / 'model')
+
+
+def _weights(model_file):
+    return torch.load(str(model_file), map_location='cpu', weights_only=False)['model']
+
+
+def _assert_same_run(run, weights, stock_run, stock_weights):
+    assert weights.keys() == stock_weights.keys()
+    for name, tensor in weights.items():
+        assert torch.equal(tensor, stock_weights[name]), name
+    for report, stock_report in zip(run, stock_run):
+        assert _untimed(report) == _untimed(stock_report), (
+            set(report.items()) ^ set(stock_report.items()))
+    assert run[2]['exs'] > 0
+
+
+@pytest.fixture(scope='module')
+def stock_parlai_run(stock_init_model, tmp_path_factory):
+    """
+    The ParlAI-only run from M with the plugin switched off, in a new process: (reports, weights).
+    """
+    directory = tmp_path_factory.mktemp('plugin_off')
+    return _run_in_a_new_process(directory, stock_init_model, plugin=False)
+
+
+def test_a_parlai_only_run_is_the_same_with_the_plugin_on_and_off(stock_init_model,
+                                                                   stock_parlai_run, tmp_path):
     """
     Stock ParlAI repeats this run bit for bit; with the plugin (a new process) it gives the very
     weights and metrics that it gives with the plugin switched off (PARLAI_PROSOCIAL_OFF=1 in
     another), throughput aside: no fix acts on a run that names nothing of ours but those
     of ParlAI bugs, and this run meets none.
     """
-    import json
+    _assert_same_run(*_run_in_a_new_process(tmp_path, stock_init_model, plugin=True),
+                     *stock_parlai_run)
 
-    runs, weights = {}, {}
-    for how in ('on', 'off'):
-        train, evaluate = _stock_commands(str(tmp_path / how / 'model'), stock_init_model,
-                                          str(tmp_path / 'data'))
-        # each side in a new process, the same but for the switch: nothing that earlier tests
-        # left in this process (seeds, torch's global state) can tell the two apart
-        env = {k: v for k, v in os.environ.items() if k != 'PARLAI_PROSOCIAL_OFF'}
-        if how == 'off':
-            env['PARLAI_PROSOCIAL_OFF'] = '1'
-        result = subprocess.run(
-            [sys.executable, '-c', RUN_SCRIPT, json.dumps([train, evaluate])],
-            capture_output=True, text=True, cwd=str(tmp_path), timeout=600, env=env,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        runs[how] = json.loads(result.stdout.strip().splitlines()[-1])
-        weights[how] = torch.load(str(tmp_path / how / 'model'), map_location='cpu',
-                                  weights_only=False)['model']
-    assert weights['on'].keys() == weights['off'].keys()
-    for name, tensor in weights['on'].items():
-        assert torch.equal(tensor, weights['off'][name]), name
-    for on, off in zip(runs['on'], runs['off']):
-        assert _untimed(on) == _untimed(off), set(on.items()) ^ set(off.items())
-    assert runs['on'][2]['exs'] > 0
+
+def _torch_settings():
+    """
+    What torch keeps for the whole process that a run's floats or its path depend on.
+    """
+    return {
+        'threads': torch.get_num_threads(),
+        'interop threads': torch.get_num_interop_threads(),
+        'deterministic': torch.are_deterministic_algorithms_enabled(),
+        'default dtype': torch.get_default_dtype(),
+        'grad': torch.is_grad_enabled(),
+        'process group': torch.distributed.is_initialized(),
+        'DDP': torch.nn.parallel.DistributedDataParallel,
+    }
+
+
+def test_runs_of_ours_leave_nothing_that_changes_a_later_parlai_only_run(
+        stock_init_model, stock_parlai_run, sample_data_dir, tmp_path):
+    """
+    In one process, as in a pytest worker or a user's notebook: a training of ours (a global batch
+    drawn as one over 2 micro-batches: the draws' own stream), an evaluation of ours (seeded) and
+    a CPU gloo group of ours (what rank 0 of a ``multiprocessing_train`` of ours runs in the
+    parent), then the ParlAI-only run: it gives stock ParlAI's weights and metrics in a new process
+    (PARLAI_PROSOCIAL_OFF=1). Our runs seed the global generators as ParlAI's own do
+    (``eval_model``'s ``random.seed(42)``, ``--seed``, the distributed group's
+    ``torch.manual_seed(42)``); this run draws nothing from them (M's weights, no dropout, ordered
+    data), so what could still tell the two apart is torch's process-wide state: checked
+    unchanged by our runs, and the suite's (one thread, root conftest.py) is what the new process
+    gets from OMP_NUM_THREADS=1 (a thread count of 2 left by an earlier test changed every
+    weight by ~1e-8).
+    """
+    import parlai.utils.distributed as distributed_utils
+
+    from parlai_prosocial.testing import parlai_in_process
+
+    before = _torch_settings()
+    ours = str(tmp_path / 'ours' / 'model')
+    env = {'PROSOCIAL_DATA_DIR': sample_data_dir}
+    parlai_in_process(['train_model', '-o', 'prosocial/tiny_generator', '-t',
+                       'prosocial:rot_response', '-mf', ours, '--global-batchsize', '4',
+                       '--update-freq', '2', '--max-train-steps', '2', '-vme', '8',
+                       '--short-final-eval', 'true', '--skip-generation', 'true'],
+                      cwd=str(tmp_path), env_extra=env)
+    parlai_in_process(['eval_model', '-t', 'prosocial:rot_response', '-mf', ours, '-ne', '4',
+                       '--inference', 'topk'], cwd=str(tmp_path), env_extra=env)
+    opt = {'task': 'prosocial:rot_response', 'distributed_world_size': 1, 'no_cuda': True}
+    init = f'tcp://127.0.0.1:{distributed_utils.find_free_port()}'
+    with distributed_utils.distributed_context(0, opt, init_method=init):
+        distributed_utils.sync_parameters(torch.nn.Linear(2, 2))
+    assert _torch_settings() == before
+
+    train, evaluate = _stock_commands(str(tmp_path / 'parlai' / 'model'), stock_init_model,
+                                      str(tmp_path / 'data'))
+    valid, test = parlai_in_process(['train_model'] + train, cwd=str(tmp_path)).value
+    report = parlai_in_process(['eval_model'] + evaluate, cwd=str(tmp_path)).value
+    run = [{k: v.value() for k, v in r.items()} for r in (valid, test, report)]
+    _assert_same_run(run, _weights(tmp_path / 'parlai' / 'model'), *stock_parlai_run)
 
 
 def test_the_plugin_can_be_switched_off_for_one_process():
