@@ -236,14 +236,16 @@ def main():
     results_file.add_output_arguments(parser, 'only OUT/results.json')
     args = parser.parse_args()
     args.out = os.path.abspath(args.out)
-    os.environ.update(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1')
-    import torch
+    if args.step:  # a step's own process: the measured work
+        import torch
 
-    torch.set_num_threads(args.threads)
-    if args.step:
+        torch.set_num_threads(args.threads)
         return {'parlai': step_parlai, 'export': step_export, 'hf': step_hf}[args.step](args)
     results_file.check_output(parser, args.results, args.overwrite,
                               os.path.join(args.out, 'results.json'))
+    # set only once the run is sure to go on (a refused results file leaves the caller's
+    # process as it was), and for the steps' processes
+    os.environ.update(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1')
     os.makedirs(args.out, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     numbers, commands = {}, []
