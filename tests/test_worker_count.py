@@ -87,12 +87,20 @@ def runs(tmp_path_factory, task_sample_dirs, tiny_t5):
     """
     ``{(model, kind): model file}``: kind ``one`` (one worker, in this process), ``two`` (two
     workers, the same global batch of 4) and ``two_accumulated`` (two workers, a global batch of 2
-    and ``--update-freq 2``: one update of 4); Prost also ``one_accumulated``.
+    and ``--update-freq 2``: one update of 4); Prost also ``one_accumulated``. Trained once per
+    test run (``built_once``: pytest-xdist may give this module's tests to both workers).
     """
+    built = testing.built_once(tmp_path_factory, 'worker_count_runs',
+                               lambda root: _train_every_run(root, task_sample_dirs, tiny_t5))
+    files = {tuple(key.split('/')): path for key, path in built['files'].items()}
+    files['gloo_threads'] = built['gloo_threads']
+    return files
+
+
+def _train_every_run(root, task_sample_dirs, tiny_t5):
     from parlai_prosocial.samples import write_casual
 
-    root = tmp_path_factory.mktemp('worker_count')
-    env = dict(task_sample_dirs, PARLAI_DATAPATH=str(root / 'parlai_data'))
+    env = dict(task_sample_dirs, PARLAI_DATAPATH=os.path.join(root, 'parlai_data'))
     write_casual(env['PARLAI_DATAPATH'])
     files, two_worker_args = {}, []
     plan = [('prost', 'one', ONE_STEP, 1), ('prost', 'one_accumulated', ACCUMULATED, 1),
@@ -100,23 +108,24 @@ def runs(tmp_path_factory, task_sample_dirs, tiny_t5):
             ('prost', 'two_accumulated', ACCUMULATED, 2), ('canary', 'two', ONE_STEP, 2),
             ('canary', 'two_accumulated', ACCUMULATED, 2)]
     for name, kind, batch, workers in plan:
-        files[name, kind] = str(root / f'{name}_{kind}' / 'model')
-        os.makedirs(os.path.dirname(files[name, kind]))
-        args = _model_args(name, tiny_t5) + COMMON + batch + ['-mf', files[name, kind]]
+        model_file = os.path.join(root, f'{name}_{kind}', 'model')
+        files[f'{name}/{kind}'] = model_file
+        os.makedirs(os.path.dirname(model_file))
+        args = _model_args(name, tiny_t5) + COMMON + batch + ['-mf', model_file]
         if workers == 1:
-            testing.parlai_in_process(['train_model'] + args, cwd=str(root), env_extra=env)
+            testing.parlai_in_process(['train_model'] + args, cwd=root, env_extra=env)
         else:
             two_worker_args.append([str(a) for a in args + ['--distributed-world-size', 2]])
-    driver = root / 'driver.py'
-    driver.write_text(DRIVER)
+    driver = os.path.join(root, 'driver.py')
+    with open(driver, 'w', encoding='utf-8') as f:
+        f.write(DRIVER)
     done = subprocess.run(
-        [sys.executable, str(driver), json.dumps(two_worker_args)], cwd=str(root),
+        [sys.executable, driver, json.dumps(two_worker_args)], cwd=root,
         env=dict(os.environ, PYTHONFAULTHANDLER='1', **env), capture_output=True, text=True,
         timeout=TIMEOUT,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    files['gloo_threads'] = int(done.stdout.split('GLOO_THREADS')[-1])
-    return files
+    return {'files': files, 'gloo_threads': int(done.stdout.split('GLOO_THREADS')[-1])}
 
 
 def _weights(model_file):
