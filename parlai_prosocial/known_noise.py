@@ -6,9 +6,10 @@ user can do nothing about, each filtered exactly: that message, from that module
   parsed, so they cannot be scoped to a run of ours: filtered at interpreter start-up (the
   ``.pth`` hook) in every process, as the environment's own. They are about versions that our
   lock file pins (``requirements/lock.txt``), not about anything a ParlAI run does.
-* :data:`RUN_NOISE` and :data:`KNOWN_LOG_NOISE`: raised while a run works; filtered only once a
-  run of ours has parsed its options (the fix ``options_of_our_runs``) and in our CPU
-  distributed workers, so a run that names nothing of ours prints what stock ParlAI prints.
+* :data:`RUN_NOISE` and :data:`KNOWN_LOG_NOISE`: raised while a run works; filtered only while a
+  run of ours runs (:func:`run_noise_quieted`: the fix ``run_noise_of_our_runs`` and our CPU
+  distributed workers), so a run that names nothing of ours, before or after one of ours in the
+  same process, prints what stock ParlAI prints.
 
 The filters are appended, so a user's own ``-W`` or ``PYTHONWARNINGS`` setting still wins;
 ``TRANSFORMERS_VERBOSITY`` set (to anything) keeps every message of transformers' loggers.
@@ -16,6 +17,7 @@ Nothing here imports ParlAI, torch or ``logging`` at module level.
 """
 
 import builtins
+import contextlib
 import re
 
 #: (category, message start, module that the warning is attributed to)
@@ -70,26 +72,41 @@ def quiet_start_up_noise():
     quiet_warnings(START_UP_NOISE)
 
 
-def quiet_run_noise():
+@contextlib.contextmanager
+def run_noise_quieted():
     """
-    What a run of ours filters once its options are parsed: :data:`RUN_NOISE` and
-    :data:`KNOWN_LOG_NOISE`. Calling it again adds nothing (``warnings`` appends a filter only
-    once).
+    :data:`RUN_NOISE` and :data:`KNOWN_LOG_NOISE` filtered for the block (a run of ours), and
+    the process's filters as they were after it.
     """
-    quiet_warnings(RUN_NOISE)
-    quiet_known_log_noise()
+    import warnings
+
+    with warnings.catch_warnings():
+        quiet_warnings(RUN_NOISE)
+        added = quiet_known_log_noise()
+        try:
+            yield
+        finally:
+            for logger, log_filter in added:
+                logger.removeFilter(log_filter)
 
 
 def quiet_known_log_noise():
+    """
+    Filter :data:`KNOWN_LOG_NOISE` on its loggers (once: a filter already there is not added
+    again); returns ``[(logger, filter)]`` added.
+    """
     import logging
     import os
 
     if os.environ.get('TRANSFORMERS_VERBOSITY'):
-        return
+        return []
+    added = []
     for name, message in KNOWN_LOG_NOISE:
         logger = logging.getLogger(name)
         if not any(getattr(f, 'parlai_prosocial_noise', None) == message for f in logger.filters):
-            logger.addFilter(_KnownLogMessage(message))
+            added.append((logger, _KnownLogMessage(message)))
+            logger.addFilter(added[-1][1])
+    return added
 
 
 class _KnownLogMessage:

@@ -322,10 +322,18 @@ NOISY_SCRIPT = (
     'import parlai.core.opt\n'
     'import transformers.utils.generic\n'
     'from parlai.core.params import ParlaiParser\n'
+    'from parlai.core.script import ParlaiScript\n'
     'from parlai.utils.misc import nice_report\n'
-    "if sys.argv[1:] == ['ours']:  # a run of ours, once parsed, filters the noise of a run\n"
-    "    ParlaiParser(True, True).parse_args(['-t', 'prosocial', '-m', 'repeat_label'])\n"
-    "nice_report({'loss': 1.5, 'ppl': 4.5})\n"
+    'class Report(ParlaiScript):\n'
+    '    @classmethod\n'
+    '    def setup_args(cls):\n'
+    '        return ParlaiParser(True, True)\n'
+    '    def run(self):\n'
+    "        return nice_report({'loss': 1.5, 'ppl': 4.5})\n"
+    "task = 'prosocial' if 'ours' in sys.argv[1:] else 'integration_tests'\n"
+    "Report.main('-t', task, '-m', 'repeat_label')\n"
+    "if 'then-stock' in sys.argv[1:]:  # after the run of ours: stock ParlAI's output again\n"
+    "    nice_report({'loss': 1.5, 'ppl': 4.5})\n"
 )
 STACK_NOISE = 'The previous implementation of stack is deprecated'
 
@@ -340,6 +348,9 @@ def _noisy(tmp_path, *args, warnings=()):
 def test_known_noise_is_quiet_in_our_runs_and_a_users_own_filter_still_wins(tmp_path):
     quiet = _noisy(tmp_path, 'ours')
     assert quiet.returncode == 0 and quiet.stderr == '', quiet.stderr
+    # only while it runs: the same message after it is stock ParlAI's
+    after = _noisy(tmp_path, 'ours', 'then-stock')
+    assert after.returncode == 0 and STACK_NOISE in after.stderr, after.stderr
     # a run that names nothing of ours prints what stock ParlAI prints, but for the warnings
     # raised on import (before any command line is parsed), which are the pinned set's
     stock = _noisy(tmp_path)

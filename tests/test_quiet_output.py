@@ -7,7 +7,7 @@ printed are filtered, exactly those, on their logger.
 import logging
 
 from parlai_prosocial import testing
-from parlai_prosocial.known_noise import KNOWN_LOG_NOISE, quiet_known_log_noise
+from parlai_prosocial.known_noise import KNOWN_LOG_NOISE, run_noise_quieted
 
 
 def test_the_dictionary_of_a_weighted_mixture_is_built_without_the_weights_warning(
@@ -23,9 +23,7 @@ def test_the_dictionary_of_a_weighted_mixture_is_built_without_the_weights_warni
     assert not [w for w in parlai_warnings if 'multitask weights are ignored' in w]
 
 
-def test_the_tokenizer_noise_is_filtered_exactly():
-    quiet_known_log_noise()  # (what a run of ours does once its options are parsed)
-
+def test_the_tokenizer_noise_is_filtered_exactly_while_a_run_of_ours_runs():
     library = logging.getLogger('transformers')  # where transformers' handler is
     seen = []
 
@@ -35,13 +33,16 @@ def test_the_tokenizer_noise_is_filtered_exactly():
 
     handler = Handler()
     library.addHandler(handler)
+    logger = logging.getLogger('transformers.tokenization_utils_base')
     try:
-        logger = logging.getLogger('transformers.tokenization_utils_base')
-        for _, message in KNOWN_LOG_NOISE:
-            logger.warning(message + ' (600 > 512). Running this sequence ...')
-        logger.warning('Token indices are fine, something else happened')
-        # the same words from another logger are not ours to hide
-        logging.getLogger('transformers.other').warning(KNOWN_LOG_NOISE[0][1])
+        with run_noise_quieted():  # (what a run of ours runs in)
+            for _, message in KNOWN_LOG_NOISE:
+                logger.warning(message + ' (600 > 512). Running this sequence ...')
+            logger.warning('Token indices are fine, something else happened')
+            # the same words from another logger are not ours to hide
+            logging.getLogger('transformers.other').warning(KNOWN_LOG_NOISE[0][1])
+        logger.warning(KNOWN_LOG_NOISE[0][1])  # after the run: transformers' output again
     finally:
         library.removeHandler(handler)
-    assert seen == ['Token indices are fine, something else happened', KNOWN_LOG_NOISE[0][1]]
+    assert seen == ['Token indices are fine, something else happened', KNOWN_LOG_NOISE[0][1],
+                    KNOWN_LOG_NOISE[0][1]]

@@ -80,6 +80,8 @@ FIXES = (
     Fix('one_line_errors_of_our_runs', 'parlai.core.script', 'our_runs', OUR_RUNS,
         dict({'parlai.core.script:ParlaiScript._run_from_parser_and_opt': 'b7ef0ef6f467dd78'},
              **_PARSE_ARGS)),
+    Fix('run_noise_of_our_runs', 'parlai.core.script', 'our_runs', OUR_RUNS,
+        {'parlai.core.script:ParlaiScript._run_from_parser_and_opt': 'b7ef0ef6f467dd78'}),
     Fix('global_batch', 'parlai.scripts.train_model', 'our_runs', OUR_RUNS, _TRAIN_LOOP_INIT),
     Fix('seed_evaluation', 'parlai.scripts.eval_model', 'seeding', OUR_RUNS,
         {'parlai.scripts.eval_model:eval_model': '6b3c7de770e25a06'}),

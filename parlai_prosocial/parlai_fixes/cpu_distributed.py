@@ -124,14 +124,14 @@ def distributed_on_cpu(distributed_module):
             logging.info('Distributed group initialized (gloo, CPU)')
             _in_our_cpu_group = True
             release_the_group_at_exit(dist.distributed_c10d._get_default_group())
-            from parlai_prosocial.known_noise import quiet_run_noise
+            from parlai_prosocial.known_noise import run_noise_quieted
 
-            quiet_run_noise()  # (a spawned worker parses no command line)
             torch.manual_seed(42)
             distributed_module.sync_object(None)
             finished = False
             try:
-                with ddp_accepting_cpu_device():
+                # (a spawned worker runs no script of its own to filter them)
+                with ddp_accepting_cpu_device(), run_noise_quieted():
                     yield opt
                 finished = True
             finally:

@@ -1,6 +1,6 @@
 """
 ParlAI's script layer for a run of ours (our runs only): its options (checked,
-``--global-batchsize`` added, known noise filtered) and its errors (one line). A run that names nothing of ours
+``--global-batchsize`` added), its known noise (filtered while it runs) and its errors (one line). A run that names nothing of ours
 (:func:`parlai_prosocial.our_names.is_our_run`) is parsed and run by ParlAI's code alone: its
 parser and ``--help`` have no option of ours, and its errors are ParlAI's.
 """
@@ -40,12 +40,11 @@ def options_of_our_runs(params_module):
     * Wraps ``ParlaiParser.parse_args``: once a run of ours is parsed, options of ParlAI's own that
       it accepts but misuses are checked (:func:`parlai_prosocial.options.check_multitask_weights`:
       a failed check is one line), ``--t5-model-arch parlai_prosocial/tiny-t5`` (the tiny
-      presets) is resolved to its directory, the noise of :mod:`parlai_prosocial.known_noise` is
-      filtered, and the ParlAI code that our loaded classes override is checked
+      presets) is resolved to its directory, and the ParlAI code that our loaded classes
+      override is checked
       (:func:`parlai_prosocial.parlai_internals.check_loaded_overrides`).
     """
     from parlai_prosocial.global_batch import add_global_batchsize
-    from parlai_prosocial.known_noise import quiet_run_noise
     from parlai_prosocial.options import check_multitask_weights, resolve_tiny_t5
     from parlai_prosocial.parlai_internals import check_loaded_overrides
 
@@ -64,7 +63,6 @@ def options_of_our_runs(params_module):
         if is_our_run(opt):
             check_multitask_weights(opt)
             resolve_tiny_t5(opt)
-            quiet_run_noise()
             check_loaded_overrides()
         return opt
 
@@ -159,3 +157,25 @@ def global_batch(train_model_module):
 
     __init__.__doc__ = parlai_init.__doc__
     train_model_module.TrainLoop.__init__ = __init__
+
+
+def run_noise_of_our_runs(script_module):
+    """
+    ``parlai.core.script``: while a run of ours runs (``ParlaiScript._run_from_parser_and_opt``,
+    which every ``parlai`` command and ``Script.main(...)`` goes through), the noise of
+    :mod:`parlai_prosocial.known_noise` is filtered; after it the process's warning and log
+    filters are as they were, so a later run that names nothing of ours prints what ParlAI does.
+    """
+    from parlai_prosocial.known_noise import run_noise_quieted
+
+    ParlaiScript = script_module.ParlaiScript
+    parlai_run = ParlaiScript._run_from_parser_and_opt.__func__
+
+    def _run_from_parser_and_opt(cls, opt, parser):
+        if not is_our_run(opt):
+            return parlai_run(cls, opt, parser)
+        with run_noise_quieted():
+            return parlai_run(cls, opt, parser)
+
+    _run_from_parser_and_opt.__doc__ = parlai_run.__doc__
+    ParlaiScript._run_from_parser_and_opt = classmethod(_run_from_parser_and_opt)
