@@ -115,23 +115,28 @@ class AsksAgainOnEmptyInput:
 
 
 @contextlib.contextmanager
-def overriding_quietly(keys):
+def overriding_quietly(keys=None, but=()):
     """
-    For the block: no ``Overriding opt["KEY"] to VALUE (previously: ...)`` warning for ``keys``.
-    ParlAI warns so for every option an ``override`` changes when it loads a model file: right for
-    what a user typed, noise for what our code sets itself when it loads a model on a user's
-    behalf (the ToxiChat classifiers are loaded to evaluate; the guard samples Canary's RoTs),
+    For the block: no ``Overriding opt["KEY"] to VALUE (previously: ...)`` warning for ``keys``
+    (every key when None), but for those in ``but``. ParlAI warns so for every option an
+    ``override`` changes when it loads a model file: right for what a user typed, noise for what
+    our code sets itself when it loads a model on a user's behalf (the ToxiChat classifiers are
+    loaded to evaluate; the guard samples Canary's RoTs; the report sets the teacher and split),
     which reads as if the user's run had changed. Other warnings pass.
     """
     import logging as std_logging
 
     from parlai.utils import logging
 
-    pattern = re.compile(r'Overriding opt\["(%s)"\] to ' % '|'.join(map(re.escape, keys)))
+    overriding = re.compile(r'Overriding opt\["([^"]+)"\] to ')
 
     class SetByUs(std_logging.Filter):
         def filter(self, record):
-            return not pattern.match(str(record.msg))
+            match = overriding.match(record.getMessage())
+            if match is None:
+                return True
+            key = match.group(1)
+            return not ((keys is None or key in keys) and key not in but)
 
     quiet = SetByUs()
     logging.logger.addFilter(quiet)

@@ -21,6 +21,7 @@ from parlai.scripts.eval_model import setup_args as eval_model_args
 from parlai.utils import logging
 from parlai.utils.misc import TimeLogger
 
+from parlai_prosocial.agents import overriding_quietly
 from parlai_prosocial.data_files import data_dir_env
 from parlai_prosocial.errors import ProsocialOptionError
 from parlai_prosocial.formats import (
@@ -540,24 +541,6 @@ def run_in_turns(passes, stage):
         p.finish()
 
 
-class _QuietOverrides:
-    """
-    Drops ParlAI's ``Overriding opt["KEY"] ...`` warnings for the options the report sets itself
-    (the teacher, the split, generation on; the report says which), the evaluation's (-bs,
-    --loglevel, ...) and those an agent sets inside (Canary's decoding in the guard, the
-    classifiers' datatype): the model's own options given by the user still say so.
-    """
-
-    def __init__(self, user_keys):
-        self.user_keys = set(user_keys)
-
-    def filter(self, record):
-        message = record.getMessage()
-        if not message.startswith('Overriding opt["'):
-            return True
-        return message[len('Overriding opt["'):].split('"', 1)[0] in self.user_keys
-
-
 def _process_started():
     """
     The ``time.perf_counter()`` this process started at (Linux: its start time since boot), so
@@ -619,9 +602,11 @@ class ProsocialReport(ParlaiScript):
         from .render import write_report
 
         args, model_args = split_arguments(self.argv)
-        quiet = _QuietOverrides(self._user_keys(model_args))
-        logging.logger.addFilter(quiet)
-        try:
+        # the options the report sets itself (the teacher, the split, generation on: the report
+        # says which), the evaluation's (-bs, --loglevel, ...) and those an agent sets inside
+        # (Canary's decoding in the guard, the classifiers' datatype) load quietly; the model's
+        # own options given by the user still say so
+        with overriding_quietly(but=self._user_keys(model_args)):
             passes, facts = self.plan(args, model_args)
             self.build(passes)
             by_dataset = {}
@@ -629,8 +614,6 @@ class ProsocialReport(ParlaiScript):
                 by_dataset.setdefault(p.key[0], []).append(p)
             for number, dataset_passes in enumerate(by_dataset.values(), 1):
                 run_in_turns(dataset_passes, f'[{number}/{len(by_dataset)}]')
-        finally:
-            logging.logger.removeFilter(quiet)
         facts.update(started=self.started, whole_process=self.whole_process)
         return write_report(args, self.folder, passes, facts)
 
