@@ -92,6 +92,15 @@ RELIED_ON = {
         'd1c2529ae80447e2', 'parlai_prosocial.global_batch_world',
         'epochs are counted from the world\'s opt batchsize, the worker\'s G/N',
     ),
+    'parlai.core.torch_agent:TorchAgent.__init__': (
+        '157e35e2987277f7', 'parlai_prosocial.export.blenderbot',
+        'parlai_dictionary pads the dictionary for --fp16 as TorchAgent.__init__ does, on an '
+        'agent built without its __init__',
+    ),
+    'parlai.core.torch_agent:TorchAgent.build_dictionary': (
+        'b4bc04ca78d2691b', 'parlai_prosocial.export.blenderbot',
+        'parlai_dictionary calls build_dictionary on an agent that has only its opt',
+    ),
     'parlai.core.teachers:FixedDialogTeacher.next_example': (
         '39a148ab832b47c3', 'parlai_prosocial.exact_workers',
         'sharded_next_episode_idx: the end-of-epoch test episode_idx + batchsize >= '

@@ -251,6 +251,10 @@ def parlai_dictionary(opt, model_file):
     """
     from parlai.core.loader import load_agent_module
 
+    from parlai_prosocial.parlai_internals import check_relied_on
+
+    check_relied_on('parlai.core.torch_agent:TorchAgent.__init__',
+                    'parlai.core.torch_agent:TorchAgent.build_dictionary')
     agent_class = load_agent_module(opt['model'])
     opt = dict(opt)
     if os.path.isfile(model_file + '.dict'):
