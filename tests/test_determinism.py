@@ -43,6 +43,10 @@ def train(run, directory, data_dir, *extra):
         cwd=directory,
         env_extra={'PROSOCIAL_DATA_DIR': data_dir},
     )
+    return model_file
+
+
+def trained(model_file):
     states = torch.load(model_file, map_location='cpu')
     with open(model_file + '.trainstats') as f:
         stats = json.load(f)
@@ -82,14 +86,19 @@ def assert_same_tensors(a, b):
 
 @pytest.fixture(scope='module')
 def three_runs(tmp_path_factory, sample_data_dir):
-    from parlai_prosocial.testing import parlai_in_process, run_parlai
+    from parlai_prosocial.testing import built_once, parlai_in_process, run_parlai
 
-    root = tmp_path_factory.mktemp('determinism')
-    # across processes (another hash seed) and in one process after other runs
-    first = train(run_parlai, str(root / 'a'), sample_data_dir)
-    second = train(parlai_in_process, str(root / 'b'), sample_data_dir)
-    other_seed = train(parlai_in_process, str(root / 'c'), sample_data_dir, '--seed', '1')
-    return first, second, other_seed
+    def build(root):
+        # across processes (another hash seed) and in one process after other runs
+        first = train(run_parlai, os.path.join(root, 'a'), sample_data_dir)
+        second = train(parlai_in_process, os.path.join(root, 'b'), sample_data_dir)
+        other_seed = train(parlai_in_process, os.path.join(root, 'c'), sample_data_dir,
+                           '--seed', '1')
+        return first, second, other_seed
+
+    # once per test run: pytest-xdist may give this module's tests to both workers
+    return [trained(model_file) for model_file in
+            built_once(tmp_path_factory, 'determinism_runs', build)]
 
 
 def test_preset_seeds_the_run(repo_dir):
