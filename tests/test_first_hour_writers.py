@@ -15,9 +15,9 @@ import sys
 import pytest
 
 from parlai_prosocial import offline_data
-from parlai_prosocial.errors import ProsocialError, one_line
 from parlai_prosocial.samples import WRITTEN_LIST, sample_dir
 from parlai_prosocial.samples.__main__ import main as samples_main
+from parlai_prosocial.testing import one_line_error
 
 
 def run_samples(*args):
@@ -36,10 +36,7 @@ def refusal(command, *args):
     """
     The one line ``command`` stops with.
     """
-    with pytest.raises(ProsocialError) as info:
-        COMMANDS[command](*args)
-    assert '\n' not in str(info.value)
-    return one_line(info.value)
+    return one_line_error(COMMANDS[command], *args)
 
 
 def snapshot(directory):

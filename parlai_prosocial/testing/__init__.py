@@ -120,6 +120,31 @@ def parlai_in_process(args, cwd=None, env_extra=None, stdin=None, output=None):
     return InProcessRun(value, output.getvalue() if captured else None)
 
 
+def one_line_error(run, *args, error=None, **kwargs):
+    """
+    The one line ``run(*args, **kwargs)`` stops with, as the ``parlai`` command shows it
+    (``<ErrorClass>: <message>``): it must raise a ``ProsocialError`` (``error``: that subclass of
+    it) whose message is one line.
+    """
+    import pytest
+
+    from parlai_prosocial.errors import ProsocialError, one_line
+
+    with pytest.raises(error or ProsocialError) as info:
+        run(*args, **kwargs)
+    line = one_line(info.value)
+    assert '\n' not in str(info.value), line
+    return line
+
+
+def parlai_one_line_error(args, cwd, env_extra=None):
+    """
+    The one line ``parlai ARGS`` stops with, run in this process (:func:`parlai_in_process`) in
+    ``cwd`` with ``env_extra``: :func:`one_line_error`.
+    """
+    return one_line_error(parlai_in_process, args, cwd=str(cwd), env_extra=env_extra)
+
+
 def commands_in_process(monkeypatch, module):
     """
     The ``python -m parlai ...`` commands a recipe or benchmark ``module`` starts with
