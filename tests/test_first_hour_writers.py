@@ -119,18 +119,18 @@ def test_the_offline_line_writes_nothing_over_a_real_casual_dataset(tmp_path):
 
 def _a_file(tmp_path):
     (tmp_path / 'a_file').write_text('mine')
-    return tmp_path / 'a_file', 'the folder {arg}: a file, not a folder'
+    return tmp_path / 'a_file', 'the folder {arg} is a file, not a folder: give a folder'
 
 
 def _under_a_file(tmp_path):
     (tmp_path / 'a_file').write_text('mine')
     return (tmp_path / 'a_file' / 'sub',
-            f'the folder {{arg}}: cannot be made, {tmp_path}/a_file is a file')
+            f'the folder {{arg}}: {tmp_path}/a_file is a file, so no folder can be made under it')
 
 
 def _dangling(tmp_path):
     (tmp_path / 'link').symlink_to(tmp_path / 'gone')
-    return tmp_path / 'link', f'the folder {{arg}}: a symbolic link to {tmp_path}/gone, which ' \
+    return tmp_path / 'link', f'the folder {{arg}} is a symbolic link to {tmp_path}/gone, which ' \
                               'does not exist'
 
 
@@ -140,7 +140,7 @@ def _unwritable(tmp_path):
 
 
 FOLDER_ARGUMENTS = {
-    'empty (DIR= unset)': lambda tmp_path: ('', 'the folder is empty (an unset shell variable?)'),
+    'empty (DIR= unset)': lambda tmp_path: ('', "the folder is empty ('': an unset shell variable?)"),
     'a file': _a_file,
     'under a file': _under_a_file,
     'a dangling symbolic link': _dangling,
@@ -166,8 +166,8 @@ def test_an_unwritable_folder(tmp_path):
     folder = tmp_path / 'read_only'
     folder.mkdir(mode=0o500)
     line = refusal('samples', folder / 'sample')
-    assert line.startswith(f'DestinationError: the folder {folder}/sample: cannot write into '
-                           f'{folder} (permission denied)'), line
+    assert line.startswith(f'DestinationError: the folder {folder}/sample: cannot write in '
+                           f'{folder} (not writable: Permission denied)'), line
 
 
 @pytest.mark.parametrize('args, message', [

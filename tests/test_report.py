@@ -359,7 +359,7 @@ def _bad_report_dir(case, tmp_path):
     ('unwritable', 'cannot write in'),
     ('a dangling symlink', 'is a symbolic link to'),
     ('a name too long', 'longer than the file system takes'),
-    ('empty', "--report-dir is empty ('')"),
+    ('empty', "--report-dir is empty ('': an unset shell variable?)"),
 ])
 def test_a_bad_report_dir_is_one_line_before_any_work(case, expected, tmp_path, monkeypatch,
                                                       tiny_generator):

@@ -29,6 +29,7 @@ import shutil
 import tempfile
 
 from parlai_prosocial.errors import ExportError
+from parlai_prosocial.output_folder import checked_output_folder
 
 #: what the export writes a model of each ParlAI agent as
 GENERATOR_MODELS = ('prost', 'transformer/generator')
@@ -92,13 +93,16 @@ def resolve_model_file(model_file, datapath=None):
 
 
 def check_out(out, overwrite):
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ExportError(f'--out {out}: a file, not a folder')
+    """
+    The absolute folder ``--out`` names, after every check that can be made without writing it.
+    """
+    out = checked_output_folder(out, '--out', ExportError)
     if os.path.isdir(out) and os.listdir(out) and not overwrite:
         raise ExportError(
             f'--out {out}: the folder exists and is not empty; give a new folder, or --overwrite '
             'to replace it'
         )
+    return out
 
 
 def export_model(model_file, out, overwrite=False, report_dir=None, datapath=None,
@@ -112,8 +116,7 @@ def export_model(model_file, out, overwrite=False, report_dir=None, datapath=Non
     from . import card
 
     started = time.perf_counter()
-    out = os.path.abspath(out)
-    check_out(out, overwrite)
+    out = check_out(out, overwrite)
     report = card.read_report(report_dir) if report_dir else None
     model_file, opt = resolve_model_file(model_file, datapath)
     real_model, real_out = os.path.realpath(model_file), os.path.realpath(out)

@@ -44,6 +44,7 @@ import shutil
 from parlai_prosocial import our_names
 
 from parlai_prosocial.errors import ProsocialOptionError
+from parlai_prosocial.output_folder import checked_output_folder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -86,34 +87,7 @@ def check_destination(directory, what='the folder'):
     ``directory`` made absolute, or :class:`DestinationError` saying why nothing can be written
     there (``what`` names the argument in the message). The folder may not exist yet.
     """
-    directory = '' if directory is None else str(directory)
-    if not directory.strip():
-        raise DestinationError(
-            f'{what} is empty (an unset shell variable?); give the folder to write into'
-        )
-    path = os.path.abspath(os.path.expanduser(directory))
-    if os.path.islink(path) and not os.path.exists(path):
-        raise DestinationError(
-            f'{what} {directory}: a symbolic link to {os.readlink(path)}, which does not exist; '
-            'give an existing folder or a new path'
-        )
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise DestinationError(
-            f'{what} {directory}: a file, not a folder; give a folder to write into'
-        )
-    existing = path
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise DestinationError(
-            f'{what} {directory}: cannot be made, {existing} is a file; give a folder to write into'
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise DestinationError(
-            f'{what} {directory}: cannot write into {existing} (permission denied); give a '
-            'folder you can write into'
-        )
-    return path
+    return checked_output_folder(directory, what, DestinationError)
 
 
 def _sha256(path):
