@@ -27,21 +27,8 @@ def parlai_warnings():
     """
     The warnings ParlAI's logger emits during the test.
     """
-    import logging
-
-    from parlai.utils.logging import logger
-
-    records = []
-
-    class Handler(logging.Handler):
-        def emit(self, record):
-            if record.levelno >= logging.WARNING:
-                records.append(record.getMessage())
-
-    handler = Handler()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
+    with testing.parlai_warnings_logged() as records:
+        yield records
 
 
 # --- tiny models several test files use: built once per session, whatever the xdist workers ----
@@ -55,6 +42,23 @@ def tiny_t5(tmp_path_factory):
     from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 
     return testing.built_once(tmp_path_factory, 'tiny_t5', build_tiny_t5)
+
+
+@pytest.fixture(scope='session')
+def untrained_canary(tmp_path_factory, tiny_t5):
+    """
+    A Canary on the tiny T5 saved untrained (``testing.models.save_untrained``), its replies cut
+    at 12 tokens (``--label-truncate``): its model file. Its outputs are near-uniform and
+    reproduce nothing: for the tests of what is done with a Canary's files and options, and of
+    sampling.
+    """
+    from parlai_prosocial.testing.models import save_untrained
+
+    return testing.built_once(
+        tmp_path_factory, 'untrained_canary',
+        lambda directory: save_untrained(directory, model='canary', t5_model_arch=tiny_t5,
+                                         label_truncate=12),
+    )
 
 
 @pytest.fixture(scope='session')

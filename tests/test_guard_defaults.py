@@ -1,7 +1,8 @@
 """
 The guard as §6.2 and App. D.2 ran it, by default: Canary's RoTs are *sampled* (nucleus, seeded per
 context so a run repeats at any batch size; greedy on request), no pointer to human help unless
-one is given, and a caution label without RoTs is not "steered". Tiny untrained T5 Canary, offline.
+one is given, and a caution label without RoTs is not "steered". The session's untrained tiny
+Canary (its outputs are near-uniform: sampling shows), offline.
 """
 
 import pytest
@@ -11,7 +12,6 @@ from parlai.core.agents import create_agent
 from parlai.core.message import Message
 from parlai.core.params import ParlaiParser
 
-from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 from parlai_prosocial.agents.canary_guard import HELP, PASS, STEER, STEER_AND_HELP
 from parlai_prosocial.agents.canary_guard.agents import act
 
@@ -23,26 +23,10 @@ CONTEXTS = [
 ]
 
 
-@pytest.fixture(scope='module')
-def canary_file(tmp_path_factory):
-    """
-    An untrained tiny Canary saved as a model file (its outputs are near-uniform: sampling shows).
-    """
-    directory = tmp_path_factory.mktemp('untrained_canary')
-    t5 = build_tiny_t5(str(directory / 't5'))
-    model_file = str(directory / 'model')
-    opt = ParlaiParser(True, True).parse_args(
-        ['-m', 'canary', '--t5-model-arch', t5, '-mf', model_file, '--label-truncate', '12',
-         '--datapath', str(directory)]
-    )
-    create_agent(opt).save(model_file)
-    return model_file
-
-
 def _canary(model_file, **overrides):
     from parlai_prosocial.agents.canary import load_canary
 
-    return load_canary(model_file, label_truncate=12, **overrides)
+    return load_canary(model_file, **overrides)
 
 
 def test_act_steers_only_with_rots_and_helps_only_when_asked():
@@ -64,8 +48,8 @@ def test_defaults_are_the_papers():
         'sample', 0.9, 0)
 
 
-def test_nucleus_really_samples_and_the_seed_decides(canary_file):
-    canary = _canary(canary_file, inference='nucleus', topp=0.9, beam_size=1)
+def test_nucleus_really_samples_and_the_seed_decides(untrained_canary):
+    canary = _canary(untrained_canary, inference='nucleus', topp=0.9, beam_size=1)
     first = canary.classify_batch(CONTEXTS, seed=0)
     assert canary.classify_batch(CONTEXTS, seed=0) == first  # the same run again
     # the same context gets the same RoTs in any batch, in any position
@@ -81,11 +65,11 @@ def test_nucleus_really_samples_and_the_seed_decides(canary_file):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_greedy_rots_on_request(canary_file):
-    greedy = _canary(canary_file, inference='greedy', beam_size=1)
+def test_greedy_rots_on_request(untrained_canary):
+    greedy = _canary(untrained_canary, inference='greedy', beam_size=1)
     once = greedy.classify_batch(CONTEXTS)
     assert greedy.classify_batch(CONTEXTS) == once
-    sampled = _canary(canary_file, inference='nucleus', topp=0.9, beam_size=1)
+    sampled = _canary(untrained_canary, inference='nucleus', topp=0.9, beam_size=1)
     assert sampled.classify_batch(CONTEXTS, seed=0) != once
 
 
@@ -101,8 +85,8 @@ def _guard(canary_file, *args):
     ([], 'nucleus'),
     (['--guard-rots', 'greedy'], 'greedy'),
 ])
-def test_guard_decodes_canary_as_asked(canary_file, args, expected):
-    guard = _guard(canary_file, *args)
+def test_guard_decodes_canary_as_asked(untrained_canary, args, expected):
+    guard = _guard(untrained_canary, *args)
     assert guard.canary.opt['inference'] == expected
     guard.observe(Message({'text': CONTEXTS[0], 'episode_done': True}))
     reply = guard.act()
@@ -118,12 +102,12 @@ def test_guard_decodes_canary_as_asked(canary_file, args, expected):
     ('__needs_intervention__', '', 'Call 555.', HELP, 0, 1, 'hello there Call 555.'),
     ('__casual__', '', 'Call 555.', PASS, 0, 0, 'hello there'),
 ])
-def test_what_is_counted_as_steered(canary_file, label, rots, help_text, action, steered,
+def test_what_is_counted_as_steered(untrained_canary, label, rots, help_text, action, steered,
                                     helped, said):
     """
     ``repeat_query`` repeats the last line it saw: the RoTs when steered, else the turn itself.
     """
-    guard = _guard(canary_file, '--guard-help-text', help_text)
+    guard = _guard(untrained_canary, '--guard-help-text', help_text)
     guard.canary.classify_batch = lambda contexts, **kwargs: [(label, rots)] * len(contexts)
     guard.observe(Message({'text': 'hello there', 'episode_done': True}))
     reply = guard.act()

@@ -105,24 +105,6 @@ def test_scripted_canary_as_trained_answers_each_turn_with_its_target(sample_dat
     )
 
 
-@pytest.fixture
-def untrained_canary(tmp_path, tiny_t5):
-    """
-    A tiny Canary saved untrained: it reproduces nothing.
-    """
-    from parlai.core.agents import create_agent
-    from parlai.core.params import ParlaiParser
-
-    model_file = str(tmp_path / 'untrained' / 'model')
-    os.makedirs(os.path.dirname(model_file))
-    opt = ParlaiParser(True, True).parse_args(
-        ['-m', 'canary', '--t5-model-arch', tiny_t5, '-mf', model_file, '--label-truncate', '8',
-         '--datapath', str(tmp_path)]
-    )
-    create_agent(opt).save(model_file)
-    return model_file
-
-
 def test_the_guard_loads_a_scripted_canary_and_real_ones_as_before(
     tmp_path, monkeypatch, untrained_canary
 ):

@@ -4,8 +4,9 @@ teacher as ParlAI does for ``-t TASK``, read whole epochs, split them into episo
 ``parlai`` command in this process (or, where the command line itself is the subject, the stock
 command in a new one), run a recipe's commands in this process, and build a tiny model once for
 all the ``pytest-xdist`` workers of a run, in a directory of the run's own (:func:`built_once`,
-:func:`begin_run`); Canary for tests: :mod:`.canary`. Like ``parlai.utils.testing``, this ships
-with the package, so tests import it under its one installed name.
+:func:`begin_run`); Canary for tests: :mod:`.canary`; untrained and copied model files:
+:mod:`.models`. Like ``parlai.utils.testing``, this ships with the package, so tests import it
+under its one installed name.
 """
 
 import contextlib
@@ -82,6 +83,26 @@ def _output_to(stream):
         handler.setStream(previous)
         handler.setFormatter(formatter)
         logging.set_log_level(level)
+
+
+@contextlib.contextmanager
+def parlai_warnings_logged():
+    """
+    The messages of the warnings (and errors) ParlAI's logger emits in the block, as a list
+    filled while it runs.
+    """
+    import logging as std_logging
+
+    from parlai.utils.logging import logger
+
+    records = []
+    handler = std_logging.Handler(std_logging.WARNING)
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
 
 
 class InProcessRun:
