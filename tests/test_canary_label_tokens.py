@@ -7,7 +7,8 @@ Canary into a run without tokens, the same through ``load_canary``'s options) or
 ``--t5-model-arch`` that moved or names another T5 stops with one line (a ``ModelFileError``),
 never a size-mismatch or hub traceback and never a chat with mismatched ids; so do damaged
 safetensors weights of ``--t5-model-arch`` under ``-m canary`` and ``-m cosmo``. Run through the
-stock commands in this process; the models are untrained (what is checked is their files).
+stock commands in this process; the models are untrained (what is checked is their files): the
+session's ``untrained_canary`` has the five label tokens (the default).
 """
 
 import json
@@ -17,48 +18,12 @@ import struct
 
 import pytest
 
-from parlai_prosocial.errors import ModelFileError, one_line
+from parlai_prosocial.errors import ModelFileError
 from parlai_prosocial.formats import SAFETY_LABELS
-from parlai_prosocial.testing import parlai_in_process
+from parlai_prosocial.testing import one_line_error, parlai_in_process
+from parlai_prosocial.testing.models import REMOVED, copy_model_file, save_untrained
 
 LABELS = ','.join(SAFETY_LABELS)
-
-
-@pytest.fixture(scope='module')
-def token_canary(tmp_path_factory, tiny_t5):
-    """
-    An untrained Canary with the five label tokens (the default), saved as ParlAI saves one.
-    """
-    from parlai.core.agents import create_agent
-    from parlai.core.params import ParlaiParser
-
-    directory = tmp_path_factory.mktemp('token_canary')
-    model_file = str(directory / 'model')
-    opt = ParlaiParser(True, True).parse_kwargs(
-        model='canary', model_file=model_file, t5_model_arch=tiny_t5, no_cuda=True,
-        datapath=str(directory / 'data'),
-    )
-    create_agent(opt).save(model_file)
-    return model_file
-
-
-def copy_with_options(model_file, directory, **changes):
-    """
-    A copy of the model file whose ``.opt`` has ``changes`` (a value None: the key removed).
-    """
-    shutil.copytree(os.path.dirname(model_file), directory)
-    copy = os.path.join(str(directory), 'model')
-    with open(copy + '.opt') as f:
-        opt = json.load(f)
-    opt['dict_file'] = copy + '.dict'
-    for key, value in changes.items():
-        if value is None:
-            opt.pop(key, None)
-        else:
-            opt[key] = value
-    with open(copy + '.opt', 'w') as f:
-        json.dump(opt, f)
-    return copy
 
 
 def chat(model_file, tmp_path, *extra):
@@ -69,20 +34,19 @@ def chat(model_file, tmp_path, *extra):
 
 
 def refused(run, *args):
-    with pytest.raises(ModelFileError) as info:
-        run(*args)
-    line = one_line(info.value)
-    assert '\n' not in str(info.value)
-    return line
+    """
+    The one line ``run(*args)`` stops with: a ``ModelFileError`` (``testing.one_line_error``).
+    """
+    return one_line_error(run, *args, error=ModelFileError)
 
 
-def test_the_tokens_it_was_trained_with_chat(token_canary, tmp_path):
+def test_the_tokens_it_was_trained_with_chat(untrained_canary, tmp_path):
     def replies(run):
         return [line for line in run.output.splitlines() if ']: ' in line]
 
-    assert len(replies(chat(token_canary, tmp_path))) == 1
+    assert len(replies(chat(untrained_canary, tmp_path))) == 1
     # an .opt without the list: the default list, which is the one it was trained with
-    missing = copy_with_options(token_canary, tmp_path / 'missing', special_tok_lst=None)
+    missing = copy_model_file(untrained_canary, tmp_path / 'missing', special_tok_lst=REMOVED)
     assert len(replies(chat(missing, tmp_path))) == 1
 
 
@@ -92,8 +56,8 @@ def test_the_tokens_it_was_trained_with_chat(token_canary, tmp_path):
     'a,b,c,d,e',  # single characters, in the T5 vocabulary already: no new ids at all
     ','.join(reversed(SAFETY_LABELS)),  # another order: the same sizes, every id another label
 ], ids=['empty', 'subset', 'single characters', 'another order'])
-def test_another_list_in_the_opt(token_canary, tmp_path, tokens):
-    changed = copy_with_options(token_canary, tmp_path / 'changed', special_tok_lst=tokens)
+def test_another_list_in_the_opt(untrained_canary, tmp_path, tokens):
+    changed = copy_model_file(untrained_canary, tmp_path / 'changed', special_tok_lst=tokens)
     line = refused(chat, changed, tmp_path)
     assert line.startswith(
         f'ModelFileError: --model-file {changed}: trained with the label tokens {LABELS} (ids '
@@ -102,52 +66,45 @@ def test_another_list_in_the_opt(token_canary, tmp_path, tokens):
                          f'{LABELS}'), line
 
 
-def test_another_list_on_the_command_line(token_canary, tmp_path):
-    line = refused(chat, token_canary, tmp_path, '--special-tok-lst', '__casual__')
+def test_another_list_on_the_command_line(untrained_canary, tmp_path):
+    line = refused(chat, untrained_canary, tmp_path, '--special-tok-lst', '__casual__')
     assert 'but this run adds __casual__ (--special-tok-lst __casual__, from the command line' \
         in line, line
 
 
-def test_a_text_canary_given_tokens(token_canary, tmp_path, tiny_t5):
+def test_a_text_canary_given_tokens(tmp_path, tiny_t5):
     # a Canary trained with its labels as text (the released one), given the tokens
-    from parlai.core.agents import create_agent
-    from parlai.core.params import ParlaiParser
-
-    model_file = str(tmp_path / 'text' / 'model')
-    opt = ParlaiParser(True, True).parse_kwargs(
-        model='canary', model_file=model_file, t5_model_arch=tiny_t5, special_tok_lst='',
-        no_cuda=True, datapath=str(tmp_path / 'data'),
-    )
-    create_agent(opt).save(model_file)
+    model_file = save_untrained(tmp_path / 'text', model='canary', t5_model_arch=tiny_t5,
+                                special_tok_lst='')
     line = refused(chat, model_file, tmp_path, '--special-tok-lst', LABELS)
     assert "trained with the label tokens '' (none: the labels are plain text)" in line, line
 
 
-def test_init_model_of_a_token_canary_without_tokens(token_canary, tmp_path, tiny_t5,
+def test_init_model_of_a_token_canary_without_tokens(untrained_canary, tmp_path, tiny_t5,
                                                       sample_data_dir):
     line = refused(
         parlai_in_process,
         ['train_model', '-m', 'canary', '-t', 'prosocial:safety', '--t5-model-arch', tiny_t5,
-         '--init-model', token_canary, '--special-tok-lst', '', '-mf', tmp_path / 'new' / 'model',
-         '--datapath', tmp_path / 'data', '--num-epochs', '1'],
+         '--init-model', untrained_canary, '--special-tok-lst', '', '-mf',
+         tmp_path / 'new' / 'model', '--datapath', tmp_path / 'data', '--num-epochs', '1'],
         str(tmp_path), {'PROSOCIAL_DATA_DIR': sample_data_dir},
     )
-    assert line.startswith(f'ModelFileError: --init-model {token_canary}: trained with the label '
-                           f'tokens {LABELS}'), line
+    assert line.startswith(f'ModelFileError: --init-model {untrained_canary}: trained with the '
+                           f'label tokens {LABELS}'), line
     assert "but this run adds '' (none: the labels are plain text)" in line, line
 
 
-def test_load_canary_with_other_t5_options(token_canary, tmp_path):
+def test_load_canary_with_other_t5_options(untrained_canary, tmp_path):
     # what the guard and the report load Canary with: options given in Python
     from parlai_prosocial.agents.canary import load_canary
 
-    line = refused(lambda: load_canary(token_canary, special_tok_lst=SAFETY_LABELS[0],
+    line = refused(lambda: load_canary(untrained_canary, special_tok_lst=SAFETY_LABELS[0],
                                        datapath=str(tmp_path)))
     assert 'trained with the label tokens' in line and 'but this run adds __casual__' in line
 
 
-def test_the_guard_over_a_canary_with_another_list(token_canary, tmp_path):
-    changed = copy_with_options(token_canary, tmp_path / 'changed',
+def test_the_guard_over_a_canary_with_another_list(untrained_canary, tmp_path):
+    changed = copy_model_file(untrained_canary, tmp_path / 'changed',
                                 special_tok_lst=','.join(reversed(SAFETY_LABELS)))
     line = refused(
         parlai_in_process,
@@ -159,8 +116,8 @@ def test_the_guard_over_a_canary_with_another_list(token_canary, tmp_path):
                            'tokens'), line
 
 
-def test_a_t5_folder_that_moved(token_canary, tmp_path, tiny_t5):
-    moved = copy_with_options(token_canary, tmp_path / 'moved',
+def test_a_t5_folder_that_moved(untrained_canary, tmp_path, tiny_t5):
+    moved = copy_model_file(untrained_canary, tmp_path / 'moved',
                               t5_model_arch=str(tmp_path / 'gone' / 'tiny_t5'))
     line = refused(chat, moved, tmp_path)
     assert line == (f'ModelFileError: --t5-model-arch {tmp_path}/gone/tiny_t5 (from the command '
@@ -168,20 +125,20 @@ def test_a_t5_folder_that_moved(token_canary, tmp_path, tiny_t5):
                     'give its new place with --t5-model-arch DIR')
 
 
-def test_another_t5(token_canary, tmp_path):
+def test_another_t5(untrained_canary, tmp_path):
     from parlai_prosocial.agents.canary.tiny import build_tiny_t5
 
     # another tokenizer (trained on other texts)
     other = build_tiny_t5(str(tmp_path / 'other_t5'), texts=['Another text, another vocabulary.'])
-    line = refused(chat, token_canary, tmp_path, '--t5-model-arch', other)
-    assert line.startswith(f'ModelFileError: --model-file {token_canary}: its dictionary '
-                           f'{token_canary}.dict is not the tokenizer of --t5-model-arch '
+    line = refused(chat, untrained_canary, tmp_path, '--t5-model-arch', other)
+    assert line.startswith(f'ModelFileError: --model-file {untrained_canary}: its dictionary '
+                           f'{untrained_canary}.dict is not the tokenizer of --t5-model-arch '
                            f'{other}'), line
     # the same tokenizer, another size
     wider = build_tiny_t5(str(tmp_path / 'wider_t5'), d_model=48)
-    line = refused(chat, token_canary, tmp_path, '--t5-model-arch', wider)
-    assert line.startswith(f'ModelFileError: --model-file {token_canary}: its weights do not fit '
-                           f'the T5 of --t5-model-arch {wider}'), line
+    line = refused(chat, untrained_canary, tmp_path, '--t5-model-arch', wider)
+    assert line.startswith(f'ModelFileError: --model-file {untrained_canary}: its weights do not '
+                           f'fit the T5 of --t5-model-arch {wider}'), line
 
 
 @pytest.mark.parametrize('damage, expected', [
@@ -190,9 +147,9 @@ def test_another_t5(token_canary, tmp_path):
     # two characters into a line: the last token is a piece of one, not another T5's
     (lambda text: text[: text.index('\n', len(text) // 2) + 3], 'tokens, fewer than the '),
 ], ids=['cut', 'empty', 'cut inside a token'])
-def test_a_dictionary_cut_short(token_canary, tmp_path, damage, expected):
+def test_a_dictionary_cut_short(untrained_canary, tmp_path, damage, expected):
     # what says the ids of its tokens: never read as "trained without label tokens"
-    cut = copy_with_options(token_canary, tmp_path / 'cut')
+    cut = copy_model_file(untrained_canary, tmp_path / 'cut')
     with open(cut + '.dict', encoding='utf-8') as f:
         text = f.read()
     with open(cut + '.dict', 'w', encoding='utf-8') as f:
@@ -203,8 +160,8 @@ def test_a_dictionary_cut_short(token_canary, tmp_path, damage, expected):
     assert expected in line and line.endswith('is it cut short? Copy it again with the model file')
 
 
-def test_a_binary_dictionary(token_canary, tmp_path):
-    binary = copy_with_options(token_canary, tmp_path / 'binary')
+def test_a_binary_dictionary(untrained_canary, tmp_path):
+    binary = copy_model_file(untrained_canary, tmp_path / 'binary')
     with open(binary + '.dict', 'wb') as f:
         f.write(b'\x80\x04\x95 not text')
     assert refused(chat, binary, tmp_path) == (
