@@ -10,54 +10,35 @@ for the module. Paths with no name of ours keep ParlAI's errors.
 
 import json
 import os
-import shutil
 
 import pytest
 
 from parlai_prosocial.agents import EMPTY_INPUT_REPLY
-from parlai_prosocial.errors import ProsocialError, one_line
-from parlai_prosocial.testing import parlai_in_process, run_script_in_process
-
-
-def save_untrained(directory, **options):
-    """
-    A model file of an untrained agent built with ``options``, saved as ParlAI saves one.
-    """
-    from parlai.core.agents import create_agent
-    from parlai.core.params import ParlaiParser
-
-    model_file = os.path.join(str(directory), 'model')
-    os.makedirs(str(directory), exist_ok=True)
-    opt = ParlaiParser(True, True).parse_kwargs(
-        model_file=model_file, dict_file=model_file + '.dict', no_cuda=True,
-        datapath=os.path.join(str(directory), 'data'), **options
-    )
-    create_agent(opt).save(model_file)
-    return model_file
+from parlai_prosocial.testing import (
+    one_line_error,
+    parlai_in_process,
+    parlai_one_line_error,
+    run_script_in_process,
+)
+from parlai_prosocial.testing.models import copy_model_file, save_untrained
 
 
 @pytest.fixture(scope='module')
-def models(tmp_path_factory, tiny_t5):
+def models(tmp_path_factory, untrained_canary):
     """
-    Untrained model files: name -> path. ``prost_cut_opt`` has its ``.opt`` cut in half,
-    ``prost_cut_early`` after 100 characters, ``prost_no_dict`` lost its ``.dict``.
+    Untrained model files: name -> path (``canary``: the session's). ``prost_cut_opt`` has its
+    ``.opt`` cut in half, ``prost_cut_early`` after 100 characters, ``prost_no_dict`` lost its
+    ``.dict``.
     """
     root = tmp_path_factory.mktemp('models')
     tiny = dict(n_layers=1, embedding_size=8, ffn_size=8, n_heads=1)
     made = {
         'generator': save_untrained(root / 'generator', model='transformer/generator', **tiny),
         'prost': save_untrained(root / 'prost', model='prost', **tiny),
-        'canary': save_untrained(root / 'canary', model='canary', t5_model_arch=tiny_t5),
+        'canary': untrained_canary,
     }
-    for broken in ('prost_cut_opt', 'prost_no_dict'):
-        shutil.copytree(root / 'prost', root / broken)
-        made[broken] = str(root / broken / 'model')
-        with open(made[broken] + '.opt') as f:
-            saved = json.load(f)
-        with open(made[broken] + '.opt', 'w') as f:
-            json.dump(dict(saved, dict_file=made[broken] + '.dict'), f, indent=4)
-    shutil.copytree(root / 'prost_cut_opt', root / 'prost_cut_early')
-    made['prost_cut_early'] = str(root / 'prost_cut_early' / 'model')
+    for broken in ('prost_cut_opt', 'prost_cut_early', 'prost_no_dict'):
+        made[broken] = copy_model_file(made['prost'], root / broken)
     with open(made['prost_cut_opt'] + '.opt') as f:
         text = f.read()
     for name, end in (('prost_cut_opt', len(text) // 2), ('prost_cut_early', 100)):
@@ -65,17 +46,6 @@ def models(tmp_path_factory, tiny_t5):
             f.write(text[:end])  # (the early cut ends before "model": "prost")
     os.remove(made['prost_no_dict'] + '.dict')
     return made
-
-
-def one_line_error(args, cwd, env=None):
-    """
-    The one line ``parlai ARGS`` ends with: its ``ProsocialError`` (what the command shows).
-    """
-    with pytest.raises(ProsocialError) as info:
-        parlai_in_process(args, cwd=str(cwd), env_extra=env)
-    line = one_line(info.value)
-    assert '\n' not in str(info.value), line
-    return line
 
 
 #: case id -> (parlai arguments, the one line's parts[, environment]); in them, {name} is a model
@@ -215,7 +185,7 @@ def test_one_line(case, models, tiny_t5, tmp_path, sample_data_dir):
     (tmp_path / 'a_file').write_text('not a directory')
     env = dict({'PROSOCIAL_DATA_DIR': sample_data_dir},
                **{k: v.format(**names) for k, v in (env[0] if env else {}).items()})
-    line = one_line_error(
+    line = parlai_one_line_error(
         [a.format(**names) for a in args.split()] + ['--datapath', str(tmp_path / 'data')],
         tmp_path, env,
     )
@@ -232,7 +202,7 @@ def test_the_base_model_of_a_gpu_recipe_offline(tmp_path, sample_data_dir, monke
 
     monkeypatch.setattr(build_data, 'download', offline)
     datapath = tmp_path / 'data'
-    line = one_line_error(
+    line = parlai_one_line_error(
         ['train_model', '-o', 'prosocial/prost', '-t', 'prosocial:rot_response',
          '--multitask-weights', '1', '-mf', str(tmp_path / 'model'), '--datapath', datapath],
         tmp_path, {'PROSOCIAL_DATA_DIR': sample_data_dir},
@@ -258,32 +228,41 @@ def test_parlais_own_paths_stay_parlais(tmp_path, models):
     with pytest.raises(RuntimeError, match='Model file does not exist'):
         parlai_in_process(['eval_model', '-m', 'repeat_label', '-mf', tmp_path / 'none',
                            '-t', 'integration_tests', '--datapath', tmp_path])
-    shutil.copytree(os.path.dirname(models['generator']), tmp_path / 'generator')
-    with open(tmp_path / 'generator' / 'model.opt', 'r+') as f:
+    generator = copy_model_file(models['generator'], tmp_path / 'generator')
+    with open(generator + '.opt', 'r+') as f:
         f.truncate(len(f.read()) // 2)
     with pytest.raises(json.JSONDecodeError):
-        parlai_in_process(['eval_model', '-mf', tmp_path / 'generator' / 'model',
+        parlai_in_process(['eval_model', '-mf', generator,
                            '-t', 'integration_tests', '--datapath', tmp_path])
     with pytest.raises(OSError, match="^Can't load tokenizer for 'gpt2'"):  # HF offline
         parlai_in_process(['train_model', '-m', 'hugging_face/gpt2', '-t', 'integration_tests',
                            '-mf', tmp_path / 'gpt2', '--datapath', tmp_path])
 
 
-@pytest.mark.parametrize('agent', ['prost', 'canary', 'canary_guard', 'cosmo'])
-def test_an_empty_line_in_interactive(agent, models, tiny_t5, tmp_path):
+@pytest.mark.parametrize('agent', ['prost', 'canary', 'canary_guard', 'cosmo',
+                                   'transformer/generator'])
+def test_an_empty_line_in_interactive(agent, models, tiny_t5, tiny_generator, tmp_path):
+    """
+    Two empty lines, then a real one: each gets a reply, an empty one ours, and the chat goes on.
+    ``transformer/generator`` is ParlAI's own agent on a model file of ours (the session's, of
+    ``-o prosocial/tiny_generator``), where ParlAI failed on an empty line (a ParlAI-only model
+    file keeps that failure: test_parlai_paths_errors.py).
+    """
     args = {
         'prost': ['-mf', models['prost']],
         'canary': ['-mf', models['canary']],
         'canary_guard': ['-m', 'canary_guard', '--canary-model-file', models['canary'],
                          '--guarded-model-file', models['prost']],
         'cosmo': ['-m', 'cosmo', '--t5-model-arch', tiny_t5],
+        'transformer/generator': ['-mf', tiny_generator],
     }[agent]
     run = parlai_in_process(['interactive'] + args + ['--datapath', tmp_path / 'data'],
-                            cwd=str(tmp_path), stdin='\n   \n')
+                            cwd=str(tmp_path), stdin='\n   \nhello\n')
     replies = [line for line in run.output.splitlines() if ']: ' in line]
-    assert len(replies) == 2, run.output[-2000:]
+    assert len(replies) == 3, run.output[-2000:]
     if agent != 'cosmo':  # COSMO answers an empty turn, as the released model does
-        assert all(line.endswith(']: ' + EMPTY_INPUT_REPLY) for line in replies), replies
+        assert all(line.endswith(']: ' + EMPTY_INPUT_REPLY) for line in replies[:2]), replies
+    assert not replies[2].endswith(EMPTY_INPUT_REPLY), replies
 
 
 @pytest.mark.parametrize('zoo_entry, line', [
@@ -299,20 +278,17 @@ def test_installing_a_missing_checkpoint(zoo_entry, line, tmp_path):
 
     install = importlib.import_module(f'parlai_prosocial.zoo.{zoo_entry}.install')
     none = str(tmp_path / 'none')
-    with pytest.raises(ProsocialError) as info:
-        install.main([none, '--datapath', str(tmp_path)])
-    assert one_line(info.value).startswith(line.format(none=none)), one_line(info.value)
+    said = one_line_error(install.main, [none, '--datapath', str(tmp_path)])
+    assert said.startswith(line.format(none=none)), said
 
 
 def test_the_steering_recipe_offline_without_its_language_model(models, tmp_path, repo_dir,
                                                                 sample_data_dir, monkeypatch):
     # the GPU run of the recipe names a hub GPT-2 (the paper's GPT-3 is an API); offline
     path = os.path.join(repo_dir, 'projects', 'prosocial_dialog', 'steering', 'reproduce.py')
-    with pytest.raises(ProsocialError) as info:
-        run_script_in_process(monkeypatch, path, [
-            '--out', tmp_path / 'out', '--datapath', tmp_path / 'data', '--canary-model-file',
-            models['canary'], '--model-name', 'gpt2-xl', '--prosocial-data-dir', sample_data_dir,
-        ])
-    assert one_line(info.value).startswith('ModelFileError: --model-name gpt2-xl: cannot load '
-                                           'this GPT-2 (')
-    assert str(info.value).endswith('and give that directory to --model-name')
+    line = one_line_error(run_script_in_process, monkeypatch, path, [
+        '--out', tmp_path / 'out', '--datapath', tmp_path / 'data', '--canary-model-file',
+        models['canary'], '--model-name', 'gpt2-xl', '--prosocial-data-dir', sample_data_dir,
+    ])
+    assert line.startswith('ModelFileError: --model-name gpt2-xl: cannot load this GPT-2 (')
+    assert line.endswith('and give that directory to --model-name')

@@ -14,48 +14,21 @@ import shutil
 
 import pytest
 
-from parlai_prosocial.agents import EMPTY_INPUT_REPLY
-from parlai_prosocial.errors import ProsocialError, one_line
-from parlai_prosocial.testing import parlai_in_process
-
-
-def one_line_error(args, cwd, env=None):
-    with pytest.raises(ProsocialError) as info:
-        parlai_in_process([str(a) for a in args], cwd=str(cwd), env_extra=env)
-    line = one_line(info.value)
-    assert '\n' not in str(info.value), line
-    return line
+from parlai_prosocial.testing import parlai_in_process, parlai_one_line_error
+from parlai_prosocial.testing.models import REMOVED, copy_model_file, edit_options
 
 
 def copied(model_file, directory, ours=True):
     """
-    A copy of the model file ``model_file`` with its ``.opt``, ``.dict``, ... in ``directory``,
-    its ``.opt`` pointing at the copied ``.dict``; ``ours=False``: its ``.opt`` and ``.dict.opt``
-    name ParlAI's ``integration_tests`` instead of our task and preset (a ParlAI-only model).
+    A copy of the model file ``model_file`` in ``directory`` (``testing.models.copy_model_file``);
+    ``ours=False``: its ``.opt`` and ``.dict.opt`` name ParlAI's ``integration_tests`` instead of
+    our task and preset (a ParlAI-only model).
     """
-    source, name = os.path.split(model_file)
-    os.makedirs(directory)
-    for file in os.listdir(source):
-        if file == name or file.startswith(name + '.'):
-            shutil.copy(os.path.join(source, file), directory)
-    copy = os.path.join(str(directory), name)
-    for options in (copy + '.opt', copy + '.dict.opt'):
-        with open(options) as f:
-            saved = json.load(f)
-        saved['dict_file'] = copy + '.dict'
-        if not ours:
-            saved.update(task='integration_tests', init_opt=None)
-        with open(options, 'w') as f:
-            json.dump(saved, f)
+    copy = copy_model_file(model_file, directory)
+    if not ours:
+        for options in (copy, copy + '.dict'):
+            edit_options(options, task='integration_tests', init_opt=None)
     return copy
-
-
-def _edit_options(model_file, **changes):
-    with open(model_file + '.opt') as f:
-        saved = json.load(f)
-    saved.update(changes)
-    with open(model_file + '.opt', 'w') as f:
-        json.dump({k: v for k, v in saved.items() if v is not ...}, f)
 
 
 def _write(path, data):
@@ -133,21 +106,21 @@ MODEL_FILE_CASES = {
         ['ModelFileError: {mf}.opt: cannot be read as an option file (a JSON list'],
     ),
     '.opt without model': (
-        lambda mf, _: _edit_options(mf, model=...), 'display_model',
+        lambda mf, _: edit_options(mf, model=REMOVED), 'display_model',
         ['ModelFileError: --model-file {mf}: its options {mf}.opt name no agent'],
     ),
     '.opt naming an unknown agent': (
-        lambda mf, _: _edit_options(mf, model='nosuchagent'), 'interactive',
+        lambda mf, _: edit_options(mf, model='nosuchagent'), 'interactive',
         ['ModelFileError: --model-file {mf}: its options {mf}.opt name the agent "nosuchagent", '
          'which neither ParlAI nor parlai-prosocial has'],
     ),
     '.opt values of the wrong types': (
-        lambda mf, _: _edit_options(mf, n_layers='one', variant='nope'), 'eval_model',
+        lambda mf, _: edit_options(mf, n_layers='one', variant='nope'), 'eval_model',
         ['ModelFileError: --model-file {mf}: its options {mf}.opt hold values of the wrong type: ',
          '"n_layers": \'one\' (expected a whole number)'],
     ),
     'weights of another width (ParlAI advised --fp16 true)': (
-        lambda mf, _: _edit_options(mf, embedding_size=64), 'interactive',
+        lambda mf, _: edit_options(mf, embedding_size=64), 'interactive',
         ['ModelFileError: --model-file {mf}: its weights do not fit the model its options and '
          'dictionary describe (embeddings.weight: [', ', 32] in the file, [', ', 64] in the model '
          'built from its options)'],
@@ -179,7 +152,7 @@ def test_a_model_file_of_ours_under_parlais_agent(case, tiny_generator, toxichat
     damage(model_file, toxichat_classifiers['stance'])
     before = {name: os.path.getmtime(tmp_path / 'model' / name)
               for name in os.listdir(tmp_path / 'model')}
-    line = one_line_error(
+    line = parlai_one_line_error(
         [command, '-mf', model_file, '--datapath', tmp_path / 'data'] + _COMMANDS[command],
         tmp_path, {'PROSOCIAL_DATA_DIR': sample_data_dir},
     )
@@ -203,7 +176,7 @@ def test_a_toxichat_classifier_without_its_dictionary(toxichat_classifiers, toxi
         (['display_data', '-t', 'toxichat', '--toxichat-stance-model-file', stance],
          '--toxichat-stance-model-file'),
     ):
-        line = one_line_error(args + ['--datapath', tmp_path / 'data'], tmp_path, env)
+        line = parlai_one_line_error(args + ['--datapath', tmp_path / 'data'], tmp_path, env)
         assert line.startswith(f'ModelFileError: {option} {stance}: its dictionary {stance}.dict '
                                'is missing'), line
 
@@ -212,20 +185,10 @@ def test_the_agent_can_be_given_when_the_opt_names_none(tiny_generator, sample_d
                                                          tmp_path):
     # what the one line advises works
     model_file = copied(tiny_generator, tmp_path / 'model')
-    _edit_options(model_file, model=...)
+    edit_options(model_file, model=REMOVED)
     run = parlai_in_process(['interactive', '-mf', model_file, '-m', 'transformer/generator',
                              '--datapath', tmp_path / 'data'], cwd=str(tmp_path), stdin='hello\n')
     assert '[TransformerGenerator]: ' in run.output
-
-
-def test_an_empty_line_in_interactive_with_parlais_agent(tiny_generator, tmp_path):
-    model_file = copied(tiny_generator, tmp_path / 'model')
-    run = parlai_in_process(['interactive', '-mf', model_file, '--datapath', tmp_path / 'data'],
-                            cwd=str(tmp_path), stdin='\n   \nhello\n')
-    replies = [line for line in run.output.splitlines() if '[TransformerGenerator]: ' in line]
-    assert len(replies) == 3, run.output[-2000:]
-    assert all(line.endswith(']: ' + EMPTY_INPUT_REPLY) for line in replies[:2]), replies
-    assert not replies[2].endswith(EMPTY_INPUT_REPLY)
 
 
 def test_parlai_only_model_files_keep_parlais_errors(tiny_generator, tmp_path):
@@ -265,7 +228,7 @@ def test_a_pickled_opt_in_text_form_is_refused_in_one_line(payload, tiny_generat
     if payload:
         saved['x'] = _Payload(tmp_path / 'ran')
     _write(model_file + '.opt', pickle.dumps(saved, protocol=0))
-    line = one_line_error(['interactive', '-mf', model_file, '--datapath', tmp_path / 'data'],
+    line = parlai_one_line_error(['interactive', '-mf', model_file, '--datapath', tmp_path / 'data'],
                           tmp_path)
     holds = ', holding more than options (posix.system)' if payload else ''
     assert line.startswith(f'ModelFileError: {model_file}.opt: a pickle in text form{holds}, '
@@ -342,7 +305,7 @@ def test_tiny_prost_offline_without_casual_corpora(offline, sample_data_dir, tmp
     args = ['train_model', '-o', 'prosocial/tiny_prost', '-mf', tmp_path / 'prost' / 'model',
             '--datapath', datapath]
     for _ in range(2):  # the same line again: nothing half-done was left for a second try
-        line = one_line_error(args, tmp_path, env)
+        line = parlai_one_line_error(args, tmp_path, env)
         assert line.startswith(
             'ProsocialDownloadError: -o prosocial/tiny_prost: ParlAI\'s casual corpora '
             'dailydialog, convai2, wizard_of_wikipedia, empathetic_dialogues, blended_skill_talk '
@@ -360,7 +323,7 @@ def test_a_casual_corpus_left_half_downloaded(offline, tmp_path):
     half = tmp_path / 'data' / 'dailydialog'
     half.mkdir(parents=True)
     (half / 'dailydialog.tar.gz').write_bytes(b'')
-    line = one_line_error(['display_data', '-t', 'casual_safety:dailydialog', '--datapath',
+    line = parlai_one_line_error(['display_data', '-t', 'casual_safety:dailydialog', '--datapath',
                            tmp_path / 'data'], tmp_path)
     assert line.startswith('ProsocialDownloadError: -t casual_safety:dailydialog: ParlAI\'s casual '
                            'corpus dailydialog is not in the datapath'), line
@@ -372,7 +335,7 @@ def test_a_casual_corpus_whose_download_fails_although_reachable(offline, tmp_pa
     import parlai_prosocial.casual_corpora as casual_corpora
 
     offline.setattr(casual_corpora, 'unreachable', lambda tasks: None)
-    line = one_line_error(['display_data', '-t', 'casual_safety:empathetic_dialogues',
+    line = parlai_one_line_error(['display_data', '-t', 'casual_safety:empathetic_dialogues',
                            '--datapath', tmp_path / 'data'], tmp_path)
     assert line.startswith('ProsocialDownloadError: -t casual_safety:empathetic_dialogues: '
                            'ParlAI\'s casual corpus empathetic_dialogues is not in the '
@@ -397,7 +360,7 @@ def test_resuming_with_unreadable_training_statistics(damage, reason, tiny_gener
     model_file = copied(tiny_generator, tmp_path / 'model')
     with open(model_file + '.trainstats') as f:
         _write(model_file + '.trainstats', damage(f.read()))
-    line = one_line_error(
+    line = parlai_one_line_error(
         ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial', '-mf', model_file,
          '--num-epochs', '1', '--datapath', tmp_path / 'data'],
         tmp_path, {'PROSOCIAL_DATA_DIR': sample_data_dir},
@@ -427,7 +390,7 @@ def test_resuming_a_parlai_only_model_keeps_parlais_error(tiny_generator, tmp_pa
     ('multiprocessing_train', ['--global-batchsize', '-2', '--distributed-world-size', '2']),
 ])
 def test_a_global_batch_of_zero_or_below_is_refused(script, args, tmp_path):
-    line = one_line_error([script, '-o', 'prosocial/tiny_generator', '-t', 'prosocial', '-mf',
+    line = parlai_one_line_error([script, '-o', 'prosocial/tiny_generator', '-t', 'prosocial', '-mf',
                            tmp_path / 'model', '--datapath', tmp_path / 'data'] + args, tmp_path)
     given = args[1]
     assert line == (f'ProsocialOptionError: --global-batchsize {given}: expected the number of '

@@ -15,11 +15,9 @@ Model files load without running code in them, and everything ParlAI itself writ
 (Unreadable model files: test_model_files_bad_input.py.)
 """
 
-import glob
 import json
 import os
 import pickle
-import shutil
 
 import pytest
 import torch
@@ -33,6 +31,7 @@ from parlai.scripts.train_model import TrainModel
 from parlai_prosocial import model_files, parlai_fixes
 from parlai_prosocial.errors import ModelFileError
 from parlai_prosocial.testing import parlai_in_process
+from parlai_prosocial.testing.models import copy_model_file, save_untrained
 
 #: a tiny transformer/generator on ParlAI's own test task (no download)
 TINY = dict(
@@ -66,26 +65,17 @@ def tiny_model(tmp_path_factory):
     """
     A tiny ``transformer/generator`` saved as ParlAI saves it (untrained): its model file.
     """
-    directory = tmp_path_factory.mktemp('tiny_model')
-    model_file = str(directory / 'model')
-    opt = ParlaiParser(True, True).parse_kwargs(
-        model_file=model_file, dict_file=model_file + '.dict', datapath=str(directory / 'data'),
-        no_cuda=True, **{k: v for k, v in TINY.items() if k != 'task'}
-    )
-    create_agent(opt).save(model_file)
-    return model_file
+    return save_untrained(tmp_path_factory.mktemp('tiny_model'),
+                          **{k: v for k, v in TINY.items() if k != 'task'})
 
 
 def copy_model(model_file, target_dir, name='model', marker=None):
     """
     The model's files (``model``, ``model.opt``, ``model.dict``, ...) copied into ``target_dir``
-    as ``name``; with ``marker``, its checkpoint holds a payload creating that directory.
+    as ``name`` (``testing.models.copy_model_file``); with ``marker``, its checkpoint holds a
+    payload creating that directory.
     """
-    os.makedirs(target_dir, exist_ok=True)
-    target = os.path.join(str(target_dir), name)
-    for path in glob.glob(model_file + '*'):
-        if os.path.isfile(path):
-            shutil.copyfile(path, target + path[len(model_file):])
+    target = copy_model_file(model_file, target_dir, name)
     if marker is not None:
         states = torch.load(target, weights_only=True)
         states['extra'] = Payload(str(marker))
