@@ -10,8 +10,9 @@ greedy ``generate`` gives ParlAI's greedy reply (or differs only at a near-tie o
 token), the README's ``transformer/generator`` on ``prosocial:rot_response`` (``-o
 prosocial/tiny_generator``: sinusoidal positions, no global end token; the session's
 ``rot_response_generator``), a generator with a byte-level BPE dictionary and the Prost preset's
-history format, the session's tiny Canary and an untrained COSMO on the tiny T5. One test loads two folders in a fresh offline Python process that
-cannot import ParlAI or the plugin.
+history format, the session's tiny Canary and an untrained COSMO on the tiny T5. One test loads two
+folders in a fresh offline Python process that cannot import ParlAI or the plugin: the same ids,
+and the same greedy reply (or a near-tie) with the folder's own generation settings.
 """
 
 import json
@@ -26,6 +27,7 @@ from parlai_prosocial import testing
 from parlai_prosocial.errors import ExportError
 from parlai_prosocial.export import export_model, parity
 from parlai_prosocial.formats import SAFETY_LABELS
+from parlai_prosocial.testing.models import copy_model_file, save_untrained
 
 #: largest |log p(ParlAI) - log p(HF)| accepted (0 on this machine: the same kernels compute the
 #: same sums; the margin is for another CPU's kernels)
@@ -46,10 +48,18 @@ def assert_parity(rows):
         assert row['ids_equal'], (turns, row['parlai_ids'], row['hf_ids'])
         assert row['masks_equal'], turns
         assert row['max_logprob_difference'] <= TOLERANCE, (turns, row)
-        margin = row['greedy_tie_margin']
-        assert row['greedy_equal'] or (margin is not None and margin <= TOLERANCE), row
-        if row['greedy_equal']:
-            assert row['texts_equal'], (row['parlai_text'], row['hf_text'])
+        assert_same_greedy(row)
+
+
+def assert_same_greedy(row):
+    """
+    HF's greedy reply is ParlAI's, and so is its text; or it differs first where ParlAI's two
+    tokens are a near-tie (within ``TOLERANCE``: float rounding, not the model).
+    """
+    margin = row['greedy_tie_margin']
+    assert row['greedy_equal'] or (margin is not None and margin <= TOLERANCE), row
+    if row['greedy_equal']:
+        assert row['texts_equal'], (row['parlai_text'], row['hf_text'])
 
 
 def export(model_file, out, **kwargs):
@@ -78,15 +88,6 @@ def rot_response_prost(tmp_path_factory, sample_data_dir):
                              '--multitask-weights', '1', '--num-epochs', '5']))
 
 
-def _saved_untrained(model_file, args):
-    from parlai.core.agents import create_agent
-    from parlai.core.params import ParlaiParser
-
-    agent = create_agent(ParlaiParser(True, True).parse_args(args + ['-mf', model_file]))
-    agent.save(model_file)
-    return model_file
-
-
 @pytest.fixture(scope='module')
 def bytelevel_generator(tmp_path_factory):
     """
@@ -101,16 +102,13 @@ def bytelevel_generator(tmp_path_factory):
         bpe = ByteLevelBPETokenizer(add_prefix_space=True)
         bpe.train_from_iterator(list(sample_texts()), vocab_size=600, show_progress=False)
         bpe.save_model(directory, 'bpe')
-        model_file = os.path.join(directory, 'model')
-        return _saved_untrained(model_file, [
-            '-m', 'prost', '--n-layers', '1', '--n-heads', '2', '--embedding-size', '64',
-            '--ffn-size', '128', '--variant', 'prelayernorm', '--activation', 'gelu',
-            '--learn-positional-embeddings', 'true', '--n-positions', '256', '--truncate', '256',
-            '--history-add-global-end-token', 'end', '--dict-tokenizer', 'bytelevelbpe',
-            '--bpe-vocab', os.path.join(directory, 'bpe-vocab.json'),
-            '--bpe-merge', os.path.join(directory, 'bpe-merges.txt'), '--dict-file',
-            model_file + '.dict', '--delimiter', '  ', '--fp16', 'true',
-        ])
+        return save_untrained(
+            directory, model='prost', n_layers=1, n_heads=2, embedding_size=64, ffn_size=128,
+            variant='prelayernorm', activation='gelu', learn_positional_embeddings=True,
+            n_positions=256, truncate=256, history_add_global_end_token='end',
+            dict_tokenizer='bytelevelbpe', bpe_vocab=os.path.join(directory, 'bpe-vocab.json'),
+            bpe_merge=os.path.join(directory, 'bpe-merges.txt'), delimiter='  ', fp16=True,
+        )
 
     return testing.built_once(tmp_path_factory, 'export_bytelevel_prost', build)
 
@@ -186,8 +184,8 @@ def test_canary_exports_as_t5_with_parity_and_one_token_labels(tiny_canary, cana
 
 
 def test_cosmo_exports_as_t5_with_parity(tiny_t5, tmp_path):
-    model_file = _saved_untrained(str(tmp_path / 'cosmo' / 'model'), [
-        '-m', 'cosmo', '--t5-model-arch', tiny_t5, '--inference', 'greedy'])
+    model_file = save_untrained(tmp_path / 'cosmo', model='cosmo', t5_model_arch=tiny_t5,
+                                inference='greedy')
     folder = export(model_file, tmp_path / 'cosmo_hf')
     contexts = [{'turns': t, 'narrative': 'Ann meets Bo at a party.',
                  'instruction': 'Imagine you are Bo and speak to Ann'} for t in CONTEXTS[:2]]
@@ -272,13 +270,17 @@ def test_a_fresh_offline_process_loads_the_folders(rot_response_prost, tiny_cana
     assert loaded['prost']['class'] == 'BlenderbotForConditionalGeneration'
     assert loaded['canary']['class'] == 'T5ForConditionalGeneration'
     for name, model_file in (('prost', rot_response_prost), ('canary', tiny_canary)):
-        agent = parity.parlai_agent(model_file)
         fmt = 'history' if name == 'prost' else 'canary'
-        observation = parity.parlai_observation(agent, turns, fmt)
-        assert loaded[name]['ids'] == observation['text_vec'].tolist()
-        reply = parity.parlai_greedy(agent, observation, agent.label_truncate or 256)
-        if loaded[name]['reply'][:len(reply)] == reply:
-            assert loaded[name]['text'] == agent._v2t(reply)
+        [parlai] = parity.parlai_side(parity.parlai_agent(model_file), [turns], fmt)
+        assert loaded[name]['ids'] == parlai['parlai_ids']
+        # the folder's own generation settings (no bound given) reply as ParlAI does
+        hf_reply, hf_text = loaded[name]['reply'], loaded[name]['text']
+        assert_same_greedy(dict(
+            parlai, hf_reply=hf_reply, hf_text=hf_text,
+            greedy_equal=hf_reply == parlai['parlai_reply'],
+            greedy_tie_margin=parity.tie_margin(parlai, hf_reply),
+            texts_equal=hf_text == parlai['parlai_text'],
+        ))
 
 
 # ---------------------------------------------------------------- the model card
@@ -307,20 +309,6 @@ def test_the_card_has_the_hub_metadata_and_the_report_numbers(tiny_canary, tmp_p
 # ---------------------------------------------------------------- bad input
 
 
-def _copy_model(model_file, directory, **opt_changes):
-    import shutil
-
-    os.makedirs(directory, exist_ok=True)
-    for suffix in ('', '.opt', '.dict'):
-        if os.path.exists(model_file + suffix):
-            shutil.copy(model_file + suffix, os.path.join(directory, 'model' + suffix))
-    copy = os.path.join(directory, 'model')
-    opt = json.load(open(copy + '.opt'))
-    opt.update(opt_changes)
-    json.dump(opt, open(copy + '.opt', 'w'))
-    return copy
-
-
 def _cli(args, capsys):
     from parlai_prosocial.export.__main__ import main
 
@@ -335,7 +323,7 @@ def _cli(args, capsys):
 ])
 def test_a_model_that_cannot_be_exported_is_one_line_and_leaves_nothing(
         rot_response_generator, tmp_path, capsys, change, expected):
-    model_file = _copy_model(rot_response_generator, tmp_path / 'model', **change)
+    model_file = copy_model_file(rot_response_generator, tmp_path / 'model', **change)
     out = tmp_path / 'out'
     status, lines = _cli(['-mf', model_file, '--out', out], capsys)
     assert status == 1 and len(lines) == 1, lines
@@ -357,7 +345,7 @@ def test_an_existing_folder_is_refused_unless_overwrite(rot_response_generator, 
 
 
 def test_the_model_files_own_folder_is_never_the_output(rot_response_generator, tmp_path, capsys):
-    model_file = _copy_model(rot_response_generator, tmp_path / 'model')
+    model_file = copy_model_file(rot_response_generator, tmp_path / 'model')
     status, lines = _cli(['-mf', model_file, '--out', tmp_path, '--overwrite'], capsys)
     assert status == 1 and 'holds the model file' in lines[0] and len(lines) == 1
     assert os.path.isfile(model_file)
