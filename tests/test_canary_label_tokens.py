@@ -141,11 +141,28 @@ def test_another_t5(untrained_canary, tmp_path):
                            f'fit the T5 of --t5-model-arch {wider}'), line
 
 
+def _cut_inside_a_token(text):
+    """
+    The ``.dict`` cut inside a line of its second half, where the piece of the token left is no
+    token of the dictionary (so none of T5's vocabulary): read as a token, it would make the
+    dictionary look like another T5's.
+    """
+    lines = text.split('\n')
+    tokens = {line.split('\t')[0] for line in lines}
+    offset = sum(len(line) + 1 for line in lines[: len(lines) // 2])
+    for line in lines[len(lines) // 2:]:
+        token = line.split('\t')[0]
+        piece = next((n for n in range(2, len(token)) if token[:n] not in tokens), None)
+        if piece is not None:
+            return text[: offset + piece]
+        offset += len(line) + 1
+    raise AssertionError('every prefix of every token is a token: no piece to cut to')
+
+
 @pytest.mark.parametrize('damage, expected', [
     (lambda text: text[: len(text) // 2], 'tokens, fewer than the '),
     (lambda text: '', 'holds 0 tokens, fewer than the '),
-    # two characters into a line: the last token is a piece of one, not another T5's
-    (lambda text: text[: text.index('\n', len(text) // 2) + 3], 'tokens, fewer than the '),
+    (_cut_inside_a_token, 'tokens, fewer than the '),
 ], ids=['cut', 'empty', 'cut inside a token'])
 def test_a_dictionary_cut_short(untrained_canary, tmp_path, damage, expected):
     # what says the ids of its tokens: never read as "trained without label tokens"
