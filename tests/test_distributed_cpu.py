@@ -212,6 +212,19 @@ def test_multiprocessing_train_on_cpu(tmp_path, sample_data_dir):
         stats = json.load(open(f'{stats_file}.trainstats'))
         assert (stats['train_steps'], stats['total_epochs']) == (steps, EPOCHS), stats_file
 
+    # resumed with its training statistics cut: one line, from the workers as from one process
+    # (ParlAI resumes from the .checkpoint and its statistics when there is one)
+    stats = model_file + ('.checkpoint' if os.path.isfile(model_file + '.checkpoint') else '')
+    with open(stats + '.trainstats', encoding='utf-8') as f:
+        text = f.read()
+    with open(stats + '.trainstats', 'w', encoding='utf-8') as f:
+        f.write(text[: len(text) // 2])
+    resumed = train_args(model_file, free_port()) + ['--global-batchsize', BATCHSIZE]
+    [(returncode, out)] = run([(parlai('multiprocessing_train', *resumed), {})], str(tmp_path),
+                              env)
+    line = f'ModelFileError: {stats}.trainstats: the training statistics of {model_file}'
+    assert returncode != 0 and line in out and 'Traceback' not in out, out[-3000:]
+
 
 def test_distributed_train_under_slurm_on_cpu(tmp_path, sample_data_dir):
     # SLURM faked for one host: its environment variables and an `scontrol` that names it
