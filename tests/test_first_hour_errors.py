@@ -258,11 +258,11 @@ def test_an_empty_line_in_interactive(agent, models, tiny_t5, tiny_generator, tm
     }[agent]
     run = parlai_in_process(['interactive'] + args + ['--datapath', tmp_path / 'data'],
                             cwd=str(tmp_path), stdin='\n   \nhello\n')
-    replies = [line for line in run.output.splitlines() if ']: ' in line]
-    assert len(replies) == 3, run.output[-2000:]
+    # three turns answered, then the prompt that reads the end of the input: what a tiny model
+    # replies to "hello" (it was not fit to it; it may be empty) is not the test's business
+    assert run.output.count('Enter Your Message:') == 4, run.output[-2000:]
     if agent != 'cosmo':  # COSMO answers an empty turn, as the released model does
-        assert all(line.endswith(']: ' + EMPTY_INPUT_REPLY) for line in replies[:2]), replies
-    assert not replies[2].endswith(EMPTY_INPUT_REPLY), replies
+        assert run.output.count(']: ' + EMPTY_INPUT_REPLY) == 2, run.output[-2000:]
 
 
 @pytest.mark.parametrize('zoo_entry, line', [

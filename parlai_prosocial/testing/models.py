@@ -38,8 +38,9 @@ def edit_options(model_file, **changes):
     ``changes`` made in the options file ``MODEL_FILE.opt`` (a value :data:`REMOVED`: that option
     removed), written back as ParlAI writes one.
     """
-    with open(model_file + '.opt', encoding='utf-8') as f:
-        saved = json.load(f)
+    from parlai_prosocial.model_files import saved_options
+
+    saved = dict(saved_options(model_file + '.opt'))
     saved.update(changes)
     with open(model_file + '.opt', 'w', encoding='utf-8') as f:
         json.dump({k: v for k, v in saved.items() if v is not REMOVED}, f, indent=4)
