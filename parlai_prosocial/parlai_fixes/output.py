@@ -77,11 +77,15 @@ def training_progress_at_report_level(train_model_module):
         if not is_our_run(self.opt):
             return parlai_log(self)
         logger = parlai_logging.logger
+        before = logger.__dict__.get('info')  # None: the class's method
         logger.info = lambda msg, *args, **kwargs: logger.log(msg, level=parlai_logging.REPORT)
         try:
             return parlai_log(self)
         finally:
-            del logger.info  # the class's method again
+            if before is None:
+                del logger.info
+            else:
+                logger.info = before
 
     log.__doc__ = parlai_log.__doc__
     train_model_module.TrainLoop.log = log
