@@ -75,8 +75,11 @@ def test_a_run_of_ours_shows_its_training_progress_at_report_level(tmp_path, sam
                                       {'PROSOCIAL_DATA_DIR': sample_data_dir})
     # ParlAI stops at the last step before it logs that step
     assert [n for n in range(1, 4) if f'total_steps:{n} ' in output] == [1, 2], output
-    # the progress only: the dump of every option stays at INFO
+    # the progress only: the dump of every option stays at INFO, and so does ParlAI's logger
     assert '    max_train_steps: 3' not in output, output
+    from parlai.utils.logging import logger
+
+    assert 'info' not in vars(logger)
 
 
 def test_a_parlai_only_run_keeps_its_progress_at_info(tmp_path):
