@@ -12,7 +12,6 @@ session's ``untrained_canary`` has the five label tokens (the default).
 """
 
 import json
-import os
 import shutil
 import struct
 

@@ -59,7 +59,9 @@ def test_the_missing_classifiers_warning_names_the_tiny_presets(toxichat_sample_
 
 
 def _trained_at_report_level(tmp_path, task_options, env_extra=None):
-    """What ``train_model`` prints at the README's ``--loglevel report``: 3 steps, logged each step."""
+    """
+    What ``train_model`` prints at the README's ``--loglevel report``: 3 steps, logged each step.
+    """
     return parlai_in_process(
         ['train_model', '-m', 'transformer/generator', '-mf', tmp_path / 'model', *task_options,
          '--n-layers', '1', '--n-heads', '1', '--embedding-size', '8', '--ffn-size', '8',

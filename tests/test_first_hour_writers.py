@@ -140,7 +140,8 @@ def _unwritable(tmp_path):
 
 
 FOLDER_ARGUMENTS = {
-    'empty (DIR= unset)': lambda tmp_path: ('', "the folder is empty ('': an unset shell variable?)"),
+    'empty (DIR= unset)': lambda tmp_path: (
+        '', "the folder is empty ('': an unset shell variable?)"),
     'a file': _a_file,
     'under a file': _under_a_file,
     'a dangling symbolic link': _dangling,

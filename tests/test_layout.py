@@ -108,7 +108,7 @@ def test_every_text_file_is_opened_as_utf8():
             for name in (n for n in files if n.endswith('.py')):
                 path = os.path.join(root, name)
                 for node in ast.walk(ast.parse(open(path, encoding='utf-8').read(), path)):
-                    if not (isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'open'):
+                    if not isinstance(node, ast.Call) or getattr(node.func, 'id', None) != 'open':
                         continue
                     mode = node.args[1] if len(node.args) > 1 else next(
                         (k.value for k in node.keywords if k.arg == 'mode'), None)

@@ -228,8 +228,8 @@ def test_a_pickled_opt_in_text_form_is_refused_in_one_line(payload, tiny_generat
     if payload:
         saved['x'] = _Payload(tmp_path / 'ran')
     _write(model_file + '.opt', pickle.dumps(saved, protocol=0))
-    line = parlai_one_line_error(['interactive', '-mf', model_file, '--datapath', tmp_path / 'data'],
-                          tmp_path)
+    line = parlai_one_line_error(
+        ['interactive', '-mf', model_file, '--datapath', tmp_path / 'data'], tmp_path)
     holds = ', holding more than options (posix.system)' if payload else ''
     assert line.startswith(f'ModelFileError: {model_file}.opt: a pickle in text form{holds}, '
                            'which ParlAI does not read as options'), line
@@ -390,8 +390,9 @@ def test_resuming_a_parlai_only_model_keeps_parlais_error(tiny_generator, tmp_pa
     ('multiprocessing_train', ['--global-batchsize', '-2', '--distributed-world-size', '2']),
 ])
 def test_a_global_batch_of_zero_or_below_is_refused(script, args, tmp_path):
-    line = parlai_one_line_error([script, '-o', 'prosocial/tiny_generator', '-t', 'prosocial', '-mf',
-                           tmp_path / 'model', '--datapath', tmp_path / 'data'] + args, tmp_path)
+    line = parlai_one_line_error([script, '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
+                                  '-mf', tmp_path / 'model', '--datapath', tmp_path / 'data']
+                                 + args, tmp_path)
     given = args[1]
     assert line == (f'ProsocialOptionError: --global-batchsize {given}: expected the number of '
                     'examples of one training step over all workers (a positive number), or -1 '

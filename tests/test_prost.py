@@ -68,8 +68,9 @@ def tiny_prost(tmp_path_factory, sample_data_dir):
     """
     ``-o prosocial/tiny_prost`` (for :data:`TINY_PROST_EPOCHS`): the paper's seven-dataset
     mixture, offline: ProsocialDialog and Topical-Chat from their bundled samples, the five ParlAI
-    casual datasets from the tiny fixtures written into a fresh ``--datapath``. Checked once, when built, to write RoTs and a
-    reply for :data:`FITTED_OPENER` (a training context): the one fit a test relies on.
+    casual datasets from the tiny fixtures written into a fresh ``--datapath``. Checked once, when
+    built, to write RoTs and a reply for :data:`FITTED_OPENER` (a training context): the one fit a
+    test relies on.
     """
 
     def build(workdir):

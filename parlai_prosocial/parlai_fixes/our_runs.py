@@ -1,8 +1,9 @@
 """
 ParlAI's script layer for a run of ours (our runs only): its options (checked,
-``--global-batchsize`` added), its known noise (filtered while it runs) and its errors (one line). A run that names nothing of ours
-(:func:`parlai_prosocial.our_names.is_our_run`) is parsed and run by ParlAI's code alone: its
-parser and ``--help`` have no option of ours, and its errors are ParlAI's.
+``--global-batchsize`` added), its known noise (filtered while it runs) and its errors (one
+line). A run that names nothing of ours (:func:`parlai_prosocial.our_names.is_our_run`) is parsed
+and run by ParlAI's code alone: its parser and ``--help`` have no option of ours, and its errors
+are ParlAI's.
 """
 
 from parlai_prosocial.our_names import is_our_run

@@ -44,8 +44,8 @@ workers' shares are disjoint and together the whole file (each worker still read
 which costs arrow decoding, not Python). ``num_examples()`` stays the full count, as ParlAI's
 epoch accounting expects (it sums the workers' fractions). Under ``--global-batchsize`` (the COSMO
 presets) every worker reads the whole stream instead, as one process does, and trains on its own
-slots of each global batch (``parlai_prosocial.exact_workers``). In valid/test ParlAI's own split applies
-unchanged: every worker reads the chunks in the same order and keeps every ``world_size``-th
+slots of each global batch (``parlai_prosocial.exact_workers``). In valid/test ParlAI's own split
+applies unchanged: every worker reads the chunks in the same order and keeps every ``world_size``-th
 example (episode, for ``soda:dialogue``).
 
 Drops are decided per (seed, chunk, pass over the data) by a numpy generator drawing one number per

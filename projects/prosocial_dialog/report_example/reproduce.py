@@ -108,8 +108,9 @@ def main():
     report_dir = os.path.join(work, 'report')
     # ParlAI's data folder under --work too: its default is inside the environment's ParlAI
     # package, a path of this machine that the report would record
-    subprocess.run(report_command(built, report_dir, '--datapath', os.path.join(work, 'parlai_data'),
-                                  '--overwrite', '--loglevel', 'warn'),
+    datapath = os.path.join(work, 'parlai_data')
+    subprocess.run(report_command(built, report_dir, '--datapath', datapath, '--overwrite',
+                                  '--loglevel', 'warn'),
                    check=True, cwd=work, env=ENVIRONMENT)
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(report_dir, out)
