@@ -115,22 +115,29 @@ def scripted_canary(scripted_canary_file, monkeypatch):
     return scripted_canary_file
 
 
+def _trained_generator(tmp_path_factory, sample_data_dir, name, args):
+    """
+    The model file of ``train_model ARGS`` (a ``prosocial/tiny_generator`` command) for 30 epochs
+    on the ProsocialDialog sample, trained once per run as ``name``.
+    """
+    def build(directory):
+        testing.parlai_in_process(
+            ['train_model', *args, '-mf', os.path.join(directory, 'model'), '--num-epochs', '30'],
+            cwd=directory, env_extra={'PROSOCIAL_DATA_DIR': sample_data_dir},
+        )
+        return os.path.join(directory, 'model')
+
+    return testing.built_once(tmp_path_factory, name, build)
+
+
 @pytest.fixture(scope='session')
 def tiny_generator(tmp_path_factory, sample_data_dir):
     """
     A tiny ``transformer/generator`` trained on the ProsocialDialog sample (what the guard and the
     report put Canary in front of).
     """
-    def build(directory):
-        testing.parlai_in_process(
-            ['train_model', '-o', 'prosocial/tiny_generator', '-t', 'prosocial',
-             '-mf', os.path.join(directory, 'model'), '--num-epochs', '30'],
-            cwd=directory,
-            env_extra=dict(PROSOCIAL_DATA_DIR=sample_data_dir),
-        )
-        return os.path.join(directory, 'model')
-
-    return testing.built_once(tmp_path_factory, 'guard_generator', build)
+    return _trained_generator(tmp_path_factory, sample_data_dir, 'guard_generator',
+                              ['-o', 'prosocial/tiny_generator', '-t', 'prosocial'])
 
 
 @pytest.fixture(scope='session')
@@ -140,16 +147,10 @@ def rot_response_generator(tmp_path_factory, sample_data_dir):
     prosocial/tiny_generator``, for 30 epochs: a tiny generator of RoTs, ``__endrots__``, the
     reply (what the report scores on its own format, and the export turns into a folder).
     """
-    def build(directory):
-        testing.parlai_in_process(
-            ['train_model', '-t', 'prosocial:rot_response', '-m', 'transformer/generator',
-             '-o', 'prosocial/tiny_generator', '-mf', os.path.join(directory, 'model'),
-             '--num-epochs', '30'],
-            cwd=directory, env_extra={'PROSOCIAL_DATA_DIR': sample_data_dir},
-        )
-        return os.path.join(directory, 'model')
-
-    return testing.built_once(tmp_path_factory, 'rot_response_generator', build)
+    return _trained_generator(
+        tmp_path_factory, sample_data_dir, 'rot_response_generator',
+        ['-t', 'prosocial:rot_response', '-m', 'transformer/generator', '-o',
+         'prosocial/tiny_generator'])
 
 
 @pytest.fixture(scope='session')
